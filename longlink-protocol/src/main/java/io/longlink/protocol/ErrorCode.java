@@ -1,0 +1,49 @@
+package io.longlink.protocol;
+
+/**
+ * Codes carried by ERROR, GOAWAY and CLOSE frames (docs/PROTOCOL.md section 7). Unknown codes
+ * received from a peer map to {@link #OTHER}, never to an exception.
+ */
+public enum ErrorCode {
+  NORMAL(0),
+  PROTOCOL_ERROR(1),
+  UNSUPPORTED_VERSION(2),
+  FRAME_TOO_LARGE(3),
+  UNKNOWN_FRAME_TYPE(4),
+  UNEXPECTED_FRAME(5),
+  SEQUENCE_GAP(6),
+  AUTH_FAILED(10),
+  HANDSHAKE_TIMEOUT(11),
+  RESUME_REFUSED(12),
+  HEARTBEAT_TIMEOUT(20),
+  REPLACED(30),
+  SERVER_SHUTDOWN(31),
+  KICKED(32),
+  LIMIT_EXCEEDED(40),
+  SLOW_CONSUMER(41),
+  RATE_LIMITED(42),
+  INTERNAL_ERROR(50),
+  /** A code this implementation does not know; the raw value is kept by the frame. */
+  OTHER(-1);
+
+  private final int code;
+
+  ErrorCode(int code) {
+    this.code = code;
+  }
+
+  /** The u16 on the wire ({@code -1} for {@link #OTHER}). */
+  public int code() {
+    return code;
+  }
+
+  /** The code for a wire value; {@link #OTHER} for values this version does not define. */
+  public static ErrorCode ofCode(int code) {
+    for (ErrorCode c : values()) {
+      if (c.code == code) {
+        return c;
+      }
+    }
+    return OTHER;
+  }
+}

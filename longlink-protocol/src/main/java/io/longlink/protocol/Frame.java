@@ -1,0 +1,228 @@
+package io.longlink.protocol;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One protocol frame (docs/PROTOCOL.md section 4). Frames are immutable values; field ranges are
+ * checked when a frame is encoded ({@link FrameCodec}) and when it is decoded, not here, so a
+ * decoder can report a bad value with the right error code.
+ */
+public sealed interface Frame
+    permits Frame.Hello,
+        Frame.Welcome,
+        Frame.Ping,
+        Frame.Pong,
+        Frame.Data,
+        Frame.Ack,
+        Frame.Subscribe,
+        Frame.Unsubscribe,
+        Frame.GoAway,
+        Frame.Error,
+        Frame.Close {
+
+  /** The protocol version this codec speaks. */
+  int VERSION = 1;
+
+  FrameType type();
+
+  /** Sequenced frames (DATA, SUBSCRIBE, UNSUBSCRIBE) carry a per-direction sequence number. */
+  interface Sequenced {
+    long seq();
+  }
+
+  /** First frame of a connection: who the client is and which session it wants. */
+  record Hello(int version, String clientId, String token, String resumeSessionId, long lastReceivedSeq)
+      implements Frame {
+    public Hello {
+      Objects.requireNonNull(clientId, "clientId");
+      Objects.requireNonNull(token, "token");
+      Objects.requireNonNull(resumeSessionId, "resumeSessionId");
+    }
+
+    /** A HELLO for a new session. */
+    public static Hello newSession(String clientId, String token) {
+      return new Hello(VERSION, clientId, token, "", 0);
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.HELLO;
+    }
+
+    @Override
+    public String toString() {
+      // Never print the token.
+      return "Hello[version=" + version + ", clientId=" + clientId + ", token=" + (token.isEmpty() ? "" : "***")
+          + ", resumeSessionId=" + resumeSessionId + ", lastReceivedSeq=" + lastReceivedSeq + "]";
+    }
+  }
+
+  /** The server's acceptance of a HELLO, with the settings the client must follow. */
+  record Welcome(
+      int version,
+      String sessionId,
+      SessionStatus sessionStatus,
+      long lastReceivedSeq,
+      long lostMessages,
+      int heartbeatIntervalMs,
+      int heartbeatMisses,
+      int maxFrameSize,
+      int backoffInitialMs,
+      int backoffMaxMs,
+      int sessionRetentionMs)
+      implements Frame {
+    public Welcome {
+      Objects.requireNonNull(sessionId, "sessionId");
+      Objects.requireNonNull(sessionStatus, "sessionStatus");
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.WELCOME;
+    }
+  }
+
+  /** Liveness probe; the receiver answers with a PONG carrying the same timestamp. */
+  record Ping(long timestamp) implements Frame {
+    @Override
+    public FrameType type() {
+      return FrameType.PING;
+    }
+  }
+
+  /** Answer to a PING. */
+  record Pong(long timestamp) implements Frame {
+    @Override
+    public FrameType type() {
+      return FrameType.PONG;
+    }
+  }
+
+  /** An application message. {@code from} is empty on the client-to-server direction. */
+  record Data(long seq, TargetKind targetKind, String target, String from, byte[] payload)
+      implements Frame, Sequenced {
+    public Data {
+      Objects.requireNonNull(targetKind, "targetKind");
+      Objects.requireNonNull(target, "target");
+      Objects.requireNonNull(from, "from");
+      Objects.requireNonNull(payload, "payload");
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.DATA;
+    }
+
+    /** The same message with another sequence number and sender. */
+    public Data withSeqAndFrom(long newSeq, String newFrom) {
+      return new Data(newSeq, targetKind, target, newFrom, payload);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Data d
+          && seq == d.seq
+          && targetKind == d.targetKind
+          && target.equals(d.target)
+          && from.equals(d.from)
+          && Arrays.equals(payload, d.payload);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(seq, targetKind, target, from) * 31 + Arrays.hashCode(payload);
+    }
+
+    @Override
+    public String toString() {
+      return "Data[seq=" + seq + ", " + targetKind + " " + target + ", from=" + from + ", "
+          + payload.length + " bytes]";
+    }
+  }
+
+  /** Cumulative acknowledgement of the other direction's sequenced frames. */
+  record Ack(long seq) implements Frame {
+    @Override
+    public FrameType type() {
+      return FrameType.ACK;
+    }
+  }
+
+  /** Subscribe the session to a topic. */
+  record Subscribe(long seq, String topic) implements Frame, Sequenced {
+    public Subscribe {
+      Objects.requireNonNull(topic, "topic");
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.SUBSCRIBE;
+    }
+  }
+
+  /** Unsubscribe the session from a topic. */
+  record Unsubscribe(long seq, String topic) implements Frame, Sequenced {
+    public Unsubscribe {
+      Objects.requireNonNull(topic, "topic");
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.UNSUBSCRIBE;
+    }
+  }
+
+  /** The server asks the client to leave: why, how long to wait, and where to go instead. */
+  record GoAway(ErrorCode code, int rawCode, String reason, int reconnectDelayMs, String alternativeEndpoint)
+      implements Frame {
+    public GoAway {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(reason, "reason");
+      Objects.requireNonNull(alternativeEndpoint, "alternativeEndpoint");
+    }
+
+    public GoAway(ErrorCode code, String reason, int reconnectDelayMs, String alternativeEndpoint) {
+      this(code, code.code(), reason, reconnectDelayMs, alternativeEndpoint);
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.GOAWAY;
+    }
+  }
+
+  /** A fatal error; the sender closes the connection after it. */
+  record Error(ErrorCode code, int rawCode, String message) implements Frame {
+    public Error {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(message, "message");
+    }
+
+    public Error(ErrorCode code, String message) {
+      this(code, code.code(), message);
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.ERROR;
+    }
+  }
+
+  /** Ends the session (not only the connection). */
+  record Close(ErrorCode code, int rawCode, String reason) implements Frame {
+    public Close {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(reason, "reason");
+    }
+
+    public Close(ErrorCode code, String reason) {
+      this(code, code.code(), reason);
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.CLOSE;
+    }
+  }
+}

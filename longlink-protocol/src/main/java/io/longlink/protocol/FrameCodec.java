@@ -1,0 +1,298 @@
+package io.longlink.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Encodes and decodes frames exactly as docs/PROTOCOL.md describes:
+ *
+ * <pre>
+ * +--------+--------+--------+--------+--------+-------------------+
+ * |         length (u32, big-endian)  |  type  |  body (length - 1)|
+ * +--------+--------+--------+--------+--------+-------------------+
+ * </pre>
+ *
+ * <p>Stateless and thread-safe. Decoding is strict: anything but a well-formed frame of a known
+ * type throws {@link ProtocolException}, never another exception.
+ */
+public final class FrameCodec {
+  /** Bytes of the length prefix. */
+  public static final int LENGTH_FIELD_BYTES = 4;
+  /** The server's default max frame size (the value of {@code length}). */
+  public static final int DEFAULT_MAX_FRAME_SIZE = 1 << 20;
+  /** The max frame size a server accepts before the handshake completed. */
+  public static final int HANDSHAKE_MAX_FRAME_SIZE = 8192;
+
+  private static final long U32_LIMIT = 1L << 31;
+
+  private FrameCodec() {}
+
+  /** Encodes {@code frame} into a new buffer from {@code alloc}; the caller owns the buffer. */
+  public static ByteBuf encode(ByteBufAllocator alloc, Frame frame) {
+    ByteBuf out = alloc.buffer(estimateSize(frame));
+    try {
+      encode(frame, out);
+      return out;
+    } catch (RuntimeException e) {
+      out.release();
+      throw e;
+    }
+  }
+
+  /** Encodes {@code frame}, length prefix included, at the writer index of {@code out}. */
+  public static void encode(Frame frame, ByteBuf out) {
+    int start = out.writerIndex();
+    out.writeInt(0); // length, patched below
+    out.writeByte(frame.type().code());
+    if (frame instanceof Frame.Hello h) {
+      out.writeShort(checkU16(h.version(), "version"));
+      writeString(out, h.clientId(), FieldRule.CLIENT_ID);
+      writeString(out, h.token(), FieldRule.TOKEN);
+      writeString(out, h.resumeSessionId(), FieldRule.SESSION_ID);
+      out.writeLong(checkU63(h.lastReceivedSeq(), "lastReceivedSeq"));
+    } else if (frame instanceof Frame.Welcome w) {
+      out.writeShort(checkU16(w.version(), "version"));
+      writeString(out, w.sessionId(), FieldRule.SESSION_ID);
+      out.writeByte(w.sessionStatus().code());
+      out.writeLong(checkU63(w.lastReceivedSeq(), "lastReceivedSeq"));
+      out.writeLong(checkU63(w.lostMessages(), "lostMessages"));
+      out.writeInt(checkU31(w.heartbeatIntervalMs(), "heartbeatIntervalMs"));
+      out.writeByte(checkU8(w.heartbeatMisses(), "heartbeatMisses"));
+      out.writeInt(checkU31(w.maxFrameSize(), "maxFrameSize"));
+      out.writeInt(checkU31(w.backoffInitialMs(), "backoffInitialMs"));
+      out.writeInt(checkU31(w.backoffMaxMs(), "backoffMaxMs"));
+      out.writeInt(checkU31(w.sessionRetentionMs(), "sessionRetentionMs"));
+    } else if (frame instanceof Frame.Ping p) {
+      out.writeLong(checkU63(p.timestamp(), "timestamp"));
+    } else if (frame instanceof Frame.Pong p) {
+      out.writeLong(checkU63(p.timestamp(), "timestamp"));
+    } else if (frame instanceof Frame.Data d) {
+      out.writeLong(checkU63(d.seq(), "seq"));
+      out.writeByte(d.targetKind().code());
+      writeString(out, d.target(), targetRule(d.targetKind()));
+      writeString(out, d.from(), FieldRule.SENDER);
+      out.writeInt(d.payload().length);
+      out.writeBytes(d.payload());
+    } else if (frame instanceof Frame.Ack a) {
+      out.writeLong(checkU63(a.seq(), "seq"));
+    } else if (frame instanceof Frame.Subscribe s) {
+      out.writeLong(checkU63(s.seq(), "seq"));
+      writeString(out, s.topic(), FieldRule.TOPIC);
+    } else if (frame instanceof Frame.Unsubscribe u) {
+      out.writeLong(checkU63(u.seq(), "seq"));
+      writeString(out, u.topic(), FieldRule.TOPIC);
+    } else if (frame instanceof Frame.GoAway g) {
+      out.writeShort(checkU16(g.rawCode(), "code"));
+      writeString(out, g.reason(), FieldRule.TEXT);
+      out.writeInt(checkU31(g.reconnectDelayMs(), "reconnectDelayMs"));
+      writeString(out, g.alternativeEndpoint(), FieldRule.TEXT);
+    } else if (frame instanceof Frame.Error e) {
+      out.writeShort(checkU16(e.rawCode(), "code"));
+      writeString(out, e.message(), FieldRule.TEXT);
+    } else if (frame instanceof Frame.Close c) {
+      out.writeShort(checkU16(c.rawCode(), "code"));
+      writeString(out, c.reason(), FieldRule.TEXT);
+    } else {
+      throw new IllegalArgumentException("unknown frame class: " + frame.getClass().getName());
+    }
+    out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_BYTES);
+  }
+
+  /**
+   * Decodes one frame from exactly the readable bytes of {@code frame}: the type byte and the body,
+   * without the length prefix. Consumes those bytes.
+   *
+   * @throws ProtocolException if the bytes are not a well-formed version 1 frame
+   */
+  public static Frame decode(ByteBuf frame) {
+    if (!frame.isReadable()) {
+      throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "empty frame (expected: a type byte)");
+    }
+    int typeCode = frame.readUnsignedByte();
+    FrameType type = FrameType.ofCode(typeCode);
+    if (type == null) {
+      throw new ProtocolException(
+          ErrorCode.UNKNOWN_FRAME_TYPE, String.format("frame type 0x%02x (expected: one of docs/PROTOCOL.md section 4)", typeCode));
+    }
+    Frame result;
+    switch (type) {
+      case HELLO:
+        result = new Frame.Hello(readU16(frame, "version"), readString(frame, FieldRule.CLIENT_ID),
+            readString(frame, FieldRule.TOKEN), readString(frame, FieldRule.SESSION_ID), readU63(frame, "lastReceivedSeq"));
+        break;
+      case WELCOME: {
+        int version = readU16(frame, "version");
+        String sessionId = readString(frame, FieldRule.SESSION_ID);
+        int statusCode = readU8(frame, "sessionStatus");
+        SessionStatus status = SessionStatus.ofCode(statusCode);
+        if (status == null) {
+          throw bad("sessionStatus: " + statusCode + " (expected: 0, 1 or 2)");
+        }
+        result = new Frame.Welcome(version, sessionId, status, readU63(frame, "lastReceivedSeq"),
+            readU63(frame, "lostMessages"), readU31(frame, "heartbeatIntervalMs"), readU8(frame, "heartbeatMisses"),
+            readU31(frame, "maxFrameSize"), readU31(frame, "backoffInitialMs"), readU31(frame, "backoffMaxMs"),
+            readU31(frame, "sessionRetentionMs"));
+        break;
+      }
+      case PING:
+        result = new Frame.Ping(readU63(frame, "timestamp"));
+        break;
+      case PONG:
+        result = new Frame.Pong(readU63(frame, "timestamp"));
+        break;
+      case DATA: {
+        long seq = readU63(frame, "seq");
+        int kindCode = readU8(frame, "targetKind");
+        TargetKind kind = TargetKind.ofCode(kindCode);
+        if (kind == null) {
+          throw bad("targetKind: " + kindCode + " (expected: 1 CLIENT or 2 TOPIC)");
+        }
+        String target = readString(frame, targetRule(kind));
+        String from = readString(frame, FieldRule.SENDER);
+        int length = readU31(frame, "payload length");
+        need(frame, length, "payload");
+        byte[] payload = new byte[length];
+        frame.readBytes(payload);
+        result = new Frame.Data(seq, kind, target, from, payload);
+        break;
+      }
+      case ACK:
+        result = new Frame.Ack(readU63(frame, "seq"));
+        break;
+      case SUBSCRIBE:
+        result = new Frame.Subscribe(readU63(frame, "seq"), readString(frame, FieldRule.TOPIC));
+        break;
+      case UNSUBSCRIBE:
+        result = new Frame.Unsubscribe(readU63(frame, "seq"), readString(frame, FieldRule.TOPIC));
+        break;
+      case GOAWAY: {
+        int code = readU16(frame, "code");
+        result = new Frame.GoAway(ErrorCode.ofCode(code), code, readString(frame, FieldRule.TEXT),
+            readU31(frame, "reconnectDelayMs"), readString(frame, FieldRule.TEXT));
+        break;
+      }
+      case ERROR: {
+        int code = readU16(frame, "code");
+        result = new Frame.Error(ErrorCode.ofCode(code), code, readString(frame, FieldRule.TEXT));
+        break;
+      }
+      case CLOSE: {
+        int code = readU16(frame, "code");
+        result = new Frame.Close(ErrorCode.ofCode(code), code, readString(frame, FieldRule.TEXT));
+        break;
+      }
+      default:
+        throw new AssertionError(type);
+    }
+    if (frame.isReadable()) {
+      throw bad(frame.readableBytes() + " trailing bytes after a " + type + " frame (expected: none)");
+    }
+    return result;
+  }
+
+  private static FieldRule targetRule(TargetKind kind) {
+    return kind == TargetKind.CLIENT ? FieldRule.CLIENT_ID : FieldRule.TOPIC;
+  }
+
+  private static int estimateSize(Frame frame) {
+    if (frame instanceof Frame.Data d) {
+      return 64 + d.target().length() * 3 + d.from().length() * 3 + d.payload().length;
+    }
+    return 64;
+  }
+
+  private static void writeString(ByteBuf out, String value, FieldRule rule) {
+    int lengthIndex = out.writerIndex();
+    out.writeShort(0);
+    int bytes = ByteBufUtil.writeUtf8(out, value);
+    String violation = rule.violation(value, bytes);
+    if (violation != null) {
+      throw new IllegalArgumentException(violation);
+    }
+    out.setShort(lengthIndex, bytes);
+  }
+
+  private static int checkU8(int v, String field) {
+    if (v < 0 || v > 0xff) {
+      throw new IllegalArgumentException(field + ": " + v + " (expected: 0..255)");
+    }
+    return v;
+  }
+
+  private static int checkU16(int v, String field) {
+    if (v < 0 || v > 0xffff) {
+      throw new IllegalArgumentException(field + ": " + v + " (expected: 0..65535)");
+    }
+    return v;
+  }
+
+  private static int checkU31(int v, String field) {
+    if (v < 0) {
+      throw new IllegalArgumentException(field + ": " + v + " (expected: >= 0)");
+    }
+    return v;
+  }
+
+  private static long checkU63(long v, String field) {
+    if (v < 0) {
+      throw new IllegalArgumentException(field + ": " + v + " (expected: >= 0)");
+    }
+    return v;
+  }
+
+  private static ProtocolException bad(String message) {
+    return new ProtocolException(ErrorCode.PROTOCOL_ERROR, message);
+  }
+
+  private static void need(ByteBuf in, long bytes, String field) {
+    if (in.readableBytes() < bytes) {
+      throw bad("truncated " + field + ": needs " + bytes + " bytes, " + in.readableBytes() + " left in the frame");
+    }
+  }
+
+  private static int readU8(ByteBuf in, String field) {
+    need(in, 1, field);
+    return in.readUnsignedByte();
+  }
+
+  private static int readU16(ByteBuf in, String field) {
+    need(in, 2, field);
+    return in.readUnsignedShort();
+  }
+
+  private static int readU31(ByteBuf in, String field) {
+    need(in, 4, field);
+    long v = in.readUnsignedInt();
+    if (v >= U32_LIMIT) {
+      throw bad(field + ": " + v + " (expected: < 2^31)");
+    }
+    return (int) v;
+  }
+
+  private static long readU63(ByteBuf in, String field) {
+    need(in, 8, field);
+    long v = in.readLong();
+    if (v < 0) {
+      throw bad(field + ": " + Long.toUnsignedString(v) + " (expected: < 2^63)");
+    }
+    return v;
+  }
+
+  private static String readString(ByteBuf in, FieldRule rule) {
+    int length = readU16(in, rule.fieldName() + " length");
+    need(in, length, rule.fieldName());
+    int index = in.readerIndex();
+    if (!ByteBufUtil.isText(in, index, length, StandardCharsets.UTF_8)) {
+      throw bad(rule.fieldName() + ": malformed UTF-8 (expected: well-formed UTF-8)");
+    }
+    String value = in.toString(index, length, StandardCharsets.UTF_8);
+    in.skipBytes(length);
+    String violation = rule.violation(value, length);
+    if (violation != null) {
+      throw bad(violation);
+    }
+    return value;
+  }
+}

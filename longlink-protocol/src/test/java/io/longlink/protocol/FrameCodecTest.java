@@ -1,0 +1,146 @@
+package io.longlink.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class FrameCodecTest {
+
+  // The worked examples of docs/PROTOCOL.md section 8, byte for byte.
+  static final String HELLO_ALICE = "00000016 01 0001 0005616c696365 0000 0000 0000000000000000";
+  static final String WELCOME = "0000004b 02 0001 0020" + hex("0123456789abcdef0123456789abcdef")
+      + "00 0000000000000000 0000000000000000 00007530 03 00100000 000003e8 0000ea60 0001d4c0";
+  static final String DATA_TO_BOB = "0000001a 10 0000000000000001 01 0003626f62 0000 0000000568656c6c6f";
+  static final String DATA_FOR_BOB = "0000001f 10 0000000000000001 01 0003626f62 0005616c696365 0000000568656c6c6f";
+  static final String ACK_1 = "00000009 11 0000000000000001";
+  static final String PING_42 = "00000009 03 000000000000002a";
+
+  @Test
+  void workedExamplesMatchTheSpec() {
+    assertEncodes(Frame.Hello.newSession("alice", ""), HELLO_ALICE);
+    assertEncodes(new Frame.Welcome(1, "0123456789abcdef0123456789abcdef", SessionStatus.NEW, 0, 0, 30_000, 3,
+        1 << 20, 1000, 60_000, 120_000), WELCOME);
+    assertEncodes(new Frame.Data(1, TargetKind.CLIENT, "bob", "", bytes("hello")), DATA_TO_BOB);
+    assertEncodes(new Frame.Data(1, TargetKind.CLIENT, "bob", "alice", bytes("hello")), DATA_FOR_BOB);
+    assertEncodes(new Frame.Ack(1), ACK_1);
+    assertEncodes(new Frame.Ping(42), PING_42);
+    assertEncodes(new Frame.Pong(42), PING_42.replace(" 03 ", " 04 "));
+  }
+
+  @Test
+  void unknownTypeIsTyped() {
+    assertRejected("7f", ErrorCode.UNKNOWN_FRAME_TYPE, "0x7f");
+  }
+
+  @Test
+  void trailingBytesAreRejected() {
+    assertRejected("11 0000000000000001 00", ErrorCode.PROTOCOL_ERROR, "trailing");
+  }
+
+  @Test
+  void truncatedBodyIsRejected() {
+    assertRejected("11 00000000", ErrorCode.PROTOCOL_ERROR, "truncated seq");
+  }
+
+  @Test
+  void overlongUtf8IsRejected() {
+    // "/" encoded as the overlong pair c0 af in the client id
+    assertRejected("01 0001 0002c0af 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
+  }
+
+  @Test
+  void surrogateUtf8IsRejected() {
+    assertRejected("01 0001 0003eda080 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
+  }
+
+  @Test
+  void truncatedUtf8SequenceIsRejected() {
+    assertRejected("01 0001 000261e2 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
+  }
+
+  @Test
+  void emptyAndControlCharacterClientIdsAreRejected() {
+    assertRejected("01 0001 0000 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "clientId: 0 UTF-8 bytes");
+    assertRejected("01 0001 000107 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "control character");
+  }
+
+  @Test
+  void seqAtOrAbove2pow63IsRejected() {
+    assertRejected("11 8000000000000000", ErrorCode.PROTOCOL_ERROR, "seq: 9223372036854775808");
+  }
+
+  @Test
+  void badTargetKindIsRejected() {
+    assertRejected("10 0000000000000001 03 0003626f62 0000 0000000568656c6c6f", ErrorCode.PROTOCOL_ERROR,
+        "targetKind: 3");
+  }
+
+  @Test
+  void payloadLongerThanFrameIsRejected() {
+    assertRejected("10 0000000000000001 01 0003626f62 0000 0000000968656c6c6f", ErrorCode.PROTOCOL_ERROR,
+        "truncated payload");
+  }
+
+  @Test
+  void unknownErrorCodesAreKeptNotRejected() {
+    Frame f = decodeBody("21 ffff 0000");
+    assertThat(f).isEqualTo(new Frame.Error(ErrorCode.OTHER, 0xffff, ""));
+  }
+
+  @Test
+  void encoderRefusesValuesTheSpecForbids() {
+    assertThatThrownBy(() -> FrameCodec.encode(Frame.Hello.newSession("", ""), Unpooled.buffer()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("clientId: 0 UTF-8 bytes (expected: 1..128)");
+    assertThatThrownBy(() -> FrameCodec.encode(new Frame.Subscribe(1, "x".repeat(257)), Unpooled.buffer()))
+        .hasMessageContaining("topic: 257 UTF-8 bytes (expected: 1..256)");
+    assertThatThrownBy(() -> FrameCodec.encode(new Frame.Ack(-1), Unpooled.buffer()))
+        .hasMessageContaining("seq: -1 (expected: >= 0)");
+  }
+
+  @Test
+  void helloToStringHidesTheToken() {
+    assertThat(Frame.Hello.newSession("a", "secret").toString()).doesNotContain("secret");
+  }
+
+  static void assertEncodes(Frame frame, String hex) {
+    ByteBuf buf = Unpooled.buffer();
+    FrameCodec.encode(frame, buf);
+    assertThat(ByteBufUtil.hexDump(buf)).as(frame.toString()).isEqualTo(clean(hex));
+    assertThat(decode(hex)).isEqualTo(frame);
+  }
+
+  static Frame decode(String hex) {
+    ByteBuf buf = Unpooled.wrappedBuffer(ByteBufUtil.decodeHexDump(clean(hex)));
+    long length = buf.readUnsignedInt();
+    assertThat(buf.readableBytes()).as("length prefix of " + hex).isEqualTo(length);
+    return FrameCodec.decode(buf);
+  }
+
+  /** Decodes a frame given as type byte and body; the length prefix is implied. */
+  static Frame decodeBody(String hex) {
+    return FrameCodec.decode(Unpooled.wrappedBuffer(ByteBufUtil.decodeHexDump(clean(hex))));
+  }
+
+  static void assertRejected(String typeAndBodyHex, ErrorCode code, String messagePart) {
+    assertThatThrownBy(() -> decodeBody(typeAndBodyHex))
+        .isInstanceOfSatisfying(ProtocolException.class, e -> assertThat(e.code()).isEqualTo(code))
+        .hasMessageContaining(messagePart);
+  }
+
+  static String clean(String hex) {
+    return hex.replace(" ", "");
+  }
+
+  static String hex(String ascii) {
+    return ByteBufUtil.hexDump(ascii.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}
