@@ -10,17 +10,28 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.platform.launcher.LauncherSession;
+import org.junit.platform.launcher.LauncherSessionListener;
 
 /**
  * Fails a test class when Netty's leak detector reports a leaked buffer. Registered for every test
  * class by JUnit's extension auto-detection (src/test/resources/junit-platform.properties); the
- * detector runs at PARANOID (surefire sets io.netty.leakDetection.level).
+ * detector runs at PARANOID (surefire sets io.netty.leakDetection.level). The recording detector
+ * is installed by {@link Installer} when the test run starts, before any engine creates a buffer.
  */
 public final class NettyLeakGuard implements AfterAllCallback {
   private static final List<String> LEAKS = new CopyOnWriteArrayList<>();
 
   static {
     ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(new RecordingFactory());
+  }
+
+  /** Loads this class (and so installs the factory) at the start of the launcher session. */
+  public static final class Installer implements LauncherSessionListener {
+    @Override
+    public void launcherSessionOpened(LauncherSession session) {
+      LEAKS.size();
+    }
   }
 
   @Override
