@@ -1,0 +1,70 @@
+package io.longlink.server;
+
+import io.netty.util.concurrent.EventExecutor;
+
+/**
+ * The one liveness timer of an event loop. Every connection on the loop has a deadline (end of
+ * handshake time, or last traffic + heartbeat window); a periodic sweep closes those past it. One
+ * scheduled task per event loop instead of one per connection is what lets a node hold a million
+ * idle connections.
+ *
+ * <p>Confined to its event loop: every method must be called from it.
+ */
+final class LivenessSweeper {
+  private final EventExecutor loop;
+  private ServerConnection[] connections = new ServerConnection[64];
+  private int size;
+
+  LivenessSweeper(EventExecutor loop) {
+    this.loop = loop;
+  }
+
+  void add(ServerConnection c) {
+    assert loop.inEventLoop();
+    if (size == connections.length) {
+      connections = java.util.Arrays.copyOf(connections, size * 2);
+    }
+    c.sweepIndex = size;
+    connections[size++] = c;
+  }
+
+  void remove(ServerConnection c) {
+    assert loop.inEventLoop();
+    int i = c.sweepIndex;
+    if (i < 0) {
+      return;
+    }
+    ServerConnection last = connections[--size];
+    connections[i] = last;
+    last.sweepIndex = i;
+    connections[size] = null;
+    c.sweepIndex = -1;
+    if (connections.length > 1024 && size < connections.length / 4) {
+      connections = java.util.Arrays.copyOf(connections, connections.length / 2);
+    }
+  }
+
+  /**
+   * Expires every connection whose deadline is at or before {@code nowNanos}.
+   *
+   * @return how many expired
+   */
+  int sweep(long nowNanos) {
+    assert loop.inEventLoop();
+    int expired = 0;
+    // Downwards: an expiring connection removes itself, swapping in one already visited.
+    for (int i = size - 1; i >= 0; i--) {
+      ServerConnection c = connections[i];
+      if (nowNanos - c.deadlineNanos >= 0) {
+        remove(c);
+        c.deadlineExpired();
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  int size() {
+    return size;
+  }
+}

@@ -1,0 +1,240 @@
+package io.longlink.server;
+
+import io.longlink.protocol.FieldRule;
+import io.longlink.protocol.FrameCodec;
+import io.longlink.protocol.FrameDecoder;
+import io.longlink.protocol.FrameEncoder;
+import io.longlink.protocol.TargetKind;
+import io.longlink.protocol.Ticker;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import java.net.InetSocketAddress;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A longlink gateway node: accepts client connections, authenticates them, keeps one session per
+ * client id, routes messages between clients and topics, and closes connections that go silent.
+ *
+ * <pre>{@code
+ * LonglinkServer server = LonglinkServer.builder()
+ *     .config(ServerConfig.builder().port(7000).build())
+ *     .messageHandler(m -> true)
+ *     .build()
+ *     .start();
+ * }</pre>
+ *
+ * <p>Thread-safe. {@link #start()} once; {@link #close()} stops it for good.
+ */
+public final class LonglinkServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LonglinkServer.class);
+
+  /** Node lifecycle: NEW → RUNNING → STOPPED (or NEW → STOPPED). */
+  public enum State {
+    NEW,
+    RUNNING,
+    STOPPED
+  }
+
+  private final Gateway gateway;
+  private State state = State.NEW;
+  private EventLoopGroup group;
+  private Channel serverChannel;
+  private String transportName;
+
+  private LonglinkServer(Gateway gateway) {
+    this.gateway = gateway;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Binds and starts serving.
+   *
+   * @throws IllegalStateException if already started or stopped
+   * @throws io.netty.channel.ChannelException or another exception if the address cannot be bound
+   */
+  public synchronized LonglinkServer start() {
+    if (state != State.NEW) {
+      throw new IllegalStateException("start(): server is " + state + " (expected: NEW)");
+    }
+    ServerConfig c = gateway.config;
+    Transports transport = Transports.select(c.transport());
+    transportName = transport.name();
+    group = new MultiThreadIoEventLoopGroup(c.ioThreads(), transport.ioHandlerFactory());
+    Map<EventExecutor, LivenessSweeper> sweepers = new IdentityHashMap<>();
+    long sweepNanos = c.sweepInterval().toNanos();
+    for (EventExecutor loop : group) {
+      LivenessSweeper sweeper = new LivenessSweeper(loop);
+      sweepers.put(loop, sweeper);
+      loop.scheduleAtFixedRate(() -> sweeper.sweep(gateway.ticker.nanoTime()), sweepNanos, sweepNanos, TimeUnit.NANOSECONDS);
+    }
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(group)
+        .channel(transport.serverChannelClass())
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            LivenessSweeper sweeper = sweepers.get(ch.eventLoop());
+            if (sweeper == null) {
+              throw new IllegalStateException("no liveness sweeper for event loop " + ch.eventLoop());
+            }
+            FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
+            ch.pipeline().addLast(FrameEncoder.INSTANCE, decoder, new ServerConnection(gateway, sweeper, decoder));
+          }
+        });
+    try {
+      serverChannel = bootstrap.bind(c.host(), c.port()).syncUninterruptibly().channel();
+    } catch (RuntimeException e) {
+      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      state = State.STOPPED;
+      throw e;
+    }
+    state = State.RUNNING;
+    log.info("longlink gateway listening on {} ({}, {} I/O threads, heartbeat {} ms x {}, handshake timeout {} ms)",
+        format(localAddress()), transportName, countLoops(), c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
+        c.handshakeTimeout().toMillis());
+    return this;
+  }
+
+  /** The bound address (useful with port 0). */
+  public InetSocketAddress localAddress() {
+    Channel ch = serverChannel;
+    if (ch == null) {
+      throw new IllegalStateException("localAddress(): server not started");
+    }
+    return (InetSocketAddress) ch.localAddress();
+  }
+
+  /** The settings this node runs with. */
+  public ServerConfig config() {
+    return gateway.config;
+  }
+
+  public synchronized State state() {
+    return state;
+  }
+
+  /** {@code epoll} or {@code nio}, once started. */
+  public String transportName() {
+    return transportName;
+  }
+
+  /**
+   * Sends a message from the backend to one client's session.
+   *
+   * @return 1 if the client has a session and the message was handed to it, else 0
+   */
+  public int publishToClient(String clientId, byte[] payload) {
+    FieldRule.CLIENT_ID.require(clientId);
+    return gateway.route("", TargetKind.CLIENT, clientId, Objects.requireNonNull(payload, "payload"));
+  }
+
+  /**
+   * Sends a message from the backend to every session subscribed to {@code topic}.
+   *
+   * @return how many sessions it was handed to
+   */
+  public int publishToTopic(String topic, byte[] payload) {
+    FieldRule.TOPIC.require(topic);
+    return gateway.route("", TargetKind.TOPIC, topic, Objects.requireNonNull(payload, "payload"));
+  }
+
+  /** Open TCP connections, logged in or not. */
+  public int connectionCount() {
+    return gateway.connections.intValue();
+  }
+
+  /** Logged-in sessions. */
+  public int sessionCount() {
+    return gateway.sessions.size();
+  }
+
+  /** Topics with at least one subscriber. */
+  public int topicCount() {
+    return gateway.topics.topicCount();
+  }
+
+  /** Messages addressed to a client id that had no session. */
+  public long undeliverableCount() {
+    return gateway.undeliverable.sum();
+  }
+
+  /** Stops accepting, closes every connection and releases the event loops. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (state == State.STOPPED) {
+      return;
+    }
+    State was = state;
+    state = State.STOPPED;
+    if (was == State.NEW) {
+      return;
+    }
+    serverChannel.close().syncUninterruptibly();
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    log.info("longlink gateway on {} stopped", format((InetSocketAddress) serverChannel.localAddress()));
+  }
+
+  private int countLoops() {
+    int n = 0;
+    for (EventExecutor ignored : group) {
+      n++;
+    }
+    return n;
+  }
+
+  private static String format(InetSocketAddress a) {
+    return a == null ? "?" : a.getHostString() + ":" + a.getPort();
+  }
+
+  /** Assembles a server from a config and the application's plug-ins. */
+  public static final class Builder {
+    private ServerConfig config = ServerConfig.builder().build();
+    private Authenticator authenticator = Authenticator.acceptAll();
+    private MessageHandler messageHandler = MessageHandler.routeAll();
+    private Ticker ticker = Ticker.system();
+
+    private Builder() {}
+
+    /** Default: {@code ServerConfig.builder().build()}. */
+    public Builder config(ServerConfig config) {
+      this.config = Objects.requireNonNull(config, "config");
+      return this;
+    }
+
+    /** Default: {@link Authenticator#acceptAll()}. */
+    public Builder authenticator(Authenticator authenticator) {
+      this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+      return this;
+    }
+
+    /** Default: {@link MessageHandler#routeAll()}. */
+    public Builder messageHandler(MessageHandler messageHandler) {
+      this.messageHandler = Objects.requireNonNull(messageHandler, "messageHandler");
+      return this;
+    }
+
+    /** The clock for every timeout; default {@link Ticker#system()}. For tests. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    public LonglinkServer build() {
+      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, ticker));
+    }
+  }
+}

@@ -1,0 +1,194 @@
+package io.longlink.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.longlink.protocol.ErrorCode;
+import io.longlink.protocol.Frame;
+import io.longlink.protocol.FrameCodec;
+import io.longlink.protocol.FrameDecoder;
+import io.longlink.protocol.FrameEncoder;
+import io.longlink.protocol.SessionStatus;
+import io.longlink.protocol.TargetKind;
+import io.longlink.testing.FakeTicker;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The connection state machine and its liveness deadlines, on an embedded channel and a fake clock. */
+class ServerConnectionTest {
+  final FakeTicker ticker = new FakeTicker();
+  final ServerConfig config = ServerConfig.builder()
+      .heartbeatInterval(Duration.ofSeconds(30)).heartbeatMisses(3).handshakeTimeout(Duration.ofSeconds(5)).build();
+  final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), MessageHandler.routeAll(), ticker);
+  final LivenessSweeper sweeper = new LivenessSweeper(ImmediateEventExecutor.INSTANCE);
+  EmbeddedChannel ch;
+  ServerConnection connection;
+
+  EmbeddedChannel open() {
+    FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
+    connection = new ServerConnection(gateway, sweeper, decoder);
+    ch = new EmbeddedChannel(FrameEncoder.INSTANCE, decoder, connection);
+    return ch;
+  }
+
+  @AfterEach
+  void release() {
+    if (ch != null) {
+      ch.finishAndReleaseAll();
+    }
+  }
+
+  void receive(Frame f) {
+    ByteBuf buf = Unpooled.buffer();
+    FrameCodec.encode(f, buf);
+    ch.writeInbound(buf);
+  }
+
+  Frame sent() {
+    ByteBuf buf = ch.readOutbound();
+    if (buf == null) {
+      return null;
+    }
+    try {
+      buf.skipBytes(4);
+      return FrameCodec.decode(buf);
+    } finally {
+      buf.release();
+    }
+  }
+
+  Frame.Welcome login(String id) {
+    receive(Frame.Hello.newSession(id, ""));
+    return (Frame.Welcome) sent();
+  }
+
+  @Test
+  void welcomeCarriesTheServersLivenessSettings() {
+    open();
+    Frame.Welcome w = login("alice");
+    assertThat(w.sessionStatus()).isEqualTo(SessionStatus.NEW);
+    assertThat(w.sessionId()).matches("[0-9a-f]{32}");
+    assertThat(w.heartbeatIntervalMs()).isEqualTo(30_000);
+    assertThat(w.heartbeatMisses()).isEqualTo(3);
+    assertThat(w.maxFrameSize()).isEqualTo(FrameCodec.DEFAULT_MAX_FRAME_SIZE);
+    assertThat(gateway.sessions.get("alice")).isNotNull();
+  }
+
+  @Test
+  void handshakeDeadlineIsNotExtendedByTraffic() {
+    open();
+    ticker.advance(Duration.ofMillis(4900));
+    ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0})); // a slowloris' partial header
+    assertThat(sweeper.sweep(ticker.nanoTime())).isZero();
+    ticker.advance(Duration.ofMillis(100));
+    assertThat(sweeper.sweep(ticker.nanoTime())).isEqualTo(1);
+    assertThat(sent()).isEqualTo(new Frame.Error(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within 5000 ms"));
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(sweeper.size()).isZero();
+    assertThat(gateway.connections.sum()).isZero();
+  }
+
+  @Test
+  void silenceBeyondIntervalTimesMissesClosesAndTrafficPostponesIt() {
+    open();
+    login("alice");
+    // Timeline: 89 s of silence is fine; a PING at 89 s moves the deadline to 179 s.
+    ticker.advance(Duration.ofSeconds(89));
+    assertThat(sweeper.sweep(ticker.nanoTime())).isZero();
+    receive(new Frame.Ping(5));
+    assertThat(sent()).isEqualTo(new Frame.Pong(5));
+    ticker.advance(Duration.ofSeconds(89));
+    assertThat(sweeper.sweep(ticker.nanoTime())).isZero();
+    ticker.advance(Duration.ofSeconds(1));
+    assertThat(sweeper.sweep(ticker.nanoTime())).isEqualTo(1);
+    Frame.Error error = (Frame.Error) sent();
+    assertThat(error.code()).isEqualTo(ErrorCode.HEARTBEAT_TIMEOUT);
+    assertThat(error.message()).contains("90000 ms");
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(gateway.sessions.size()).isZero();
+  }
+
+  @Test
+  void sequencedFramesAreAckedOncePerReadAndDuplicatesDropped() {
+    open();
+    login("alice");
+    ByteBuf batch = Unpooled.buffer();
+    FrameCodec.encode(new Frame.Subscribe(1, "news"), batch);
+    FrameCodec.encode(new Frame.Data(2, TargetKind.TOPIC, "news", "", new byte[] {1}), batch);
+    FrameCodec.encode(new Frame.Data(2, TargetKind.TOPIC, "news", "", new byte[] {1}), batch); // duplicate
+    ch.writeInbound(batch);
+    // Subscribed to its own topic, alice gets her message once, then one cumulative ACK.
+    assertThat(sent()).isEqualTo(new Frame.Data(1, TargetKind.TOPIC, "news", "alice", new byte[] {1}));
+    assertThat(sent()).isEqualTo(new Frame.Ack(2));
+    assertThat(sent()).isNull();
+  }
+
+  @Test
+  void sequenceGapIsAnError() {
+    open();
+    login("alice");
+    receive(new Frame.Data(2, TargetKind.CLIENT, "bob", "", new byte[0]));
+    assertThat(sent()).isEqualTo(new Frame.Error(ErrorCode.SEQUENCE_GAP, "seq 2 (expected: 1)"));
+    assertThat(ch.isOpen()).isFalse();
+  }
+
+  @Test
+  void ackOfUnsentDataIsAnError() {
+    open();
+    login("alice");
+    receive(new Frame.Ack(1));
+    assertThat(((Frame.Error) sent()).code()).isEqualTo(ErrorCode.SEQUENCE_GAP);
+  }
+
+  @Test
+  void closeEndsTheSessionAndReleasesEverything() {
+    open();
+    login("alice");
+    receive(new Frame.Subscribe(1, "news"));
+    assertThat(gateway.topics.topicCount()).isEqualTo(1);
+    receive(new Frame.Close(ErrorCode.NORMAL, "bye"));
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(gateway.sessions.size()).isZero();
+    assertThat(gateway.topics.topicCount()).isZero();
+    assertThat(sweeper.size()).isZero();
+    assertThat(gateway.connections.sum()).isZero();
+  }
+
+  @Test
+  void clientMayNotForgeTheSender() {
+    open();
+    login("alice");
+    receive(new Frame.Data(1, TargetKind.CLIENT, "bob", "mallory", new byte[0]));
+    Frame.Error e = (Frame.Error) sent();
+    assertThat(e.code()).isEqualTo(ErrorCode.PROTOCOL_ERROR);
+    assertThat(e.message()).contains("from: \"mallory\"");
+  }
+
+  @Test
+  void illegalTransitionsAreRefused() {
+    assertThat(ConnectionState.HANDSHAKING.canMoveTo(ConnectionState.OPEN)).isTrue();
+    assertThat(ConnectionState.OPEN.canMoveTo(ConnectionState.HANDSHAKING)).isFalse();
+    assertThat(ConnectionState.CLOSED.canMoveTo(ConnectionState.OPEN)).isFalse();
+    assertThat(ConnectionState.CLOSING.canMoveTo(ConnectionState.OPEN)).isFalse();
+    for (ConnectionState s : ConnectionState.values()) {
+      assertThat(ConnectionState.CLOSED.canMoveTo(s)).isFalse();
+    }
+  }
+
+  @Test
+  void configNamesBadValues() {
+    assertThatThrownBy(() -> ServerConfig.builder().heartbeatMisses(0).build())
+        .hasMessage("heartbeatMisses: 0 (expected: 1..255)");
+    assertThatThrownBy(() -> ServerConfig.builder().port(70000).build()).hasMessage("port: 70000 (expected: 0..65535)");
+    assertThatThrownBy(() -> ServerConfig.builder().heartbeatInterval(Duration.ZERO).build())
+        .hasMessage("heartbeatInterval: PT0S (expected: > 0)");
+    assertThat(ServerConfig.builder().build().sweepInterval()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(ServerConfig.builder().heartbeatInterval(Duration.ofMillis(200)).build().sweepInterval())
+        .isEqualTo(Duration.ofMillis(50));
+  }
+}

@@ -1,0 +1,302 @@
+package io.longlink.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.longlink.protocol.ErrorCode;
+import io.longlink.protocol.Frame;
+import io.longlink.protocol.FrameCodec;
+import io.longlink.protocol.TargetKind;
+import io.longlink.testing.RawClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The gateway over real loopback sockets, spoken to byte by byte. Subclasses pick the transport. */
+abstract class ServerSocketTestBase {
+  LonglinkServer server;
+  final List<RawClient> clients = new ArrayList<>();
+
+  abstract ServerConfig.Transport transport();
+
+  InetSocketAddress start(ServerConfig.Builder config, Authenticator auth) {
+    server = LonglinkServer.builder()
+        .config(config.host("127.0.0.1").port(0).ioThreads(2).transport(transport()).build())
+        .authenticator(auth)
+        .build()
+        .start();
+    assertThat(server.transportName()).isEqualTo(transport().name().toLowerCase());
+    return server.localAddress();
+  }
+
+  InetSocketAddress start() {
+    return start(ServerConfig.builder(), Authenticator.acceptAll());
+  }
+
+  RawClient login(InetSocketAddress a, String id) throws IOException {
+    RawClient c = RawClient.login(a, id);
+    clients.add(c);
+    return c;
+  }
+
+  RawClient connect(InetSocketAddress a) throws IOException {
+    RawClient c = RawClient.connect(a);
+    clients.add(c);
+    return c;
+  }
+
+  @AfterEach
+  void stop() throws IOException {
+    for (RawClient c : clients) {
+      c.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static Frame.Data toClient(long seq, String target, String text) {
+    return new Frame.Data(seq, TargetKind.CLIENT, target, "", utf8(text));
+  }
+
+  /** The connection gets an ERROR with {@code code} and is then closed by the server. */
+  static Frame.Error assertErrorAndClosed(RawClient c, ErrorCode code) throws IOException {
+    Frame.Error e = c.readUntil(Frame.Error.class);
+    assertThat(e.code()).as(e.message()).isEqualTo(code);
+    assertThat(c.awaitClosed(Duration.ofSeconds(5))).as("closed after " + code).isTrue();
+    return e;
+  }
+
+  @Test
+  void messageToAClientIsAckedToTheSenderAndDeliveredWithItsId() throws IOException {
+    InetSocketAddress a = start();
+    RawClient alice = login(a, "alice");
+    RawClient bob = login(a, "bob");
+    alice.send(toClient(1, "bob", "hello"));
+    assertThat(alice.readUntil(Frame.Ack.class)).isEqualTo(new Frame.Ack(1));
+    assertThat(bob.read()).isEqualTo(new Frame.Data(1, TargetKind.CLIENT, "bob", "alice", utf8("hello")));
+    bob.send(new Frame.Ack(1));
+    bob.send(toClient(1, "alice", "hi"));
+    assertThat(alice.readUntil(Frame.Data.class).from()).isEqualTo("bob");
+  }
+
+  @Test
+  void topicMessagesReachEverySubscriberAndStopAfterUnsubscribe() throws IOException {
+    InetSocketAddress a = start();
+    RawClient alice = login(a, "alice");
+    RawClient bob = login(a, "bob");
+    RawClient carol = login(a, "carol");
+    bob.send(new Frame.Subscribe(1, "news"));
+    carol.send(new Frame.Subscribe(1, "news"));
+    assertThat(bob.readUntil(Frame.Ack.class).seq()).isEqualTo(1);
+    assertThat(carol.readUntil(Frame.Ack.class).seq()).isEqualTo(1);
+    alice.send(new Frame.Data(1, TargetKind.TOPIC, "news", "", utf8("extra")));
+    Frame.Data expected = new Frame.Data(1, TargetKind.TOPIC, "news", "alice", utf8("extra"));
+    assertThat(bob.readUntil(Frame.Data.class)).isEqualTo(expected);
+    assertThat(carol.readUntil(Frame.Data.class)).isEqualTo(expected);
+    carol.send(new Frame.Unsubscribe(2, "news"));
+    assertThat(carol.readUntil(Frame.Ack.class).seq()).isEqualTo(2);
+    alice.send(new Frame.Data(2, TargetKind.TOPIC, "news", "", utf8("second")));
+    assertThat(bob.readUntil(Frame.Data.class).seq()).isEqualTo(2);
+    // carol hears nothing more: a ping round trip proves the server had its chance to send.
+    carol.send(new Frame.Ping(9));
+    assertThat(carol.read()).isEqualTo(new Frame.Pong(9));
+    assertThat(server.publishToTopic("news", utf8("from backend"))).isEqualTo(1);
+    assertThat(bob.readUntil(Frame.Data.class).from()).isEmpty();
+  }
+
+  @Test
+  void secondLoginWithTheSameIdReplacesTheFirst() throws IOException {
+    InetSocketAddress a = start();
+    RawClient first = login(a, "bob");
+    RawClient second = login(a, "bob");
+    Frame.GoAway g = first.readUntil(Frame.GoAway.class);
+    assertThat(g.code()).isEqualTo(ErrorCode.REPLACED);
+    assertThat(first.awaitClosed(Duration.ofSeconds(5))).isTrue();
+    RawClient alice = login(a, "alice");
+    alice.send(toClient(1, "bob", "to the new one"));
+    assertThat(second.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("to the new one"));
+    await().until(() -> server.sessionCount() == 2 && server.connectionCount() == 2);
+  }
+
+  @Test
+  void silentConnectionIsClosedAfterIntervalTimesMissesWhilePingingOneStays() throws Exception {
+    InetSocketAddress a = start(ServerConfig.builder().heartbeatInterval(Duration.ofMillis(200)).heartbeatMisses(2),
+        Authenticator.acceptAll());
+    RawClient silent = login(a, "silent");
+    RawClient pinger = login(a, "pinger");
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    AtomicInteger pings = new AtomicInteger();
+    try {
+      timer.scheduleAtFixedRate(() -> {
+        try {
+          pinger.send(new Frame.Ping(pings.incrementAndGet()));
+        } catch (IOException e) {
+          // the assertion below reports it
+        }
+      }, 0, 100, TimeUnit.MILLISECONDS);
+      long t0 = System.nanoTime();
+      Frame.Error e = assertErrorAndClosed(silent, ErrorCode.HEARTBEAT_TIMEOUT);
+      assertThat(e.message()).contains("400 ms");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+      await().until(() -> pings.get() >= 8); // well past the 400 ms window
+      pinger.send(toClient(1, "pinger", "still here"));
+      assertThat(pinger.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("still here"));
+    } finally {
+      timer.shutdownNow();
+    }
+    await().until(() -> server.connectionCount() == 1 && server.sessionCount() == 1);
+  }
+
+  @Test
+  void connectionWithoutHelloIsClosedAtTheHandshakeTimeout() throws IOException {
+    InetSocketAddress a = start(ServerConfig.builder().handshakeTimeout(Duration.ofMillis(300)), Authenticator.acceptAll());
+    RawClient idle = connect(a);
+    idle.sendBytes(new byte[] {0, 0}); // half a length prefix, then nothing
+    assertErrorAndClosed(idle, ErrorCode.HANDSHAKE_TIMEOUT);
+    await().until(() -> server.connectionCount() == 0);
+  }
+
+  @Test
+  void badTokenIsRefused() throws IOException {
+    InetSocketAddress a = start(ServerConfig.builder(), (id, token, remote) ->
+        "secret".equals(token) ? Authenticator.AuthResult.accept(id) : Authenticator.AuthResult.reject("bad token"));
+    RawClient c = connect(a);
+    c.send(Frame.Hello.newSession("alice", "guess"));
+    assertThat(assertErrorAndClosed(c, ErrorCode.AUTH_FAILED).message()).contains("bad token");
+    RawClient ok = connect(a);
+    ok.send(Frame.Hello.newSession("alice", "secret"));
+    assertThat(ok.read()).isInstanceOf(Frame.Welcome.class);
+  }
+
+  @Test
+  void wrongVersionIsRefusedNamingTheSupportedOne() throws IOException {
+    RawClient c = connect(start());
+    c.send(new Frame.Hello(2, "alice", "", "", 0));
+    assertThat(assertErrorAndClosed(c, ErrorCode.UNSUPPORTED_VERSION).message()).isEqualTo("version 2 (expected: 1)");
+  }
+
+  @Test
+  void resumeOfAnUnknownSessionIsAnsweredLost() throws IOException {
+    RawClient c = connect(start());
+    c.send(new Frame.Hello(1, "alice", "", "0123456789abcdef0123456789abcdef", 7));
+    Frame.Welcome w = c.readUntil(Frame.Welcome.class);
+    assertThat(w.sessionStatus()).isEqualTo(io.longlink.protocol.SessionStatus.LOST);
+    assertThat(w.sessionId()).isNotEqualTo("0123456789abcdef0123456789abcdef");
+  }
+
+  @Test
+  void malformedInputGetsATypedErrorAndAClose() throws IOException {
+    InetSocketAddress a = start();
+    assertErrorAndClosed(sendRaw(a, utf8("GET / HTTP/1.1\r\nHost: x\r\n\r\n")), ErrorCode.FRAME_TOO_LARGE);
+    assertErrorAndClosed(sendRaw(a, new byte[] {0, 0, 0, 0}), ErrorCode.PROTOCOL_ERROR);
+    assertErrorAndClosed(sendRaw(a, new byte[] {0, 0, 0, 1, 0x7f}), ErrorCode.UNKNOWN_FRAME_TYPE);
+    // HELLO whose client id is the overlong UTF-8 pair c0 af
+    assertErrorAndClosed(sendRaw(a, new byte[] {0, 0, 0, 19, 1, 0, 1, 0, 2, (byte) 0xc0, (byte) 0xaf, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0}), ErrorCode.PROTOCOL_ERROR);
+    // before the handshake, frames above 8 KiB are refused without reading them
+    assertErrorAndClosed(sendRaw(a, new byte[] {0, 0, 0x20, 1, 1}), ErrorCode.FRAME_TOO_LARGE);
+    RawClient early = connect(a);
+    early.send(toClient(1, "bob", "too early"));
+    assertErrorAndClosed(early, ErrorCode.UNEXPECTED_FRAME);
+    RawClient twice = login(a, "twice");
+    twice.send(Frame.Hello.newSession("twice", ""));
+    assertErrorAndClosed(twice, ErrorCode.UNEXPECTED_FRAME);
+    RawClient big = login(a, "big");
+    big.sendBytes(new byte[] {0, 0x10, 0, 1, 0x10});
+    assertErrorAndClosed(big, ErrorCode.FRAME_TOO_LARGE);
+    RawClient gap = login(a, "gap");
+    gap.send(toClient(5, "bob", "skipped"));
+    assertErrorAndClosed(gap, ErrorCode.SEQUENCE_GAP);
+    await().until(() -> server.connectionCount() == 0 && server.sessionCount() == 0);
+  }
+
+  private RawClient sendRaw(InetSocketAddress a, byte[] bytes) throws IOException {
+    RawClient c = connect(a);
+    c.sendBytes(bytes);
+    return c;
+  }
+
+  @Test
+  void garbageOnSomeConnectionsDoesNotDisturbAnExchangeOnOthers() throws Exception {
+    InetSocketAddress a = start();
+    RawClient alice = login(a, "alice");
+    RawClient bob = login(a, "bob");
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger attacks = new AtomicInteger();
+    Thread attacker = Thread.ofPlatform().start(() -> {
+      ThreadLocalRandom r = ThreadLocalRandom.current();
+      while (!stop.get() && attacks.get() < 2000) {
+        try (RawClient c = RawClient.connect(a)) {
+          if (r.nextBoolean()) {
+            c.send(Frame.Hello.newSession("mallory" + r.nextInt(1000), ""));
+          }
+          byte[] junk = new byte[r.nextInt(1, 200)];
+          r.nextBytes(junk);
+          c.sendBytes(junk);
+          c.awaitClosed(Duration.ofMillis(200));
+        } catch (IOException e) {
+          // reset by the server: expected
+        }
+        attacks.incrementAndGet();
+      }
+    });
+    int n = 2000;
+    Thread sender = Thread.ofPlatform().start(() -> {
+      try {
+        for (int i = 1; i <= n; i++) {
+          alice.send(toClient(i, "bob", "m" + i));
+        }
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+    for (int i = 1; i <= n; i++) {
+      Frame.Data d = bob.readUntil(Frame.Data.class);
+      assertThat(d.seq()).isEqualTo(i);
+      assertThat(new String(d.payload(), StandardCharsets.UTF_8)).isEqualTo("m" + i);
+    }
+    sender.join();
+    stop.set(true);
+    attacker.join();
+    assertThat(attacks.get()).isPositive();
+    assertThat(server.state()).isEqualTo(LonglinkServer.State.RUNNING);
+    await().until(() -> server.connectionCount() == 2);
+  }
+
+  @Test
+  void messageToAnUnknownClientIsAckedAndCounted() throws IOException {
+    RawClient alice = login(start(), "alice");
+    alice.send(toClient(1, "nobody", "x"));
+    assertThat(alice.readUntil(Frame.Ack.class).seq()).isEqualTo(1);
+    assertThat(server.undeliverableCount()).isEqualTo(1);
+  }
+
+  @Test
+  void frameExactlyAtTheLimitIsAccepted() throws IOException {
+    RawClient alice = login(start(ServerConfig.builder().maxFrameSize(16_384), Authenticator.acceptAll()), "alice");
+    // length = 1 type + 8 seq + 1 kind + 7 target + 2 from + 4 payload length + payload
+    int payload = 16_384 - 23;
+    Frame.Data d = new Frame.Data(1, TargetKind.CLIENT, "alice", "", new byte[payload]);
+    io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer();
+    FrameCodec.encode(d, b);
+    assertThat(b.getInt(0)).isEqualTo(16_384);
+    alice.send(d);
+    assertThat(alice.readUntil(Frame.Data.class).payload()).hasSize(payload);
+  }
+}
