@@ -1,0 +1,18 @@
+package io.longlink.client;
+
+/**
+ * Receives what happens to a {@link LonglinkClient}. Methods are called on the client's I/O thread,
+ * one at a time and in order; they must not block (hand long work to another executor).
+ */
+public interface ClientListener {
+  /** A message arrived; each is delivered once, in the order the server sent them. */
+  default void onMessage(ReceivedMessage message) {}
+
+  /**
+   * The client moved from {@code previous} to {@code current}.
+   *
+   * @param cause why, when the move was not asked for by the application (an I/O error, a
+   *     {@link LonglinkException} with the server's code, a heartbeat timeout); else {@code null}
+   */
+  default void onStateChanged(ClientState previous, ClientState current, Throwable cause) {}
+}
