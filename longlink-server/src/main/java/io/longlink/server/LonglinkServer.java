@@ -72,7 +72,8 @@ public final class LonglinkServer implements AutoCloseable {
     ServerConfig c = gateway.config;
     Transports transport = Transports.select(c.transport());
     transportName = transport.name();
-    group = new MultiThreadIoEventLoopGroup(c.ioThreads(), transport.ioHandlerFactory());
+    int threads = c.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : c.ioThreads();
+    group = new MultiThreadIoEventLoopGroup(threads, transport.ioHandlerFactory());
     Map<EventExecutor, LivenessSweeper> sweepers = new IdentityHashMap<>();
     long sweepNanos = c.sweepInterval().toNanos();
     for (EventExecutor loop : group) {
@@ -104,7 +105,7 @@ public final class LonglinkServer implements AutoCloseable {
     }
     state = State.RUNNING;
     log.info("longlink gateway listening on {} ({}, {} I/O threads, heartbeat {} ms x {}, handshake timeout {} ms)",
-        format(localAddress()), transportName, countLoops(), c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
+        format(localAddress()), transportName, threads, c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
         c.handshakeTimeout().toMillis());
     return this;
   }
@@ -186,14 +187,6 @@ public final class LonglinkServer implements AutoCloseable {
     serverChannel.close().syncUninterruptibly();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     log.info("longlink gateway on {} stopped", format((InetSocketAddress) serverChannel.localAddress()));
-  }
-
-  private int countLoops() {
-    int n = 0;
-    for (EventExecutor ignored : group) {
-      n++;
-    }
-    return n;
   }
 
   private static String format(InetSocketAddress a) {

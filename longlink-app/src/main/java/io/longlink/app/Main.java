@@ -1,0 +1,66 @@
+package io.longlink.app;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code longlink} command: the gateway, a scriptable client, and the tools. */
+@Command(
+    name = "longlink",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Long-connection (persistent TCP) gateway and client.",
+    subcommands = {ServerCommand.class, ClientCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Runs the command line and returns its exit code; the entry point for tests too. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cl = new CommandLine(new Main());
+    cl.registerConverter(java.time.Duration.class, Durations::parse);
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setCaseInsensitiveEnumValuesAllowed(true);
+    Path config = configFileArgument(args);
+    if (config != null) {
+      if (!Files.isReadable(config)) {
+        err.println("longlink: config file " + config + " is not readable");
+        return 2;
+      }
+      cl.getSubcommands().get("server").setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(config.toFile()));
+    }
+    return cl.execute(args);
+  }
+
+  /** {@code --config FILE} or {@code --config=FILE}, looked up before parsing: it feeds the defaults. */
+  private static Path configFileArgument(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--config") && i + 1 < args.length) {
+        return Path.of(args[i + 1]);
+      }
+      if (args[i].startsWith("--config=")) {
+        return Path.of(args[i].substring("--config=".length()));
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"longlink " + (v == null ? "dev" : v) + " (protocol version 1, Java " + Runtime.version() + ")"};
+    }
+  }
+}

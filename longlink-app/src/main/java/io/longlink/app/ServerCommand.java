@@ -1,0 +1,100 @@
+package io.longlink.app;
+
+import io.longlink.server.LonglinkServer;
+import io.longlink.server.ServerConfig;
+import io.longlink.server.admin.AdminServer;
+import java.io.File;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code longlink server}: a single-node gateway with in-memory state. */
+@Command(
+    name = "server",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs a single-node gateway with in-memory state until stopped (Ctrl-C / SIGTERM).",
+      "Every option can also come from --config FILE: a properties file whose keys are the long option names "
+          + "without the leading dashes, e.g. 'port=7000' or 'heartbeat-interval=30s'. Flags override the file."
+    })
+final class ServerCommand implements Callable<Integer> {
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "7000", description = "Client port (default: ${DEFAULT-VALUE}; 0 picks one).")
+  int port;
+
+  @Option(names = "--admin-host", defaultValue = "127.0.0.1", description = "Admin API address (default: ${DEFAULT-VALUE}).")
+  String adminHost;
+
+  @Option(names = "--admin-port", defaultValue = "7001",
+      description = "Admin HTTP port: GET /healthz (default: ${DEFAULT-VALUE}; -1 disables it).")
+  int adminPort;
+
+  @Option(names = "--heartbeat-interval", defaultValue = "30s",
+      description = "How often clients must send something (default: ${DEFAULT-VALUE}).")
+  Duration heartbeatInterval;
+
+  @Option(names = "--heartbeat-misses", defaultValue = "3",
+      description = "Silent intervals before a connection is closed (default: ${DEFAULT-VALUE}).")
+  int heartbeatMisses;
+
+  @Option(names = "--handshake-timeout", defaultValue = "5s",
+      description = "Time from accept to a valid HELLO (default: ${DEFAULT-VALUE}).")
+  Duration handshakeTimeout;
+
+  @Option(names = "--max-frame-size", defaultValue = "1048576",
+      description = "Largest frame accepted after the handshake, in bytes (default: ${DEFAULT-VALUE}).")
+  int maxFrameSize;
+
+  @Option(names = "--io-threads", defaultValue = "0", description = "Event-loop threads; 0 = one per core (default).")
+  int ioThreads;
+
+  @Option(names = "--transport", defaultValue = "AUTO",
+      description = "AUTO (epoll if available, else NIO), EPOLL or NIO (default: ${DEFAULT-VALUE}).")
+  ServerConfig.Transport transport;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "Properties file with defaults for these options.")
+  File config;
+
+  private final CountDownLatch stopped = new CountDownLatch(1);
+
+  @Override
+  public Integer call() throws Exception {
+    ServerConfig cfg = ServerConfig.builder()
+        .host(host)
+        .port(port)
+        .ioThreads(ioThreads)
+        .transport(transport)
+        .heartbeatInterval(heartbeatInterval)
+        .heartbeatMisses(heartbeatMisses)
+        .handshakeTimeout(handshakeTimeout)
+        .maxFrameSize(maxFrameSize)
+        .build();
+    LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
+    AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);
+    Thread hook = new Thread(() -> {
+      stop(server, admin);
+      stopped.countDown();
+    }, "longlink-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      // Embedded use (tests): interrupting the command stops the node.
+      Thread.currentThread().interrupt();
+      Runtime.getRuntime().removeShutdownHook(hook);
+      stop(server, admin);
+    }
+    return 0;
+  }
+
+  private static void stop(LonglinkServer server, AdminServer admin) {
+    if (admin != null) {
+      admin.close();
+    }
+    server.close();
+  }
+}

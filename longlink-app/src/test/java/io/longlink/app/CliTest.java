@@ -1,0 +1,165 @@
+package io.longlink.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.longlink.protocol.Frame;
+import io.longlink.server.LonglinkServer;
+import io.longlink.server.ServerConfig;
+import io.longlink.testing.RawClient;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line, run in-process against a gateway on a free port. */
+class CliTest {
+  LonglinkServer server;
+
+  record Result(int code, String out, String err) {}
+
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  static CompletableFuture<Result> runAsync(String... args) {
+    return CompletableFuture.supplyAsync(() -> run(args));
+  }
+
+  String address() {
+    InetSocketAddress a = server.localAddress();
+    return "127.0.0.1:" + a.getPort();
+  }
+
+  void startServer() {
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build().start();
+  }
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @Test
+  void receiverPrintsWhatTheSenderSentAsJson() throws Exception {
+    startServer();
+    CompletableFuture<Result> bob = runAsync("client", "--id", "bob", "--server", address(), "--receive", "1", "--json",
+        "--timeout", "20s");
+    await().until(() -> server.sessionCount() == 1);
+    Result alice = run("client", "--id", "alice", "--server", address(), "--to", "bob", "--send", "hello");
+    assertThat(alice.code()).as(alice.err()).isZero();
+    assertThat(alice.err()).contains("1 message(s) acknowledged");
+    Result b = bob.get(20, TimeUnit.SECONDS);
+    assertThat(b.code()).as(b.err()).isZero();
+    assertThat(b.out()).isEqualTo("{\"from\":\"alice\",\"to\":\"bob\",\"seq\":1,\"payload\":\"hello\"}" + System.lineSeparator());
+  }
+
+  @Test
+  void sendCountNumbersPayloadsAndTopicsWork() throws Exception {
+    startServer();
+    CompletableFuture<Result> bob = runAsync("client", "--id", "bob", "--server", address(), "--subscribe", "news",
+        "--receive", "3", "--timeout", "20s");
+    await().until(() -> server.topicCount() == 1);
+    Result alice = run("client", "--id", "alice", "--server", address(), "--topic", "news", "--send", "m", "--send-count", "3");
+    assertThat(alice.code()).as(alice.err()).isZero();
+    Result b = bob.get(20, TimeUnit.SECONDS);
+    assertThat(b.code()).isZero();
+    assertThat(b.out().lines()).containsExactly("alice [news]: m0", "alice [news]: m1", "alice [news]: m2");
+  }
+
+  @Test
+  void receiveTimesOutWithExitCode1() {
+    startServer();
+    Result r = run("client", "--id", "bob", "--server", address(), "--receive", "1", "--timeout", "300ms");
+    assertThat(r.code()).isEqualTo(ClientCommand.TIMEOUT);
+    assertThat(r.err()).contains("received 0 of 1");
+  }
+
+  @Test
+  void unreachableServerFailsWithExitCode3() throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Result r = run("client", "--id", "bob", "--server", "127.0.0.1:" + port, "--to", "x", "--send", "a");
+    assertThat(r.code()).isEqualTo(ClientCommand.FAILED);
+    assertThat(r.err()).contains("failed");
+  }
+
+  @Test
+  void usageErrorsExplainThemselves() {
+    assertThat(run("client", "--id", "a", "--send", "x").err()).contains("--send needs --to ID or --topic TOPIC");
+    assertThat(run("client", "--id", "a", "--to", "b", "--topic", "t").code()).isEqualTo(2);
+    assertThat(run("client").err()).contains("Missing required option: '--id=<id>'");
+    assertThat(run("server", "--heartbeat-interval", "soon").err()).contains("soon");
+    Result help = run("--help");
+    assertThat(help.out()).contains("server", "client");
+    assertThat(run("server", "--help").out()).contains("--heartbeat-interval", "--config");
+  }
+
+  @Test
+  void serverCommandReadsItsConfigFileServesHealthzAndStopsOnInterrupt(@TempDir Path dir) throws Exception {
+    int port = freePort();
+    int adminPort = freePort();
+    Path conf = dir.resolve("longlink.conf");
+    Files.writeString(conf, "port=" + port + "\nadmin-port=" + adminPort + "\nheartbeat-interval=10s\n");
+    Thread serverThread = new Thread(() -> run("server", "--config", conf.toString(), "--heartbeat-misses", "4"));
+    serverThread.start();
+    try {
+      HttpClient http = HttpClient.newHttpClient();
+      HttpRequest healthz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/healthz")).build();
+      await().ignoreExceptions().until(() -> http.send(healthz, HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+      try (RawClient c = RawClient.connect(new InetSocketAddress("127.0.0.1", port))) {
+        c.send(Frame.Hello.newSession("probe", ""));
+        Frame.Welcome w = c.readUntil(Frame.Welcome.class);
+        assertThat(w.heartbeatIntervalMs()).isEqualTo(10_000); // from the file
+        assertThat(w.heartbeatMisses()).isEqualTo(4); // the flag wins over the default
+      }
+      HttpRequest unknown = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/nope")).build();
+      assertThat(http.send(unknown, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+    } finally {
+      serverThread.interrupt();
+      serverThread.join(10_000);
+    }
+    assertThat(serverThread.isAlive()).isFalse();
+  }
+
+  @Test
+  void durationsParse() {
+    assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(Durations.parse("30s")).isEqualTo(Duration.ofSeconds(30));
+    assertThat(Durations.parse("2m")).isEqualTo(Duration.ofMinutes(2));
+    assertThat(Durations.parse("PT1H")).isEqualTo(Duration.ofHours(1));
+    assertThatThrownBy(() -> Durations.parse("soon")).hasMessageContaining("'soon' (expected: e.g. 250ms");
+  }
+
+  @Test
+  void jsonQuotingEscapesWhatMustBeEscaped() {
+    assertThat(Json.quote("a\"b\\c\n\u0001\uD83D\uDE00")).isEqualTo("\"a\\\"b\\\\c\\n\\u0001\uD83D\uDE00\"");
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

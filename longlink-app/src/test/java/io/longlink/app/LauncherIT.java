@@ -1,0 +1,87 @@
+package io.longlink.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's quickstart with the real runnable jar: a gateway process and two client processes,
+ * exactly as a person would run them in three terminals.
+ */
+class LauncherIT {
+  final List<Process> processes = new ArrayList<>();
+
+  /** A started process whose stdout and stderr go to files. */
+  record Running(Process process, Path out, Path err) {
+    List<String> outLines() throws IOException {
+      return Files.readAllLines(out);
+    }
+
+    String errText() throws IOException {
+      return Files.readString(err);
+    }
+
+    boolean errContains(String s) throws IOException {
+      return errText().contains(s);
+    }
+  }
+
+  @TempDir Path dir;
+
+  Running start(String name, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("longlink.jar")));
+    cmd.addAll(List.of(args));
+    Path out = dir.resolve(name + ".out");
+    Path err = dir.resolve(name + ".err");
+    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    processes.add(p);
+    return new Running(p, out, err);
+  }
+
+  @AfterEach
+  void kill() {
+    processes.forEach(Process::destroyForcibly);
+  }
+
+  @Test
+  void quickstartDeliversHelloFromAliceToBob() throws Exception {
+    int port = CliTest.freePort();
+    int admin = CliTest.freePort();
+    Running server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin));
+    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port));
+    HttpResponse<String> health = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/healthz")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(health.statusCode()).isEqualTo(200);
+
+    String address = "127.0.0.1:" + port;
+    Running bob = start("bob", "client", "--id", "bob", "--server", address, "--receive", "1", "--json", "--timeout", "30s");
+    await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("connected as bob"));
+    Running alice = start("alice", "client", "--id", "alice", "--server", address, "--to", "bob", "--send", "hello");
+    assertThat(alice.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(alice.process().exitValue()).as(alice.errText()).isZero();
+    assertThat(bob.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(bob.process().exitValue()).as(bob.errText()).isZero();
+    assertThat(bob.outLines()).containsExactly("{\"from\":\"alice\",\"to\":\"bob\",\"seq\":1,\"payload\":\"hello\"}");
+
+    // SIGTERM stops the node through its shutdown hook.
+    server.process().destroy();
+    assertThat(server.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(server.errText()).contains("longlink gateway on 127.0.0.1:" + port + " stopped");
+  }
+}

@@ -1,0 +1,171 @@
+package io.longlink.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.longlink.client.ClientListener;
+import io.longlink.client.ClientState;
+import io.longlink.client.Destination;
+import io.longlink.client.LonglinkClient;
+import io.longlink.client.LonglinkException;
+import io.longlink.client.ReceivedMessage;
+import io.longlink.protocol.ErrorCode;
+import io.longlink.server.LonglinkServer;
+import io.longlink.server.ServerConfig;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The Java SDK against the real gateway over loopback. */
+class SdkEndToEndTest {
+  LonglinkServer server;
+  final List<LonglinkClient> clients = new ArrayList<>();
+
+  static final class Recorder implements ClientListener {
+    final List<ReceivedMessage> messages = new CopyOnWriteArrayList<>();
+    final List<ClientState> states = new CopyOnWriteArrayList<>();
+    final CompletableFuture<Throwable> disconnected = new CompletableFuture<>();
+
+    @Override
+    public void onMessage(ReceivedMessage m) {
+      messages.add(m);
+    }
+
+    @Override
+    public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
+      states.add(current);
+      if (current == ClientState.DISCONNECTED) {
+        disconnected.complete(cause);
+      }
+    }
+
+    List<String> texts() {
+      return messages.stream().map(ReceivedMessage::payloadText).toList();
+    }
+  }
+
+  LonglinkServer start(ServerConfig.Builder config) {
+    server = LonglinkServer.builder().config(config.port(0).build()).build().start();
+    return server;
+  }
+
+  LonglinkClient connect(String id, Recorder recorder) throws Exception {
+    LonglinkClient c = LonglinkClient.builder()
+        .endpoint(server.localAddress())
+        .clientId(id)
+        .listener(recorder)
+        .build();
+    clients.add(c);
+    c.connect().get(5, TimeUnit.SECONDS);
+    return c;
+  }
+
+  @AfterEach
+  void stop() {
+    clients.forEach(LonglinkClient::close);
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void twoClientsChatAndEveryMessageArrivesOnceInOrder() throws Exception {
+    start(ServerConfig.builder());
+    Recorder aliceInbox = new Recorder();
+    Recorder bobInbox = new Recorder();
+    LonglinkClient alice = connect("alice", aliceInbox);
+    LonglinkClient bob = connect("bob", bobInbox);
+    int n = 5000;
+    List<CompletableFuture<Void>> acks = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      acks.add(alice.send(Destination.client("bob"), utf8("a" + i)));
+      acks.add(bob.send(Destination.client("alice"), utf8("b" + i)));
+    }
+    CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+    await().until(() -> bobInbox.messages.size() == n && aliceInbox.messages.size() == n);
+    for (int i = 0; i < n; i++) {
+      assertThat(bobInbox.messages.get(i).payloadText()).isEqualTo("a" + i);
+      assertThat(bobInbox.messages.get(i).seq()).isEqualTo(i + 1);
+      assertThat(aliceInbox.messages.get(i).payloadText()).isEqualTo("b" + i);
+    }
+    assertThat(bobInbox.messages.get(0).from()).isEqualTo("alice");
+  }
+
+  @Test
+  void topicFanOutReachesSubscribersOnly() throws Exception {
+    start(ServerConfig.builder());
+    Recorder bobInbox = new Recorder();
+    Recorder carolInbox = new Recorder();
+    Recorder daveInbox = new Recorder();
+    LonglinkClient alice = connect("alice", new Recorder());
+    connect("bob", bobInbox).subscribe("news").get(5, TimeUnit.SECONDS);
+    connect("carol", carolInbox).subscribe("news").get(5, TimeUnit.SECONDS);
+    LonglinkClient dave = connect("dave", daveInbox);
+    alice.send(Destination.topic("news"), utf8("headline")).get(5, TimeUnit.SECONDS);
+    await().until(() -> bobInbox.messages.size() == 1 && carolInbox.messages.size() == 1);
+    assertThat(bobInbox.messages.get(0).target()).isEqualTo("news");
+    // dave never subscribed: a message straight to him proves he was reachable and got nothing else
+    alice.send(Destination.client("dave"), utf8("direct")).get(5, TimeUnit.SECONDS);
+    await().until(() -> daveInbox.messages.size() == 1);
+    assertThat(daveInbox.texts()).containsExactly("direct");
+    assertThat(server.publishToTopic("news", utf8("from the backend"))).isEqualTo(2);
+    await().until(() -> bobInbox.messages.size() == 2);
+    assertThat(bobInbox.messages.get(1).from()).isEmpty();
+    assertThat(dave.state()).isEqualTo(ClientState.CONNECTED);
+  }
+
+  @Test
+  void replacedClientIsToldWhy() throws Exception {
+    start(ServerConfig.builder());
+    Recorder first = new Recorder();
+    connect("bob", first);
+    connect("bob", new Recorder());
+    Throwable cause = first.disconnected.get(5, TimeUnit.SECONDS);
+    assertThat(cause).isInstanceOfSatisfying(LonglinkException.class,
+        e -> assertThat(e.code()).isEqualTo(ErrorCode.REPLACED));
+    await().until(() -> server.sessionCount() == 1 && server.connectionCount() == 1);
+  }
+
+  @Test
+  void heartbeatsAtTheServersIntervalKeepAnIdleClientConnected() throws Exception {
+    start(ServerConfig.builder().heartbeatInterval(Duration.ofMillis(200)).heartbeatMisses(2));
+    Recorder r = new Recorder();
+    LonglinkClient idle = connect("idle", r);
+    // 1.5 s is almost four dead-peer windows of 400 ms: only heartbeats keep it open.
+    await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
+        .until(() -> idle.state() == ClientState.CONNECTED && server.sessionCount() == 1);
+    assertThat(idle.lastRtt()).isNotNull();
+    assertThat(r.disconnected).isNotDone();
+  }
+
+  @Test
+  void clientCloseEndsTheSessionOnTheServer() throws Exception {
+    start(ServerConfig.builder());
+    LonglinkClient c = connect("alice", new Recorder());
+    c.subscribe("news").get(5, TimeUnit.SECONDS);
+    assertThat(server.topicCount()).isEqualTo(1);
+    c.close();
+    assertThat(c.state()).isEqualTo(ClientState.CLOSED);
+    await().until(() -> server.sessionCount() == 0 && server.connectionCount() == 0 && server.topicCount() == 0);
+  }
+
+  @Test
+  void serverShutdownDisconnectsClients() throws Exception {
+    start(ServerConfig.builder());
+    Recorder r = new Recorder();
+    connect("alice", r);
+    server.close();
+    assertThat(r.disconnected.get(5, TimeUnit.SECONDS)).isNotNull();
+    assertThat(r.states).endsWith(ClientState.DISCONNECTED);
+  }
+}
