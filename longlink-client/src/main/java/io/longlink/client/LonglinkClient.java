@@ -417,8 +417,9 @@ public final class LonglinkClient implements AutoCloseable {
       timer.cancel(false);
       timer = null;
     }
-    failPending(cause != null ? cause : new LonglinkException(ErrorCode.OTHER, "connection lost"));
+    // State first: whoever a failed future wakes must already see DISCONNECTED.
     moveTo(ClientState.DISCONNECTED, cause);
+    failPending(cause != null ? cause : new LonglinkException(ErrorCode.OTHER, "connection lost"));
   }
 
   private void failPending(Throwable cause) {
@@ -446,8 +447,8 @@ public final class LonglinkClient implements AutoCloseable {
       timer.cancel(false);
       timer = null;
     }
-    failPending(new IllegalStateException("client " + clientId + " closed"));
     moveTo(ClientState.CLOSED, null);
+    failPending(new IllegalStateException("client " + clientId + " closed"));
     ChannelFuture closed;
     if (ch != null && ch.isActive()) {
       closed = ch.writeAndFlush(new Frame.Close(ErrorCode.NORMAL, "client closed"));
