@@ -79,6 +79,16 @@ public final class RawClient implements AutoCloseable {
     }
   }
 
+  /** Reads until an ACK covering {@code seq} arrives, skipping everything else. */
+  public Frame.Ack readAckOf(long seq) throws IOException {
+    while (true) {
+      Frame.Ack a = readUntil(Frame.Ack.class);
+      if (a.seq() >= seq) {
+        return a;
+      }
+    }
+  }
+
   /**
    * Waits until the peer closes the connection, discarding what arrives; true if it closed within
    * {@code timeout}, false if it was still open.

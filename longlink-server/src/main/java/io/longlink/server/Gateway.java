@@ -1,27 +1,39 @@
 package io.longlink.server;
 
+import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
-import io.longlink.protocol.Ticker;
 import io.longlink.protocol.TargetKind;
+import io.longlink.protocol.Ticker;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * What every connection of a node shares: settings, plug-ins, the session and topic registries,
- * and routing between them. Thread-safe.
+ * What every connection of a node shares: settings, plug-ins, the session store, the client-id and
+ * topic registries, and routing between them. Thread-safe.
  */
 final class Gateway {
+  private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
   final ServerConfig config;
   final Authenticator authenticator;
   final MessageHandler messageHandler;
   final Ticker ticker;
   final SessionRegistry sessions = new SessionRegistry();
   final TopicRegistry topics = new TopicRegistry();
+  final SessionStore store;
   final long deadPeerTimeoutNanos;
   final long handshakeTimeoutNanos;
   /** Messages to a client id with no session. */
   final LongAdder undeliverable = new LongAdder();
   /** Open connections, handshaking or not. */
   final LongAdder connections = new LongAdder();
+  final LongAdder resumed = new LongAdder();
+  final LongAdder resumesLost = new LongAdder();
+  final LongAdder sessionsExpired = new LongAdder();
+  final LongAdder sessionsEvicted = new LongAdder();
 
   Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler, Ticker ticker) {
     this.config = config;
@@ -30,19 +42,79 @@ final class Gateway {
     this.ticker = ticker;
     this.deadPeerTimeoutNanos = config.deadPeerTimeout().toNanos();
     this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
+    this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
+        config.maxDetachedBytes());
+  }
+
+  /** A new session for a client logging in on {@code connection}; ends the one it replaces. */
+  Session newSession(String clientId, String subject, ServerConnection connection) {
+    Session s = new Session(clientId, subject, SessionIds.next(), connection, config.replayBufferMessages(),
+        config.replayBufferBytes());
+    store.add(s);
+    Session old = sessions.register(s);
+    if (old != null && old != s) {
+      ServerConnection oldConnection = old.connection();
+      end(old, null, true);
+      if (oldConnection != null) {
+        oldConnection.goAwayFromAnyThread(ErrorCode.REPLACED, "client " + clientId + " logged in on another connection");
+      }
+    }
+    return s;
+  }
+
+  /**
+   * Ends a session (unless another connection than {@code unless} holds it, when not forced):
+   * unsubscribes it and forgets it.
+   */
+  void end(Session s, ServerConnection unless, boolean force) {
+    Set<String> topicsOf = s.end(unless, force);
+    if (topicsOf == null) {
+      return;
+    }
+    sessions.remove(s);
+    store.remove(s);
+    for (String topic : topicsOf) {
+      topics.unsubscribe(topic, s);
+    }
+  }
+
+  /** {@code connection} dropped without CLOSE: keep the session for resume, or end it. */
+  void connectionLost(Session s, ServerConnection connection) {
+    if (!s.detach(connection)) {
+      return; // already resumed elsewhere, or ended
+    }
+    if (config.sessionRetention().isZero()) {
+      end(s, null, false);
+      return;
+    }
+    for (Session evicted : store.detached(s, ticker.nanoTime())) {
+      sessionsEvicted.increment();
+      log.debug("{} evicted to keep detached sessions within bounds", evicted);
+      end(evicted, null, false);
+    }
+  }
+
+  /** Ends detached sessions whose retention ran out. Called periodically. */
+  void expireDetached(long nowNanos) {
+    List<Session> expired = store.expire(nowNanos);
+    for (Session s : expired) {
+      sessionsExpired.increment();
+      log.debug("{} expired after {} ms detached", s, config.sessionRetention().toMillis());
+      end(s, null, false);
+    }
   }
 
   /**
    * Delivers a message to a client's session or to a topic's subscribers.
    *
    * @param from sender's client id, empty for the backend
-   * @return how many sessions it was handed to
+   * @return how many sessions took it
    */
   int route(String from, TargetKind kind, String target, byte[] payload) {
     Frame.Data message = new Frame.Data(0, kind, target, from, payload);
     if (kind == TargetKind.CLIENT) {
       Session s = sessions.get(target);
-      if (s != null && s.deliver(message)) {
+      if (s != null && s.offer(message)) {
         return 1;
       }
       undeliverable.increment();
@@ -50,7 +122,7 @@ final class Gateway {
     }
     int n = 0;
     for (Session s : topics.subscribers(target)) {
-      if (s.deliver(message)) {
+      if (s.offer(message)) {
         n++;
       }
     }

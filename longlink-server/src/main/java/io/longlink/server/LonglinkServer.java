@@ -81,6 +81,9 @@ public final class LonglinkServer implements AutoCloseable {
       sweepers.put(loop, sweeper);
       loop.scheduleAtFixedRate(() -> sweeper.sweep(gateway.ticker.nanoTime()), sweepNanos, sweepNanos, TimeUnit.NANOSECONDS);
     }
+    // Session retention runs on one loop: the store is shared and its expiry is cheap.
+    group.next().scheduleAtFixedRate(() -> gateway.expireDetached(gateway.ticker.nanoTime()), sweepNanos, sweepNanos,
+        TimeUnit.NANOSECONDS);
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(group)
         .channel(transport.serverChannelClass())
@@ -158,9 +161,24 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.connections.intValue();
   }
 
-  /** Logged-in sessions. */
+  /** Sessions, attached or detached. */
   public int sessionCount() {
     return gateway.sessions.size();
+  }
+
+  /** Sessions kept for resume while their client is away. */
+  public int detachedSessionCount() {
+    return gateway.store.detachedCount();
+  }
+
+  /** Successful resumes since start. */
+  public long resumedCount() {
+    return gateway.resumed.sum();
+  }
+
+  /** Resumes answered LOST since start. */
+  public long resumesLostCount() {
+    return gateway.resumesLost.sum();
   }
 
   /** Topics with at least one subscriber. */

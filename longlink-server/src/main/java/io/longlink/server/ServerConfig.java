@@ -20,6 +20,16 @@ import java.util.Objects;
  *     timeout may fire. Derived from the other timeouts when not set
  * @param backoffInitial first reconnect delay clients are told to use
  * @param backoffMax reconnect delay cap clients are told to use
+ * @param sessionRetention how long a session whose connection dropped is kept for resume, with
+ *     its buffered messages; zero keeps none
+ * @param replayBufferMessages most unacknowledged messages buffered per session
+ * @param replayBufferBytes most bytes of unacknowledged messages buffered per session (payload,
+ *     names and {@value Session#MESSAGE_OVERHEAD_BYTES} B per message)
+ * @param maxDetachedSessions most detached sessions kept; past it the oldest-detached go first
+ * @param maxDetachedBytes most bytes buffered by detached sessions (as at their detach)
+ * @param ackBatchMessages the server acknowledges at the latest after this many client frames
+ * @param ackDelay zero: acknowledge at the end of each batch read from the socket; else at most
+ *     this long after the first unacknowledged frame
  */
 public record ServerConfig(
     String host,
@@ -32,7 +42,14 @@ public record ServerConfig(
     int maxFrameSize,
     Duration sweepInterval,
     Duration backoffInitial,
-    Duration backoffMax) {
+    Duration backoffMax,
+    Duration sessionRetention,
+    int replayBufferMessages,
+    long replayBufferBytes,
+    int maxDetachedSessions,
+    long maxDetachedBytes,
+    int ackBatchMessages,
+    Duration ackDelay) {
 
   /** Netty transport choice. */
   public enum Transport {
@@ -61,6 +78,17 @@ public record ServerConfig(
     checkPositive(backoffInitial, "backoffInitial");
     check(backoffMax.compareTo(backoffInitial) >= 0, "backoffMax", backoffMax, ">= backoffInitial " + backoffInitial);
     check(backoffMax.toMillis() <= Integer.MAX_VALUE, "backoffMax", backoffMax, "< 2^31 ms");
+    Objects.requireNonNull(sessionRetention, "sessionRetention");
+    check(!sessionRetention.isNegative() && sessionRetention.toMillis() <= Integer.MAX_VALUE, "sessionRetention",
+        sessionRetention, ">= 0 and < 2^31 ms");
+    check(replayBufferMessages >= 1, "replayBufferMessages", replayBufferMessages, ">= 1");
+    check(replayBufferBytes >= maxFrameSize + Session.MESSAGE_OVERHEAD_BYTES, "replayBufferBytes", replayBufferBytes,
+        ">= maxFrameSize + " + Session.MESSAGE_OVERHEAD_BYTES + ", so the largest message fits");
+    check(maxDetachedSessions >= 0, "maxDetachedSessions", maxDetachedSessions, ">= 0");
+    check(maxDetachedBytes >= 0, "maxDetachedBytes", maxDetachedBytes, ">= 0");
+    check(ackBatchMessages >= 1, "ackBatchMessages", ackBatchMessages, ">= 1");
+    Objects.requireNonNull(ackDelay, "ackDelay");
+    check(!ackDelay.isNegative(), "ackDelay", ackDelay, ">= 0");
   }
 
   /** How long a connection may stay silent: interval × misses. */
@@ -86,6 +114,13 @@ public record ServerConfig(
     b.sweepInterval = sweepInterval;
     b.backoffInitial = backoffInitial;
     b.backoffMax = backoffMax;
+    b.sessionRetention = sessionRetention;
+    b.replayBufferMessages = replayBufferMessages;
+    b.replayBufferBytes = replayBufferBytes;
+    b.maxDetachedSessions = maxDetachedSessions;
+    b.maxDetachedBytes = maxDetachedBytes;
+    b.ackBatchMessages = ackBatchMessages;
+    b.ackDelay = ackDelay;
     return b;
   }
 
@@ -113,6 +148,13 @@ public record ServerConfig(
     private Duration sweepInterval;
     private Duration backoffInitial = Duration.ofSeconds(1);
     private Duration backoffMax = Duration.ofSeconds(60);
+    private Duration sessionRetention = Duration.ofSeconds(120);
+    private int replayBufferMessages = 4096;
+    private long replayBufferBytes = 4L << 20;
+    private int maxDetachedSessions = 1_000_000;
+    private long maxDetachedBytes = 1L << 30;
+    private int ackBatchMessages = 64;
+    private Duration ackDelay = Duration.ZERO;
 
     private Builder() {}
 
@@ -185,6 +227,48 @@ public record ServerConfig(
       return this;
     }
 
+    /** Default 120 s; zero keeps no session after its connection drops. */
+    public Builder sessionRetention(Duration sessionRetention) {
+      this.sessionRetention = sessionRetention;
+      return this;
+    }
+
+    /** Default 4096 messages per session. */
+    public Builder replayBufferMessages(int replayBufferMessages) {
+      this.replayBufferMessages = replayBufferMessages;
+      return this;
+    }
+
+    /** Default 4 MiB per session. */
+    public Builder replayBufferBytes(long replayBufferBytes) {
+      this.replayBufferBytes = replayBufferBytes;
+      return this;
+    }
+
+    /** Default 1,000,000. */
+    public Builder maxDetachedSessions(int maxDetachedSessions) {
+      this.maxDetachedSessions = maxDetachedSessions;
+      return this;
+    }
+
+    /** Default 1 GiB. */
+    public Builder maxDetachedBytes(long maxDetachedBytes) {
+      this.maxDetachedBytes = maxDetachedBytes;
+      return this;
+    }
+
+    /** Default 64. */
+    public Builder ackBatchMessages(int ackBatchMessages) {
+      this.ackBatchMessages = ackBatchMessages;
+      return this;
+    }
+
+    /** Default zero: one ACK per socket read batch. */
+    public Builder ackDelay(Duration ackDelay) {
+      this.ackDelay = ackDelay;
+      return this;
+    }
+
     public ServerConfig build() {
       Duration sweep = sweepInterval;
       if (sweep == null && heartbeatInterval != null && handshakeTimeout != null) {
@@ -198,7 +282,8 @@ public record ServerConfig(
         }
       }
       return new ServerConfig(host, port, ioThreads, transport, heartbeatInterval, heartbeatMisses,
-          handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax);
+          handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
+          replayBufferBytes, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay);
     }
   }
 }

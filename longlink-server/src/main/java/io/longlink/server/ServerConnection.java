@@ -10,8 +10,9 @@ import io.longlink.server.MessageHandler.InboundMessage;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.io.IOException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -19,15 +20,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection on the server: handshake, frame handling, liveness deadline and cleanup.
- * The only per-connection handler besides the decoder. Confined to its channel's event loop, except
- * {@link #deliver} and {@link #replaced}, which hop onto it.
+ * One client connection on the server: handshake (new session or resume), frame handling, ack
+ * batching, liveness deadline, and writing its session's buffered messages in order. The only
+ * per-connection handler besides the decoder. Confined to its channel's event loop, except the
+ * methods documented as "any thread", which hop onto it.
+ *
+ * <p>Outbound messages are pulled, not pushed: a message for the session is numbered and buffered
+ * in the {@link Session}, and this connection writes whatever follows {@code writtenSeq} while the
+ * socket is writable. A resume is the same path starting from what the client says it has.
  */
-final class ServerConnection extends ChannelInboundHandlerAdapter {
+final class ServerConnection extends ChannelInboundHandlerAdapter implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
   /** How long a final ERROR/GOAWAY may take to write before the connection is cut anyway. */
   private static final long CLOSING_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
   private static final int MAX_MESSAGE_CHARS = 300;
+  private static final AtomicIntegerFieldUpdater<ServerConnection> FLUSH_SCHEDULED =
+      AtomicIntegerFieldUpdater.newUpdater(ServerConnection.class, "flushScheduled");
 
   private final Gateway gateway;
   private final LivenessSweeper sweeper;
@@ -35,7 +43,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private ConnectionState state = ConnectionState.HANDSHAKING;
   private Session session;
-  private boolean ackPending;
+  /** Highest server-to-client seq written on this connection. */
+  private long writtenSeq;
+  /** Client frames accepted since the last ACK. */
+  private int unackedInbound;
+  private ScheduledFuture<?> ackTimer;
+  private volatile int flushScheduled;
 
   /** When the connection expires unless something arrives; read by the sweeper. */
   long deadlineNanos;
@@ -85,12 +98,29 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     if (state == ConnectionState.OPEN) {
       // Any traffic proves the peer alive; the handshake deadline is never extended.
       deadlineNanos = gateway.ticker.nanoTime() + gateway.deadPeerTimeoutNanos;
-      if (ackPending) {
-        ackPending = false;
-        ctx.write(new Frame.Ack(session.lastReceivedSeq), ctx.voidPromise());
+      if (unackedInbound > 0) {
+        if (gateway.config.ackDelay().isZero()) {
+          writeAck();
+        } else if (ackTimer == null) {
+          ackTimer = ctx.executor().schedule(() -> {
+            ackTimer = null;
+            if (state == ConnectionState.OPEN && unackedInbound > 0) {
+              writeAck();
+              ctx.flush();
+            }
+          }, gateway.config.ackDelay().toNanos(), TimeUnit.NANOSECONDS);
+        }
       }
     }
     ctx.flush();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      flushSession();
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   @Override
@@ -136,45 +166,83 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
           + (verdict == null ? "no verdict" : verdict.reason()));
       return;
     }
-    // Sessions are not retained across connections yet, so every resume finds its session gone.
-    SessionStatus status = hello.resumeSessionId().isEmpty() ? SessionStatus.NEW : SessionStatus.LOST;
-    Session s = new Session(hello.clientId(), verdict.subject(), SessionIds.next(), this);
-    session = s;
+    SessionStatus status = SessionStatus.NEW;
+    long lost = 0;
+    if (!hello.resumeSessionId().isEmpty()) {
+      Session old = gateway.store.find(hello.resumeSessionId());
+      if (old != null && (!old.clientId.equals(hello.clientId()) || !old.subject.equals(verdict.subject()))) {
+        log.warn("{}: client {} (subject {}) tried to resume {}, owned by subject {}; refused", this,
+            hello.clientId(), verdict.subject(), old, old.subject);
+        fail(ErrorCode.RESUME_REFUSED, "session " + hello.resumeSessionId() + " does not belong to client "
+            + hello.clientId());
+        return;
+      }
+      if (old != null && resume(old, hello)) {
+        return;
+      }
+      status = SessionStatus.LOST;
+      lost = old == null ? 0 : old.lostMessages();
+      gateway.resumesLost.increment();
+      log.debug("{}: session {} cannot be resumed ({} messages known lost); starting a new one", this,
+          hello.resumeSessionId(), lost);
+    }
+    open();
+    // WELCOME is written before the session is registered, so no DATA can overtake it.
+    session = gateway.newSession(hello.clientId(), verdict.subject(), this);
+    writeWelcome(status, 0, lost);
+    log.debug("{}: logged in ({})", this, status);
+  }
+
+  private boolean resume(Session old, Frame.Hello hello) {
+    Session.Resume r = old.resume(this, hello.lastReceivedSeq());
+    if (!r.resumed()) {
+      return false;
+    }
+    gateway.store.attached(old);
+    gateway.resumed.increment();
+    session = old;
+    writtenSeq = hello.lastReceivedSeq();
+    open();
+    writeWelcome(SessionStatus.RESUMED, r.lastReceivedSeq(), 0);
+    if (r.previous() != null && r.previous() != this) {
+      // The usual case after a NAT expiry or silent partition: the old connection looks alive.
+      r.previous().goAwayFromAnyThread(ErrorCode.REPLACED, "session " + old.id + " resumed on another connection");
+    }
+    log.debug("{}: resumed; client has up to {}, server has up to {}", this, hello.lastReceivedSeq(), r.lastReceivedSeq());
+    flushSession(); // replay, then whatever comes next
+    return true;
+  }
+
+  private void open() {
     moveTo(ConnectionState.OPEN);
     decoder.setMaxFrameSize(gateway.config.maxFrameSize());
     deadlineNanos = gateway.ticker.nanoTime() + gateway.deadPeerTimeoutNanos;
+  }
+
+  private void writeWelcome(SessionStatus status, long lastReceivedSeq, long lostMessages) {
     ServerConfig c = gateway.config;
-    // Written before the session is registered, so no DATA can overtake it.
-    ctx.write(new Frame.Welcome(Frame.VERSION, s.id, status, 0, 0, (int) c.heartbeatInterval().toMillis(),
-        c.heartbeatMisses(), c.maxFrameSize(), (int) c.backoffInitial().toMillis(), (int) c.backoffMax().toMillis(), 0),
+    ctx.write(new Frame.Welcome(Frame.VERSION, session.id, status, lastReceivedSeq, lostMessages,
+        (int) c.heartbeatInterval().toMillis(), c.heartbeatMisses(), c.maxFrameSize(),
+        (int) c.backoffInitial().toMillis(), (int) c.backoffMax().toMillis(), (int) c.sessionRetention().toMillis()),
         ctx.voidPromise());
-    Session old = gateway.sessions.register(s);
-    if (old != null) {
-      ServerConnection oldConnection = old.connection;
-      if (oldConnection != null) {
-        oldConnection.replaced();
-      }
-    }
-    log.debug("{}: logged in ({})", this, status);
   }
 
   private void onSessionFrame(Frame frame) {
     if (frame instanceof Frame.Data) {
       Frame.Data d = (Frame.Data) frame;
-      if (!acceptSeq(d.seq())) {
-        return;
-      }
       if (!d.from().isEmpty()) {
         fail(ErrorCode.PROTOCOL_ERROR, "from: \"" + d.from() + "\" (expected: empty; the server stamps the sender)");
         return;
       }
-      onData(d);
+      if (acceptSeq(d.seq())) {
+        onData(d);
+      }
     } else if (frame instanceof Frame.Ping) {
       ctx.write(new Frame.Pong(((Frame.Ping) frame).timestamp()), ctx.voidPromise());
     } else if (frame instanceof Frame.Ack) {
       long acked = ((Frame.Ack) frame).seq();
-      if (acked > session.lastSentSeq) {
-        fail(ErrorCode.SEQUENCE_GAP, "ACK " + acked + " (expected: <= " + session.lastSentSeq + ", the last seq sent)");
+      if (acked > writtenSeq || !session.acknowledged(acked)) {
+        fail(ErrorCode.SEQUENCE_GAP, "ACK " + acked + " (expected: <= " + writtenSeq + ", the last seq sent)");
       }
     } else if (frame instanceof Frame.Subscribe) {
       Frame.Subscribe sub = (Frame.Subscribe) frame;
@@ -187,7 +255,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
         gateway.topics.unsubscribe(unsub.topic(), session);
       }
     } else if (frame instanceof Frame.Close) {
-      log.debug("{}: client closed the session: {}", this, frame);
+      log.debug("{}: client ended the session: {}", this, frame);
+      gateway.end(session, this, false);
       moveTo(ConnectionState.CLOSING);
       ctx.close();
     } else if (frame instanceof Frame.Error) {
@@ -215,46 +284,82 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
 
   /** Applies docs/PROTOCOL.md section 5; true if the frame is new and must be processed. */
   private boolean acceptSeq(long seq) {
-    long last = session.lastReceivedSeq;
-    if (seq <= last) {
-      ackPending = true; // a duplicate still gets (re)acknowledged
+    Session.Inbound verdict = session.acceptInbound(this, seq);
+    if (verdict == Session.Inbound.GAP) {
+      fail(ErrorCode.SEQUENCE_GAP, "seq " + seq + " (expected: " + (session.lastReceivedSeq() + 1) + ")");
       return false;
     }
-    if (seq != last + 1) {
-      fail(ErrorCode.SEQUENCE_GAP, "seq " + seq + " (expected: " + (last + 1) + ")");
-      return false;
+    // A duplicate (a replay after resume) is acknowledged again but not processed.
+    if (++unackedInbound >= gateway.config.ackBatchMessages()) {
+      writeAck();
     }
-    session.lastReceivedSeq = seq;
-    ackPending = true;
-    return true;
+    return verdict == Session.Inbound.NEW;
   }
 
-  /** Sends a message of this connection's session. Any thread. */
-  void deliver(Frame.Data message) {
-    EventLoop loop = ctx.channel().eventLoop();
-    if (loop.inEventLoop()) {
-      write(message);
-    } else {
+  private void writeAck() {
+    unackedInbound = 0;
+    if (ackTimer != null) {
+      ackTimer.cancel(false);
+      ackTimer = null;
+    }
+    ctx.write(new Frame.Ack(session.lastReceivedSeq()), ctx.voidPromise());
+  }
+
+  /** The session has messages to send. Any thread; coalesces into one task on the event loop. */
+  void scheduleFlush() {
+    if (FLUSH_SCHEDULED.compareAndSet(this, 0, 1)) {
       try {
-        loop.execute(() -> write(message));
+        ctx.executor().execute(this);
       } catch (RejectedExecutionException e) {
         // The node is shutting down; the connection goes with it.
       }
     }
   }
 
-  private void write(Frame.Data m) {
+  /** The scheduled flush. */
+  @Override
+  public void run() {
+    flushSession();
+  }
+
+  /** Writes the session's buffered messages after {@code writtenSeq}, in order, while writable. */
+  private void flushSession() {
+    flushScheduled = 0;
     if (state != ConnectionState.OPEN) {
       return;
     }
-    long seq = ++session.lastSentSeq;
-    ctx.writeAndFlush(new Frame.Data(seq, m.targetKind(), m.target(), m.from(), m.payload()), ctx.voidPromise());
+    boolean wrote = false;
+    Frame.Data d;
+    while (ctx.channel().isWritable() && (d = session.nextAfter(writtenSeq)) != null) {
+      ctx.write(d, ctx.voidPromise());
+      writtenSeq = d.seq();
+      wrote = true;
+    }
+    if (wrote) {
+      ctx.flush();
+    }
   }
 
-  /** Another connection logged in with this client id. Any thread. */
-  void replaced() {
-    ctx.channel().eventLoop().execute(() -> goAway(ErrorCode.REPLACED,
-        "client " + session.clientId + " logged in on another connection", 0));
+  /** The session's replay buffer is full: this client does not keep up. Any thread. */
+  void replayBufferOverflowed() {
+    onLoop(() -> fail(ErrorCode.SLOW_CONSUMER, "replay buffer full (" + gateway.config.replayBufferMessages()
+        + " messages / " + gateway.config.replayBufferBytes() + " bytes unacknowledged); messages are being lost"));
+  }
+
+  /** Sends GOAWAY and closes, from any thread. */
+  void goAwayFromAnyThread(ErrorCode code, String reason) {
+    onLoop(() -> goAway(code, reason, 0));
+  }
+
+  private void onLoop(Runnable task) {
+    if (ctx == null) {
+      return;
+    }
+    try {
+      ctx.executor().execute(task);
+    } catch (RejectedExecutionException e) {
+      // shutting down
+    }
   }
 
   /** Sends GOAWAY and closes. Event loop only. */
@@ -305,13 +410,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter {
     moveTo(ConnectionState.CLOSED);
     sweeper.remove(this);
     gateway.connections.decrement();
-    Session s = session;
-    if (s != null) {
-      s.connection = null;
-      gateway.sessions.remove(s);
-      for (String topic : s.drainTopics()) {
-        gateway.topics.unsubscribe(topic, s);
-      }
+    if (ackTimer != null) {
+      ackTimer.cancel(false);
+      ackTimer = null;
+    }
+    if (session != null) {
+      gateway.connectionLost(session, this);
     }
   }
 

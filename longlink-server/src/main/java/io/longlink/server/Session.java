@@ -1,59 +1,226 @@
 package io.longlink.server;
 
 import io.longlink.protocol.Frame;
+import io.longlink.protocol.SeqBuffer;
 import java.util.HashSet;
 import java.util.Set;
 
 /**
- * One logged-in client's session: identity, the two sequence counters and its subscriptions.
- * Mutable fields belong to the event loop of the connection that currently holds the session.
+ * One client's session: identity, both sequence counters, the unacknowledged server-to-client
+ * messages (the replay buffer, which is also the outbound queue) and the subscriptions. Outlives
+ * its connection: while detached it keeps buffering until resumed, expired or evicted.
+ *
+ * <p>Thread-safe: every mutable field is guarded by the session's monitor. Connections pull
+ * messages from it on their own event loop; nothing here does I/O.
  */
 final class Session {
+  /** Lifecycle: ATTACHED ⇄ DETACHED → ENDED; ATTACHED → ENDED. ENDED is final. */
+  enum State {
+    /** A connection holds the session. */
+    ATTACHED,
+    /** No connection; kept for resume until its retention runs out. */
+    DETACHED,
+    /** Gone: closed by the client, replaced, expired or evicted. */
+    ENDED
+  }
+
+  /** Verdict of {@link #acceptInbound}. */
+  enum Inbound {
+    NEW,
+    DUPLICATE,
+    GAP
+  }
+
+  /** Fixed cost counted per buffered message on top of its payload and names. */
+  static final int MESSAGE_OVERHEAD_BYTES = 64;
+
   final String clientId;
   final String subject;
   final String id;
-  /** The connection holding this session; {@code null} once the session ended. */
-  volatile ServerConnection connection;
-  /** Highest client → server sequence number accepted. */
-  long lastReceivedSeq;
-  /** Highest server → client sequence number sent. */
-  long lastSentSeq;
-  /** Subscribed topics; allocated on the first subscription. */
+
+  private State state = State.ATTACHED;
+  private ServerConnection connection;
+  private long lastReceivedSeq;
+  private long lastSentSeq;
+  private final SeqBuffer<Frame.Data> outbound;
+  /** Messages that could not be buffered: the session can no longer be resumed without a gap. */
+  private long lostMessages;
   private Set<String> topics;
 
-  Session(String clientId, String subject, String id, ServerConnection connection) {
+  Session(String clientId, String subject, String id, ServerConnection connection, int maxMessages, long maxBytes) {
     this.clientId = clientId;
     this.subject = subject;
     this.id = id;
     this.connection = connection;
+    this.outbound = new SeqBuffer<>(maxMessages, maxBytes);
   }
 
-  /** Hands a message to the session's connection; returns false if the session has none. */
-  boolean deliver(Frame.Data message) {
-    ServerConnection c = connection;
-    if (c == null) {
-      return false;
+  /**
+   * Numbers and buffers a message for the client and tells the attached connection to send it.
+   * Any thread.
+   *
+   * @return false if the session has ended
+   */
+  boolean offer(Frame.Data template) {
+    ServerConnection poke;
+    ServerConnection tooSlow = null;
+    synchronized (this) {
+      if (state == State.ENDED) {
+        return false;
+      }
+      int size = sizeOf(template);
+      if (lostMessages > 0 || !outbound.fits(size)) {
+        if (lostMessages == 0) {
+          tooSlow = connection;
+        }
+        lostMessages++;
+        poke = null;
+      } else {
+        long seq = ++lastSentSeq;
+        outbound.add(seq, new Frame.Data(seq, template.targetKind(), template.target(), template.from(),
+            template.payload()), size);
+        poke = connection;
+      }
     }
-    c.deliver(message);
+    if (tooSlow != null) {
+      tooSlow.replayBufferOverflowed();
+    }
+    if (poke != null) {
+      poke.scheduleFlush();
+    }
     return true;
   }
 
-  boolean addTopic(String topic) {
+  /** The buffered message after {@code seq}, for the connection to write; {@code null} if none. */
+  synchronized Frame.Data nextAfter(long seq) {
+    if (outbound.isEmpty()) {
+      return null;
+    }
+    return outbound.get(Math.max(seq + 1, outbound.firstSeq()));
+  }
+
+  /** Drops what the client acknowledged; false if it acknowledged more than was sent. */
+  synchronized boolean acknowledged(long seq) {
+    if (seq > lastSentSeq) {
+      return false;
+    }
+    outbound.removeUpTo(seq, null);
+    return true;
+  }
+
+  /** Applies docs/PROTOCOL.md section 5 to a client frame, if {@code from} still holds the session. */
+  synchronized Inbound acceptInbound(ServerConnection from, long seq) {
+    if (connection != from || seq <= lastReceivedSeq) {
+      return Inbound.DUPLICATE;
+    }
+    if (seq != lastReceivedSeq + 1) {
+      return Inbound.GAP;
+    }
+    lastReceivedSeq = seq;
+    return Inbound.NEW;
+  }
+
+  synchronized long lastReceivedSeq() {
+    return lastReceivedSeq;
+  }
+
+  synchronized long lastSentSeq() {
+    return lastSentSeq;
+  }
+
+  synchronized long lostMessages() {
+    return lostMessages;
+  }
+
+  synchronized int bufferedMessages() {
+    return outbound.size();
+  }
+
+  synchronized long bufferedBytes() {
+    return outbound.bytes();
+  }
+
+  synchronized State state() {
+    return state;
+  }
+
+  synchronized boolean holds(ServerConnection c) {
+    return connection == c;
+  }
+
+  /** What a resume found. */
+  record Resume(boolean resumed, long lastReceivedSeq, long lostMessages, ServerConnection previous) {}
+
+  /**
+   * Moves the session to {@code to} for a client that has received everything up to
+   * {@code clientLastReceived}. Fails (resumed = false) if the session ended, lost messages, or the
+   * client claims what was never sent or already dropped.
+   */
+  synchronized Resume resume(ServerConnection to, long clientLastReceived) {
+    if (state == State.ENDED || lostMessages > 0 || clientLastReceived > lastSentSeq
+        || (!outbound.isEmpty() && clientLastReceived < outbound.firstSeq() - 1)
+        || (outbound.isEmpty() && clientLastReceived < lastSentSeq)) {
+      return new Resume(false, 0, lostMessages, null);
+    }
+    outbound.removeUpTo(clientLastReceived, null);
+    ServerConnection previous = connection;
+    connection = to;
+    state = State.ATTACHED;
+    return new Resume(true, lastReceivedSeq, 0, previous);
+  }
+
+  /** The connection {@code from} went away; true if it held the session, which is now DETACHED. */
+  synchronized boolean detach(ServerConnection from) {
+    if (connection != from || state != State.ATTACHED) {
+      return false;
+    }
+    connection = null;
+    state = State.DETACHED;
+    return true;
+  }
+
+  /**
+   * Ends the session unless a connection other than {@code unless} holds it: pass the detaching or
+   * closing connection, or {@code null} to end only a detached session.
+   *
+   * @return the topics to unsubscribe, or {@code null} if the session was not ended
+   */
+  synchronized Set<String> end(ServerConnection unless, boolean force) {
+    if (state == State.ENDED) {
+      return null;
+    }
+    if (!force && connection != null && connection != unless) {
+      return null;
+    }
+    state = State.ENDED;
+    connection = null;
+    outbound.clear(null);
+    Set<String> t = topics == null ? Set.of() : topics;
+    topics = null;
+    return t;
+  }
+
+  /** The connection holding the session, if any. */
+  synchronized ServerConnection connection() {
+    return connection;
+  }
+
+  synchronized boolean addTopic(String topic) {
+    if (state == State.ENDED) {
+      return false;
+    }
     if (topics == null) {
       topics = new HashSet<>(4);
     }
     return topics.add(topic);
   }
 
-  boolean removeTopic(String topic) {
+  synchronized boolean removeTopic(String topic) {
     return topics != null && topics.remove(topic);
   }
 
-  /** Removes and returns every topic; the set is empty afterwards. */
-  Set<String> drainTopics() {
-    Set<String> t = topics == null ? Set.of() : topics;
-    topics = null;
-    return t;
+  static int sizeOf(Frame.Data d) {
+    return MESSAGE_OVERHEAD_BYTES + d.payload().length + 2 * (d.target().length() + d.from().length());
   }
 
   @Override

@@ -110,7 +110,9 @@ class ServerConnectionTest {
     assertThat(error.code()).isEqualTo(ErrorCode.HEARTBEAT_TIMEOUT);
     assertThat(error.message()).contains("90000 ms");
     assertThat(ch.isOpen()).isFalse();
-    assertThat(gateway.sessions.size()).isZero();
+    // The session outlives its connection, kept for resume.
+    assertThat(gateway.store.detachedCount()).isEqualTo(1);
+    assertThat(gateway.sessions.get("alice").state()).isEqualTo(Session.State.DETACHED);
   }
 
   @Test
@@ -122,9 +124,10 @@ class ServerConnectionTest {
     FrameCodec.encode(new Frame.Data(2, TargetKind.TOPIC, "news", "", new byte[] {1}), batch);
     FrameCodec.encode(new Frame.Data(2, TargetKind.TOPIC, "news", "", new byte[] {1}), batch); // duplicate
     ch.writeInbound(batch);
-    // Subscribed to its own topic, alice gets her message once, then one cumulative ACK.
-    assertThat(sent()).isEqualTo(new Frame.Data(1, TargetKind.TOPIC, "news", "alice", new byte[] {1}));
+    // One cumulative ACK for the batch; then, subscribed to its own topic, alice gets her message once.
     assertThat(sent()).isEqualTo(new Frame.Ack(2));
+    ch.runPendingTasks();
+    assertThat(sent()).isEqualTo(new Frame.Data(1, TargetKind.TOPIC, "news", "alice", new byte[] {1}));
     assertThat(sent()).isNull();
   }
 
@@ -135,6 +138,40 @@ class ServerConnectionTest {
     receive(new Frame.Data(2, TargetKind.CLIENT, "bob", "", new byte[0]));
     assertThat(sent()).isEqualTo(new Frame.Error(ErrorCode.SEQUENCE_GAP, "seq 2 (expected: 1)"));
     assertThat(ch.isOpen()).isFalse();
+  }
+
+  @Test
+  void ackAfterEveryBatchOfNMessages() {
+    Gateway g = new Gateway(config.toBuilder().ackBatchMessages(2).build(), Authenticator.acceptAll(),
+        m -> false, ticker);
+    FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
+    ch = new EmbeddedChannel(FrameEncoder.INSTANCE, decoder, new ServerConnection(g, sweeper, decoder));
+    login("alice");
+    ByteBuf batch = Unpooled.buffer();
+    for (int i = 1; i <= 5; i++) {
+      FrameCodec.encode(new Frame.Data(i, TargetKind.CLIENT, "nobody", "", new byte[0]), batch);
+    }
+    ch.writeInbound(batch);
+    assertThat(sent()).isEqualTo(new Frame.Ack(2));
+    assertThat(sent()).isEqualTo(new Frame.Ack(4));
+    assertThat(sent()).isEqualTo(new Frame.Ack(5)); // the end of the read batch
+    assertThat(sent()).isNull();
+  }
+
+  @Test
+  void detachedSessionExpiresAfterRetention() {
+    open();
+    login("alice");
+    ch.close();
+    assertThat(gateway.store.detachedCount()).isEqualTo(1);
+    ticker.advance(config.sessionRetention().minusMillis(1));
+    gateway.expireDetached(ticker.nanoTime());
+    assertThat(gateway.store.detachedCount()).isEqualTo(1);
+    ticker.advance(Duration.ofMillis(1));
+    gateway.expireDetached(ticker.nanoTime());
+    assertThat(gateway.store.detachedCount()).isZero();
+    assertThat(gateway.sessions.size()).isZero();
+    assertThat(gateway.store.size()).isZero();
   }
 
   @Test

@@ -160,7 +160,7 @@ abstract class ServerSocketTestBase {
     } finally {
       timer.shutdownNow();
     }
-    await().until(() -> server.connectionCount() == 1 && server.sessionCount() == 1);
+    await().until(() -> server.connectionCount() == 1 && server.detachedSessionCount() == 1);
   }
 
   @Test
@@ -189,6 +189,126 @@ abstract class ServerSocketTestBase {
     RawClient c = connect(start());
     c.send(new Frame.Hello(2, "alice", "", "", 0));
     assertThat(assertErrorAndClosed(c, ErrorCode.UNSUPPORTED_VERSION).message()).isEqualTo("version 2 (expected: 1)");
+  }
+
+  static Frame.Hello resumeHello(String id, Frame.Welcome w, long lastReceived) {
+    return new Frame.Hello(1, id, "", w.sessionId(), lastReceived);
+  }
+
+  @Test
+  void resumeReplaysWhatTheClientHasNotAcknowledgedAndBuffersWhileAway() throws IOException {
+    InetSocketAddress a = start();
+    RawClient alice = login(a, "alice");
+    RawClient bob = connect(a);
+    bob.send(Frame.Hello.newSession("bob", ""));
+    Frame.Welcome w = bob.readUntil(Frame.Welcome.class);
+    assertThat(w.sessionRetentionMs()).isEqualTo(120_000);
+    for (int i = 1; i <= 3; i++) {
+      alice.send(toClient(i, "bob", "m" + i));
+    }
+    for (int i = 1; i <= 3; i++) {
+      assertThat(bob.readUntil(Frame.Data.class).seq()).isEqualTo(i);
+    }
+    bob.send(new Frame.Ack(1));
+    bob.send(toClient(1, "alice", "from bob 1")); // will be replayed: the server must drop the copy
+    assertThat(bob.readUntil(Frame.Ack.class).seq()).isEqualTo(1);
+    assertThat(alice.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("from bob 1"));
+    bob.close();
+    await().until(() -> server.detachedSessionCount() == 1);
+    alice.send(toClient(4, "bob", "m4")); // buffered while bob is away
+    alice.send(toClient(5, "bob", "m5"));
+    alice.readAckOf(5);
+    RawClient bob2 = connect(a);
+    bob2.send(resumeHello("bob", w, 2)); // bob had delivered 1 and 2 to his application
+    Frame.Welcome w2 = bob2.readUntil(Frame.Welcome.class);
+    assertThat(w2.sessionStatus()).isEqualTo(io.longlink.protocol.SessionStatus.RESUMED);
+    assertThat(w2.sessionId()).isEqualTo(w.sessionId());
+    assertThat(w2.lastReceivedSeq()).isEqualTo(1);
+    for (int i = 3; i <= 5; i++) {
+      Frame.Data d = bob2.readUntil(Frame.Data.class);
+      assertThat(d.seq()).isEqualTo(i);
+      assertThat(new String(d.payload(), StandardCharsets.UTF_8)).isEqualTo("m" + i);
+    }
+    bob2.send(toClient(1, "alice", "from bob 1")); // the replay: a duplicate, acked, not routed again
+    bob2.send(toClient(2, "alice", "from bob 2"));
+    assertThat(bob2.readAckOf(2).seq()).isEqualTo(2);
+    // alice got "from bob 1" once, before the cut; the next thing she gets is bob's second message.
+    assertThat(alice.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("from bob 2"));
+    assertThat(server.resumedCount()).isEqualTo(1);
+  }
+
+  @Test
+  void resumeTakesOverAConnectionTheServerStillThinksAlive() throws IOException {
+    InetSocketAddress a = start();
+    RawClient old = connect(a);
+    old.send(Frame.Hello.newSession("bob", ""));
+    Frame.Welcome w = old.readUntil(Frame.Welcome.class);
+    server.publishToClient("bob", utf8("in flight"));
+    assertThat(old.readUntil(Frame.Data.class).seq()).isEqualTo(1); // written, never acked
+    RawClient fresh = connect(a);
+    fresh.send(resumeHello("bob", w, 0));
+    assertThat(fresh.readUntil(Frame.Welcome.class).sessionStatus()).isEqualTo(io.longlink.protocol.SessionStatus.RESUMED);
+    assertThat(fresh.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("in flight"));
+    assertThat(old.readUntil(Frame.GoAway.class).code()).isEqualTo(ErrorCode.REPLACED);
+    assertThat(old.awaitClosed(Duration.ofSeconds(5))).isTrue();
+    await().until(() -> server.connectionCount() == 1 && server.sessionCount() == 1 && server.detachedSessionCount() == 0);
+  }
+
+  @Test
+  void resumeIsBoundToTheClientThatOwnsTheSession() throws IOException {
+    InetSocketAddress a = start();
+    RawClient bob = connect(a);
+    bob.send(Frame.Hello.newSession("bob", ""));
+    Frame.Welcome w = bob.readUntil(Frame.Welcome.class);
+    RawClient mallory = connect(a);
+    mallory.send(resumeHello("mallory", w, 0));
+    assertThat(assertErrorAndClosed(mallory, ErrorCode.RESUME_REFUSED).message()).contains("does not belong");
+    bob.send(new Frame.Ping(1));
+    assertThat(bob.readUntil(Frame.Pong.class)).isEqualTo(new Frame.Pong(1)); // bob unaffected
+  }
+
+  @Test
+  void sessionsExpireAfterRetentionAndResumeIsThenLost() throws IOException {
+    InetSocketAddress a = start(ServerConfig.builder().sessionRetention(Duration.ofMillis(200)), Authenticator.acceptAll());
+    RawClient bob = connect(a);
+    bob.send(Frame.Hello.newSession("bob", ""));
+    Frame.Welcome w = bob.readUntil(Frame.Welcome.class);
+    bob.close();
+    await().until(() -> server.detachedSessionCount() == 1);
+    await().until(() -> server.detachedSessionCount() == 0 && server.sessionCount() == 0);
+    RawClient again = connect(a);
+    again.send(resumeHello("bob", w, 0));
+    Frame.Welcome w2 = again.readUntil(Frame.Welcome.class);
+    assertThat(w2.sessionStatus()).isEqualTo(io.longlink.protocol.SessionStatus.LOST);
+    assertThat(w2.sessionId()).isNotEqualTo(w.sessionId());
+  }
+
+  @Test
+  void replayBufferOverflowWhileAwayIsReportedAsLost() throws IOException {
+    InetSocketAddress a = start(ServerConfig.builder().replayBufferMessages(3), Authenticator.acceptAll());
+    RawClient bob = connect(a);
+    bob.send(Frame.Hello.newSession("bob", ""));
+    Frame.Welcome w = bob.readUntil(Frame.Welcome.class);
+    bob.close();
+    await().until(() -> server.detachedSessionCount() == 1);
+    for (int i = 0; i < 5; i++) {
+      server.publishToClient("bob", utf8("m" + i));
+    }
+    RawClient again = connect(a);
+    again.send(resumeHello("bob", w, 0));
+    Frame.Welcome w2 = again.readUntil(Frame.Welcome.class);
+    assertThat(w2.sessionStatus()).isEqualTo(io.longlink.protocol.SessionStatus.LOST);
+    assertThat(w2.lostMessages()).isEqualTo(2);
+  }
+
+  @Test
+  void clientThatDoesNotAckPastTheReplayBufferIsASlowConsumer() throws IOException {
+    InetSocketAddress a = start(ServerConfig.builder().replayBufferMessages(3), Authenticator.acceptAll());
+    RawClient bob = login(a, "bob");
+    for (int i = 0; i < 4; i++) {
+      server.publishToClient("bob", utf8("m" + i));
+    }
+    assertErrorAndClosed(bob, ErrorCode.SLOW_CONSUMER);
   }
 
   @Test
@@ -223,7 +343,8 @@ abstract class ServerSocketTestBase {
     RawClient gap = login(a, "gap");
     gap.send(toClient(5, "bob", "skipped"));
     assertErrorAndClosed(gap, ErrorCode.SEQUENCE_GAP);
-    await().until(() -> server.connectionCount() == 0 && server.sessionCount() == 0);
+    // The three that had logged in keep their sessions for resume; nothing else is left.
+    await().until(() -> server.connectionCount() == 0 && server.sessionCount() == 3 && server.detachedSessionCount() == 3);
   }
 
   private RawClient sendRaw(InetSocketAddress a, byte[] bytes) throws IOException {
