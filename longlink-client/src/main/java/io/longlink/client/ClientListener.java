@@ -5,7 +5,10 @@ package io.longlink.client;
  * one at a time and in order; they must not block (hand long work to another executor).
  */
 public interface ClientListener {
-  /** A message arrived; each is delivered once, in the order the server sent them. */
+  /**
+   * A message arrived. Within a session each is delivered exactly once and in the server's order,
+   * across reconnects too; a gap can only follow {@link #onSessionLost}.
+   */
   default void onMessage(ReceivedMessage message) {}
 
   /**
@@ -15,4 +18,7 @@ public interface ClientListener {
    *     {@link LonglinkException} with the server's code, a heartbeat timeout); else {@code null}
    */
   default void onStateChanged(ClientState previous, ClientState current, Throwable cause) {}
+
+  /** The session could not be resumed; a fresh one replaced it. Called before the state becomes CONNECTED. */
+  default void onSessionLost(SessionLostEvent event) {}
 }

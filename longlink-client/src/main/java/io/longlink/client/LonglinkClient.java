@@ -6,6 +6,7 @@ import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameDecoder;
 import io.longlink.protocol.FrameEncoder;
 import io.longlink.protocol.ProtocolException;
+import io.longlink.protocol.SessionStatus;
 import io.longlink.protocol.Ticker;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -23,18 +24,27 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A connection to a longlink gateway: logs in, sends messages to clients and topics, receives
- * messages through a {@link ClientListener}, and keeps the connection alive with heartbeats at the
- * interval the server asks for.
+ * A connection to a longlink gateway that survives the network: it logs in, sends to clients and
+ * topics, receives through a {@link ClientListener}, keeps the connection alive with heartbeats at
+ * the interval the server asks for, and when the connection breaks it reconnects (exponential
+ * backoff with jitter, failing over across endpoints) and resumes its session, replaying what the
+ * other side has not acknowledged. The application sees every message exactly once and in order; a
+ * session the server no longer has ends in {@link ClientListener#onSessionLost}.
  *
  * <pre>{@code
  * try (LonglinkClient client = LonglinkClient.builder()
@@ -52,50 +62,92 @@ import org.slf4j.LoggerFactory;
 public final class LonglinkClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LonglinkClient.class);
 
-  private final InetSocketAddress endpoint;
+  /** What {@link #send} does when the outbox (unacknowledged + queued) is full. */
+  public enum OverflowPolicy {
+    /** Fail the send's future at once with {@link OutboxFullException}. */
+    FAIL,
+    /** Block the calling thread up to the block timeout (never on the client's I/O thread). */
+    BLOCK
+  }
+
+  /** The outbox is full: the gateway has not acknowledged enough of what was sent. */
+  public static final class OutboxFullException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    OutboxFullException(String message) {
+      super(message);
+    }
+  }
+
+  private final List<InetSocketAddress> endpoints;
   private final String clientId;
   private final String token;
   private final ClientListener listener;
   private final Duration connectTimeout;
   private final int maxFrameSize;
   private final Ticker ticker;
+  private final Random random;
+  private final boolean reconnect;
+  private final boolean retryInitialConnect;
+  private final int maxAttempts;
+  private final long stableAfterNanos;
+  private final Backoff configuredBackoff;
+  private final OverflowPolicy overflowPolicy;
+  private final Duration blockTimeout;
+  private final Semaphore permits;
   private final EventLoopGroup group;
   private final boolean ownsGroup;
-  /** The one thread that owns every field below. */
+  /** The one thread that owns every non-final field below. */
   private final EventLoop loop;
+  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
 
   private volatile ClientState state = ClientState.DISCONNECTED;
+  private volatile String sessionId;
+  private volatile long lastRttNanos = -1;
+  private volatile int attempt;
+  private volatile long nextRetryAtNanos;
   private Channel channel;
   private CompletableFuture<Void> connectFuture;
   private ScheduledFuture<?> timer;
   private Heartbeat heartbeat;
-  private volatile String sessionId;
-  private volatile long lastRttNanos = -1;
-  private long nextSeq = 1;
+  private Backoff backoff;
   private long lastReceivedSeq;
-  private boolean ackPending;
-  private final ArrayDeque<Pending> unacked = new ArrayDeque<>();
-  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
-
-  /** A sequenced frame the server has not acknowledged yet. */
-  private static final class Pending {
-    final long seq;
-    final CompletableFuture<Void> done;
-
-    Pending(long seq, CompletableFuture<Void> done) {
-      this.seq = seq;
-      this.done = done;
-    }
-  }
+  private final Outbox outbox;
+  /** Highest client-to-server seq written on the current connection. */
+  private long writtenSeq;
+  private final Set<String> topics = new LinkedHashSet<>();
+  private int endpointIndex;
+  private int triedInRound;
+  private boolean everConnected;
+  private long connectedAtNanos;
+  private long attemptStartedNanos;
+  private InetSocketAddress redirect;
+  private long goAwayDelayNanos;
+  /** A session the server refused to resume: the next login reports it lost. */
+  private String refusedSessionId;
+  private int unackedInbound;
 
   private LonglinkClient(Builder b) {
-    this.endpoint = b.endpoint;
+    this.endpoints = List.copyOf(b.endpoints);
     this.clientId = b.clientId;
     this.token = b.token;
     this.listener = b.listener;
     this.connectTimeout = b.connectTimeout;
     this.maxFrameSize = b.maxFrameSize;
     this.ticker = b.ticker;
+    this.random = b.random;
+    this.reconnect = b.reconnect;
+    this.retryInitialConnect = b.retryInitialConnect;
+    this.maxAttempts = b.maxAttempts;
+    this.stableAfterNanos = b.stableAfter.toNanos();
+    this.configuredBackoff = b.backoffInitial == null ? null
+        : new Backoff(b.backoffInitial.toNanos(), b.backoffMax.toNanos());
+    this.backoff = configuredBackoff != null ? configuredBackoff
+        : new Backoff(TimeUnit.SECONDS.toNanos(1), TimeUnit.SECONDS.toNanos(60));
+    this.overflowPolicy = b.overflowPolicy;
+    this.blockTimeout = b.blockTimeout;
+    this.permits = b.overflowPolicy == OverflowPolicy.BLOCK ? new Semaphore(b.maxPendingMessages) : null;
+    this.outbox = new Outbox(b.maxPendingMessages, b.maxPendingBytes);
     this.ownsGroup = b.group == null;
     this.group = ownsGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : b.group;
     this.loop = group.next();
@@ -106,22 +158,36 @@ public final class LonglinkClient implements AutoCloseable {
   }
 
   /**
-   * Connects and logs in.
+   * Connects and logs in, trying each endpoint once in order (and, with
+   * {@link Builder#retryInitialConnect}, backing off and retrying like a reconnect).
    *
    * @return completes when the session is established; fails with a {@link LonglinkException}
-   *     carrying the server's code if it refused, or with the I/O error or timeout otherwise
+   *     carrying the server's code if it refused, or with the last I/O error or timeout otherwise
    */
   public CompletableFuture<Void> connect() {
     CompletableFuture<Void> result = new CompletableFuture<>();
-    loop.execute(() -> doConnect(result));
+    loop.execute(() -> {
+      if (state != ClientState.DISCONNECTED) {
+        result.completeExceptionally(new IllegalStateException(
+            "connect(): client " + clientId + " is " + state + " (expected: DISCONNECTED)"));
+        return;
+      }
+      connectFuture = result;
+      attempt = 0;
+      triedInRound = 0;
+      startAttempt();
+    });
     return result;
   }
 
   /**
-   * Sends a message.
+   * Sends a message. While the client is reconnecting the message is queued and goes out after
+   * the session is resumed.
    *
-   * @return completes when the gateway acknowledged it (took responsibility for routing it);
-   *     fails if the client is not connected or the connection is lost first
+   * @return completes when the gateway acknowledged it (took responsibility for routing it); fails
+   *     with {@link OutboxFullException} when too much is unacknowledged, with
+   *     {@link SessionLostException} if the session was lost before the acknowledgement, or with
+   *     an {@link IllegalStateException} if the client is closed or gave up
    */
   public CompletableFuture<Void> send(Destination to, byte[] payload) {
     Objects.requireNonNull(to, "to");
@@ -129,19 +195,19 @@ public final class LonglinkClient implements AutoCloseable {
     if (payload.length > maxFrameSize) {
       throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxFrameSize + ")");
     }
-    return sequenced(seq -> new Frame.Data(seq, to.kind(), to.name(), "", payload));
+    return sequenced(new Frame.Data(0, to.kind(), to.name(), "", payload), null);
   }
 
-  /** Subscribes to {@code topic}; completes when the gateway applied it. */
+  /** Subscribes to {@code topic}, also for every later session; completes when the gateway applied it. */
   public CompletableFuture<Void> subscribe(String topic) {
     FieldRule.TOPIC.require(topic);
-    return sequenced(seq -> new Frame.Subscribe(seq, topic));
+    return sequenced(new Frame.Subscribe(0, topic), () -> topics.add(topic));
   }
 
   /** Unsubscribes from {@code topic}; completes when the gateway applied it. */
   public CompletableFuture<Void> unsubscribe(String topic) {
     FieldRule.TOPIC.require(topic);
-    return sequenced(seq -> new Frame.Unsubscribe(seq, topic));
+    return sequenced(new Frame.Unsubscribe(0, topic), () -> topics.remove(topic));
   }
 
   /** The current lifecycle state. */
@@ -152,6 +218,19 @@ public final class LonglinkClient implements AutoCloseable {
   /** The session id the server gave, or {@code null} before the first login. */
   public String sessionId() {
     return sessionId;
+  }
+
+  /** Consecutive failed connection attempts since the connection was last stable. */
+  public int attempt() {
+    return attempt;
+  }
+
+  /** Time left until the next connection attempt while RECONNECTING; else {@code null}. */
+  public Duration nextRetryIn() {
+    if (state != ClientState.RECONNECTING) {
+      return null;
+    }
+    return Duration.ofNanos(Math.max(0, nextRetryAtNanos - ticker.nanoTime()));
   }
 
   /** The round-trip time of the last answered heartbeat, or {@code null} if none yet. */
@@ -171,8 +250,7 @@ public final class LonglinkClient implements AutoCloseable {
 
   /**
    * Ends the session (sends CLOSE), closes the connection and, unless a shared event loop group was
-   * given, stops the client's thread. Messages not yet acknowledged fail. Returns at once; see
-   * {@link #close()} to wait.
+   * given, stops the client's thread. Messages not yet acknowledged fail. Returns at once.
    */
   public CompletableFuture<Void> closeAsync() {
     loop.execute(this::doClose);
@@ -191,33 +269,84 @@ public final class LonglinkClient implements AutoCloseable {
     }
   }
 
-  // ---- everything below runs on the loop ----
-
-  private interface FrameFactory {
-    Frame create(long seq);
+  static int sizeOf(Frame f) {
+    if (f instanceof Frame.Data) {
+      Frame.Data d = (Frame.Data) f;
+      return 32 + d.payload().length + 2 * d.target().length();
+    }
+    return 32 + (f instanceof Frame.Subscribe ? ((Frame.Subscribe) f).topic().length() * 2 : 64);
   }
 
-  private CompletableFuture<Void> sequenced(FrameFactory factory) {
+  // ---- sending ----
+
+  private CompletableFuture<Void> sequenced(Frame unnumbered, Runnable onAccepted) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    loop.execute(() -> {
-      if (state != ClientState.CONNECTED) {
-        done.completeExceptionally(new IllegalStateException(
-            "client " + clientId + " is " + state + " (expected: CONNECTED); connect() first"));
-        return;
-      }
-      long seq = nextSeq++;
-      Frame frame;
+    boolean permit = false;
+    if (permits != null) {
       try {
-        frame = factory.create(seq);
-      } catch (RuntimeException e) {
-        nextSeq--;
+        permit = loop.inEventLoop() ? permits.tryAcquire()
+            : permits.tryAcquire(blockTimeout.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
         done.completeExceptionally(e);
-        return;
+        return done;
       }
-      unacked.add(new Pending(seq, done));
-      write(frame);
-    });
+      if (!permit) {
+        done.completeExceptionally(new OutboxFullException("client " + clientId + ": outbox still full after "
+            + blockTimeout.toMillis() + " ms: the gateway has not acknowledged enough of what was sent"));
+        return done;
+      }
+    }
+    boolean holdsPermit = permit;
+    loop.execute(() -> enqueue(unnumbered, onAccepted, done, holdsPermit));
     return done;
+  }
+
+  private void enqueue(Frame unnumbered, Runnable onAccepted, CompletableFuture<Void> done, boolean holdsPermit) {
+    if (state == ClientState.CLOSED || state == ClientState.DISCONNECTED) {
+      release(holdsPermit);
+      done.completeExceptionally(new IllegalStateException("client " + clientId + " is " + state
+          + (state == ClientState.DISCONNECTED ? " (expected: connected or reconnecting); connect() first" : "")));
+      return;
+    }
+    Frame frame = Outbox.renumber(unnumbered, outbox.nextSeq());
+    int size = sizeOf(frame);
+    if (!outbox.fits(size)) {
+      release(holdsPermit);
+      done.completeExceptionally(new OutboxFullException("client " + clientId + ": " + outbox.size()
+          + " frames unacknowledged or queued (the limit); the gateway is not keeping up or the client is offline"));
+      return;
+    }
+    if (onAccepted != null) {
+      onAccepted.run();
+    }
+    outbox.add(frame, done, size, holdsPermit);
+    if (state == ClientState.CONNECTED) {
+      flushOutbox();
+    }
+  }
+
+  private void release(boolean holdsPermit) {
+    if (holdsPermit) {
+      permits.release();
+    }
+  }
+
+  /** Writes the outbox after {@code writtenSeq} in order while the socket takes it. */
+  private void flushOutbox() {
+    Channel ch = channel;
+    boolean wrote = false;
+    Outbox.Pending p;
+    while (ch.isWritable() && (p = outbox.after(writtenSeq)) != null) {
+      ch.write(p.frame, ch.voidPromise());
+      writtenSeq = p.seq();
+      outbox.written(writtenSeq);
+      wrote = true;
+    }
+    if (wrote) {
+      heartbeat.onWrite(ticker.nanoTime());
+      ch.flush();
+    }
   }
 
   private void write(Frame frame) {
@@ -225,14 +354,14 @@ public final class LonglinkClient implements AutoCloseable {
     channel.writeAndFlush(frame, channel.voidPromise());
   }
 
-  private void doConnect(CompletableFuture<Void> result) {
-    if (state != ClientState.DISCONNECTED) {
-      result.completeExceptionally(new IllegalStateException(
-          "connect(): client " + clientId + " is " + state + " (expected: DISCONNECTED)"));
-      return;
-    }
-    connectFuture = result;
+  // ---- connecting ----
+
+  private void startAttempt() {
+    timer = null;
     moveTo(ClientState.CONNECTING, null);
+    InetSocketAddress endpoint = redirect != null ? redirect : endpoints.get(endpointIndex);
+    redirect = null;
+    attemptStartedNanos = ticker.nanoTime();
     Bootstrap b = new Bootstrap()
         .group(loop)
         .channel(NioSocketChannel.class)
@@ -248,7 +377,7 @@ public final class LonglinkClient implements AutoCloseable {
     channel = f.channel();
     f.addListener((ChannelFutureListener) cf -> {
       if (!cf.isSuccess()) {
-        disconnected(cf.channel(), cf.cause());
+        lost(cf.channel(), cf.cause());
         return;
       }
       if (state != ClientState.CONNECTING || cf.channel() != channel) {
@@ -257,12 +386,179 @@ public final class LonglinkClient implements AutoCloseable {
       }
       moveTo(ClientState.HANDSHAKING, null);
       long now = ticker.nanoTime();
-      // Until WELCOME tells us the server's settings, the connect timeout bounds the handshake.
+      // Until WELCOME brings the server's settings, the connect timeout bounds the handshake.
       heartbeat = new Heartbeat(connectTimeout.toNanos(), 1, now);
-      write(Frame.Hello.newSession(clientId, token));
+      String resume = sessionId == null ? "" : sessionId;
+      write(new Frame.Hello(Frame.VERSION, clientId, token, resume, resume.isEmpty() ? 0 : lastReceivedSeq));
       scheduleTimer(connectTimeout.toNanos());
     });
   }
+
+  private void onWelcome(Frame.Welcome w) {
+    long now = ticker.nanoTime();
+    heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(w.heartbeatIntervalMs()), Math.max(1, w.heartbeatMisses()), now);
+    if (configuredBackoff == null && w.backoffInitialMs() > 0 && w.backoffMaxMs() >= w.backoffInitialMs()) {
+      backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(w.backoffInitialMs()), TimeUnit.MILLISECONDS.toNanos(w.backoffMaxMs()));
+    }
+    String previous = sessionId != null ? sessionId : refusedSessionId;
+    refusedSessionId = null;
+    if (w.sessionStatus() == SessionStatus.RESUMED) {
+      outbox.acknowledged(w.lastReceivedSeq(), this::acked);
+      writtenSeq = w.lastReceivedSeq();
+      log.debug("client {}: resumed session {}; server had up to {}, replaying from there", clientId, w.sessionId(),
+          w.lastReceivedSeq());
+    } else {
+      writtenSeq = 0;
+      if (previous != null) {
+        sessionLost(previous, w);
+      }
+    }
+    sessionId = w.sessionId();
+    everConnected = true;
+    connectedAtNanos = now;
+    triedInRound = 0;
+    moveTo(ClientState.CONNECTED, null);
+    scheduleTimer(heartbeat.nanosUntilNextCheck(now));
+    CompletableFuture<Void> f = connectFuture;
+    connectFuture = null;
+    if (f != null) {
+      f.complete(null);
+    }
+    flushOutbox();
+  }
+
+  private void sessionLost(String previous, Frame.Welcome w) {
+    lastReceivedSeq = 0;
+    List<Frame> resubscribe = new ArrayList<>();
+    for (String t : topics) {
+      resubscribe.add(new Frame.Subscribe(0, t));
+    }
+    SessionLostException lostCause = new SessionLostException("session " + previous + " of client " + clientId
+        + " was lost before the gateway acknowledged this; it may or may not have been delivered");
+    int unconfirmed = outbox.restartSession(resubscribe, p -> {
+      release(p.holdsPermit);
+      p.done.completeExceptionally(lostCause);
+    });
+    SessionLostEvent event = new SessionLostEvent(previous, w.sessionId(), w.lostMessages(), unconfirmed);
+    log.info("client {}: SESSION_LOST: {}", clientId, event);
+    try {
+      listener.onSessionLost(event);
+    } catch (RuntimeException e) {
+      log.warn("client {}: listener failed on session lost", clientId, e);
+    }
+  }
+
+  /**
+   * The connection {@code ch} failed or ended: decide between reconnecting (now, for failover
+   * within a round of endpoints, or after a backoff delay) and giving up.
+   */
+  private void lost(Channel ch, Throwable cause) {
+    if (ch != channel || state == ClientState.CLOSED || state == ClientState.DISCONNECTED
+        || state == ClientState.RECONNECTING) {
+      return;
+    }
+    channel = null;
+    cancelTimer();
+    unackedInbound = 0;
+    long now = ticker.nanoTime();
+    boolean wasConnected = state == ClientState.CONNECTED;
+    if (wasConnected && now - connectedAtNanos >= stableAfterNanos) {
+      attempt = 0; // the connection had been stable: start the backoff over
+    }
+    if (cause instanceof LonglinkException && ((LonglinkException) cause).code() == ErrorCode.RESUME_REFUSED) {
+      refusedSessionId = sessionId;
+      sessionId = null;
+    }
+    if (isFatal(cause)) {
+      giveUp(cause);
+    } else if (!everConnected && !retryInitialConnect) {
+      // connect() tries each endpoint once
+      if (moreEndpoints()) {
+        failOver(cause);
+      } else {
+        giveUp(cause);
+      }
+    } else if (!reconnect) {
+      giveUp(cause);
+    } else if (!wasConnected && moreEndpoints()) {
+      failOver(cause);
+    } else if (maxAttempts > 0 && attempt >= maxAttempts) {
+      giveUp(new TimeoutException("gave up after " + attempt + " reconnect attempts; last failure: " + cause));
+    } else {
+      backOff(cause, wasConnected, now);
+    }
+  }
+
+  private void backOff(Throwable cause, boolean wasConnected, long now) {
+    long delay = backoff.delayNanos(attempt, random);
+    attempt++;
+    if (!wasConnected) {
+      delay -= now - attemptStartedNanos; // time already spent on the failed attempt counts
+    }
+    delay = Math.max(Math.max(delay, goAwayDelayNanos), 0);
+    goAwayDelayNanos = 0;
+    triedInRound = 0;
+    if (!wasConnected) {
+      endpointIndex = (endpointIndex + 1) % endpoints.size(); // the next round starts further on
+    }
+    retryIn(delay, cause);
+  }
+
+  private boolean moreEndpoints() {
+    return triedInRound + 1 < endpoints.size();
+  }
+
+  private void failOver(Throwable cause) {
+    triedInRound++;
+    endpointIndex = (endpointIndex + 1) % endpoints.size();
+    retryIn(0, cause);
+  }
+
+  private void retryIn(long delayNanos, Throwable cause) {
+    nextRetryAtNanos = ticker.nanoTime() + delayNanos;
+    moveTo(ClientState.RECONNECTING, cause);
+    log.debug("client {}: reconnecting in {} ms (attempt {}): {}", clientId, TimeUnit.NANOSECONDS.toMillis(delayNanos),
+        attempt, cause == null ? "" : cause.toString());
+    timer = loop.schedule(this::startAttempt, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Errors after which reconnecting cannot help (or would do harm). */
+  private static boolean isFatal(Throwable cause) {
+    if (!(cause instanceof LonglinkException)) {
+      return false;
+    }
+    switch (((LonglinkException) cause).code()) {
+      case AUTH_FAILED:
+      case UNSUPPORTED_VERSION:
+      case REPLACED: // another connection logged in as us: coming back would kick it out
+      case KICKED:
+      case NORMAL: // the server ended the session with CLOSE
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private void giveUp(Throwable cause) {
+    moveTo(ClientState.DISCONNECTED, cause);
+    Throwable failure = cause != null ? cause : new LonglinkException(ErrorCode.OTHER, "connection lost");
+    CompletableFuture<Void> f = connectFuture;
+    connectFuture = null;
+    if (f != null) {
+      f.completeExceptionally(failure);
+    }
+    outbox.clear(p -> {
+      release(p.holdsPermit);
+      p.done.completeExceptionally(failure);
+    });
+  }
+
+  private void acked(Outbox.Pending p) {
+    release(p.holdsPermit);
+    p.done.complete(null);
+  }
+
+  // ---- receiving ----
 
   private void onFrame(Channel ch, Frame frame) {
     if (ch != channel) {
@@ -274,7 +570,7 @@ public final class LonglinkClient implements AutoCloseable {
         onWelcome((Frame.Welcome) frame);
       } else if (frame instanceof Frame.Error) {
         Frame.Error e = (Frame.Error) frame;
-        fail(new LonglinkException(e.code(), e.message()));
+        closeWith(new LonglinkException(e.code(), e.message()));
       } else {
         protocolError(ErrorCode.UNEXPECTED_FRAME, frame.type() + " before WELCOME");
       }
@@ -286,43 +582,33 @@ public final class LonglinkClient implements AutoCloseable {
     if (frame instanceof Frame.Data) {
       onData((Frame.Data) frame);
     } else if (frame instanceof Frame.Ack) {
-      onAck(((Frame.Ack) frame).seq());
+      if (!outbox.acknowledged(((Frame.Ack) frame).seq(), this::acked)) {
+        protocolError(ErrorCode.SEQUENCE_GAP, "ACK " + ((Frame.Ack) frame).seq() + " (expected: <= "
+            + outbox.lastSeq() + ", the last seq sent)");
+      }
     } else if (frame instanceof Frame.Ping) {
       write(new Frame.Pong(((Frame.Ping) frame).timestamp()));
     } else if (frame instanceof Frame.Pong) {
       lastRttNanos = (ticker.nanoTime() - ((Frame.Pong) frame).timestamp()) & Long.MAX_VALUE;
     } else if (frame instanceof Frame.GoAway) {
       Frame.GoAway g = (Frame.GoAway) frame;
-      fail(new LonglinkException(g.code(), "GOAWAY: " + g.reason()));
+      goAwayDelayNanos = TimeUnit.MILLISECONDS.toNanos(g.reconnectDelayMs());
+      redirect = parseEndpoint(g.alternativeEndpoint());
+      closeWith(new LonglinkException(g.code(), "GOAWAY: " + g.reason()));
     } else if (frame instanceof Frame.Error) {
       Frame.Error e = (Frame.Error) frame;
-      fail(new LonglinkException(e.code(), e.message()));
+      closeWith(new LonglinkException(e.code(), e.message()));
     } else if (frame instanceof Frame.Close) {
       Frame.Close c = (Frame.Close) frame;
-      fail(new LonglinkException(c.code(), "server closed the session: " + c.reason()));
+      closeWith(new LonglinkException(c.code(), "server ended the session: " + c.reason()));
     } else {
       protocolError(ErrorCode.UNEXPECTED_FRAME, frame.type() + " from a server");
     }
   }
 
-  private void onWelcome(Frame.Welcome w) {
-    sessionId = w.sessionId();
-    long now = ticker.nanoTime();
-    heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(w.heartbeatIntervalMs()), w.heartbeatMisses(), now);
-    moveTo(ClientState.CONNECTED, null);
-    scheduleTimer(heartbeat.nanosUntilNextCheck(now));
-    log.debug("client {}: connected to {}, session {} ({}), heartbeat {} ms x {}", clientId, endpoint, w.sessionId(),
-        w.sessionStatus(), w.heartbeatIntervalMs(), w.heartbeatMisses());
-    CompletableFuture<Void> f = connectFuture;
-    connectFuture = null;
-    if (f != null) {
-      f.complete(null);
-    }
-  }
-
   private void onData(Frame.Data d) {
+    unackedInbound++; // duplicates (replays after a resume) are acknowledged again too
     if (d.seq() <= lastReceivedSeq) {
-      ackPending = true; // a duplicate: acknowledge again, deliver never
       return;
     }
     if (d.seq() != lastReceivedSeq + 1) {
@@ -330,7 +616,6 @@ public final class LonglinkClient implements AutoCloseable {
       return;
     }
     lastReceivedSeq = d.seq();
-    ackPending = true;
     try {
       listener.onMessage(new ReceivedMessage(d.from(), d.targetKind(), d.target(), d.seq(), d.payload()));
     } catch (RuntimeException e) {
@@ -338,28 +623,38 @@ public final class LonglinkClient implements AutoCloseable {
     }
   }
 
-  private void onAck(long seq) {
-    if (seq >= nextSeq) {
-      protocolError(ErrorCode.SEQUENCE_GAP, "ACK " + seq + " (expected: <= " + (nextSeq - 1) + ", the last seq sent)");
-      return;
-    }
-    while (!unacked.isEmpty() && unacked.peekFirst().seq <= seq) {
-      unacked.pollFirst().done.complete(null);
-    }
-  }
-
   private void onReadComplete(Channel ch) {
-    if (ch == channel && ackPending && state == ClientState.CONNECTED) {
-      ackPending = false;
+    if (ch == channel && unackedInbound > 0 && state == ClientState.CONNECTED) {
+      unackedInbound = 0;
       write(new Frame.Ack(lastReceivedSeq));
     }
   }
 
+  private static InetSocketAddress parseEndpoint(String hostPort) {
+    int i = hostPort.lastIndexOf(':');
+    if (hostPort.isEmpty() || i <= 0) {
+      return null;
+    }
+    try {
+      return InetSocketAddress.createUnresolved(hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)));
+    } catch (IllegalArgumentException e) {
+      log.warn("ignoring alternative endpoint '{}' from GOAWAY: not HOST:PORT", hostPort);
+      return null;
+    }
+  }
+
+  // ---- timers ----
+
   private void scheduleTimer(long delayNanos) {
+    cancelTimer();
+    timer = loop.schedule(this::onTimer, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void cancelTimer() {
     if (timer != null) {
       timer.cancel(false);
+      timer = null;
     }
-    timer = loop.schedule(this::onTimer, delayNanos, TimeUnit.NANOSECONDS);
   }
 
   private void onTimer() {
@@ -367,7 +662,7 @@ public final class LonglinkClient implements AutoCloseable {
     long now = ticker.nanoTime();
     if (state == ClientState.HANDSHAKING) {
       if (heartbeat.check(now) != Heartbeat.Action.NONE) {
-        fail(new TimeoutException("no WELCOME within " + connectTimeout.toMillis() + " ms"));
+        closeWith(new TimeoutException("no WELCOME within " + connectTimeout.toMillis() + " ms"));
       } else {
         scheduleTimer(heartbeat.nanosUntilNextCheck(now));
       }
@@ -378,7 +673,7 @@ public final class LonglinkClient implements AutoCloseable {
     }
     switch (heartbeat.check(now)) {
       case DEAD:
-        fail(new TimeoutException("heartbeat timeout: nothing from the server for "
+        closeWith(new TimeoutException("heartbeat timeout: nothing from the server for "
             + TimeUnit.NANOSECONDS.toMillis(heartbeat.deadAfterNanos()) + " ms"));
         return;
       case PING:
@@ -390,51 +685,24 @@ public final class LonglinkClient implements AutoCloseable {
     scheduleTimer(heartbeat.nanosUntilNextCheck(now));
   }
 
+  // ---- closing ----
+
   private void protocolError(ErrorCode code, String message) {
     log.warn("client {}: server broke the protocol: {}: {}", clientId, code, message);
     Channel ch = channel;
     if (ch != null && ch.isActive()) {
       ch.writeAndFlush(new Frame.Error(code, message));
     }
-    fail(new LonglinkException(code, message));
+    closeWith(new LonglinkException(code, message));
   }
 
-  /** The connection is unusable: close it and go DISCONNECTED. */
-  private void fail(Throwable cause) {
+  /** The current connection is unusable: close it and decide what comes next. */
+  private void closeWith(Throwable cause) {
     Channel ch = channel;
-    disconnected(ch, cause);
+    lost(ch, cause);
     if (ch != null) {
       ch.close();
     }
-  }
-
-  private void disconnected(Channel ch, Throwable cause) {
-    if (ch != channel || state == ClientState.DISCONNECTED || state == ClientState.CLOSED) {
-      return;
-    }
-    channel = null;
-    if (timer != null) {
-      timer.cancel(false);
-      timer = null;
-    }
-    // State first: whoever a failed future wakes must already see DISCONNECTED.
-    moveTo(ClientState.DISCONNECTED, cause);
-    failPending(cause != null ? cause : new LonglinkException(ErrorCode.OTHER, "connection lost"));
-  }
-
-  private void failPending(Throwable cause) {
-    CompletableFuture<Void> f = connectFuture;
-    connectFuture = null;
-    if (f != null) {
-      f.completeExceptionally(cause);
-    }
-    for (Pending p; (p = unacked.pollFirst()) != null; ) {
-      p.done.completeExceptionally(cause);
-    }
-    // The session is not resumed after a reconnect yet: sequence numbers restart with it.
-    nextSeq = 1;
-    lastReceivedSeq = 0;
-    ackPending = false;
   }
 
   private void doClose() {
@@ -442,22 +710,28 @@ public final class LonglinkClient implements AutoCloseable {
       return;
     }
     Channel ch = channel;
+    boolean connected = state == ClientState.CONNECTED;
     channel = null;
-    if (timer != null) {
-      timer.cancel(false);
-      timer = null;
-    }
+    cancelTimer();
     moveTo(ClientState.CLOSED, null);
-    failPending(new IllegalStateException("client " + clientId + " closed"));
-    ChannelFuture closed;
-    if (ch != null && ch.isActive()) {
-      closed = ch.writeAndFlush(new Frame.Close(ErrorCode.NORMAL, "client closed"));
-      closed.addListener(ChannelFutureListener.CLOSE);
-      closed = ch.closeFuture();
+    IllegalStateException closed = new IllegalStateException("client " + clientId + " closed");
+    CompletableFuture<Void> f = connectFuture;
+    connectFuture = null;
+    if (f != null) {
+      f.completeExceptionally(closed);
+    }
+    outbox.clear(p -> {
+      release(p.holdsPermit);
+      p.done.completeExceptionally(closed);
+    });
+    ChannelFuture done;
+    if (ch != null && connected && ch.isActive()) {
+      ch.writeAndFlush(new Frame.Close(ErrorCode.NORMAL, "client closed")).addListener(ChannelFutureListener.CLOSE);
+      done = ch.closeFuture();
     } else if (ch != null) {
-      closed = ch.close();
+      done = ch.close();
     } else {
-      closed = null;
+      done = null;
     }
     Runnable finish = () -> {
       if (ownsGroup) {
@@ -466,10 +740,10 @@ public final class LonglinkClient implements AutoCloseable {
         closeFuture.complete(null);
       }
     };
-    if (closed == null) {
+    if (done == null) {
       finish.run();
     } else {
-      closed.addListener(x -> finish.run());
+      done.addListener(x -> finish.run());
     }
   }
 
@@ -499,8 +773,15 @@ public final class LonglinkClient implements AutoCloseable {
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (ctx.channel() == channel && ctx.channel().isWritable() && state == ClientState.CONNECTED) {
+        flushOutbox();
+      }
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      disconnected(ctx.channel(), new LonglinkException(ErrorCode.OTHER, "connection closed by " + endpoint));
+      lost(ctx.channel(), new LonglinkException(ErrorCode.OTHER, "connection closed"));
     }
 
     @Override
@@ -513,25 +794,36 @@ public final class LonglinkClient implements AutoCloseable {
       if (p != null) {
         protocolError(p.code(), p.getMessage());
       } else {
-        fail(cause);
+        closeWith(cause);
       }
     }
   }
 
-  /** Builds a {@link LonglinkClient}; endpoint and client id are required. */
+  /** Builds a {@link LonglinkClient}; at least one endpoint and the client id are required. */
   public static final class Builder {
-    private InetSocketAddress endpoint;
+    private final List<InetSocketAddress> endpoints = new ArrayList<>();
     private String clientId;
     private String token = "";
     private ClientListener listener = new ClientListener() {};
     private Duration connectTimeout = Duration.ofSeconds(10);
     private int maxFrameSize = 16 << 20;
     private Ticker ticker = Ticker.system();
+    private Random random = ThreadLocalRandom.current();
     private EventLoopGroup group;
+    private boolean reconnect = true;
+    private boolean retryInitialConnect;
+    private int maxAttempts;
+    private Duration stableAfter = Duration.ofSeconds(30);
+    private Duration backoffInitial;
+    private Duration backoffMax;
+    private int maxPendingMessages = 10_000;
+    private long maxPendingBytes = 64L << 20;
+    private OverflowPolicy overflowPolicy = OverflowPolicy.FAIL;
+    private Duration blockTimeout = Duration.ofSeconds(30);
 
     private Builder() {}
 
-    /** The gateway's address. Resolved when built. */
+    /** A gateway address; call again to add failover endpoints, tried in order. */
     public Builder endpoint(String host, int port) {
       if (port < 1 || port > 65535) {
         throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
@@ -539,8 +831,9 @@ public final class LonglinkClient implements AutoCloseable {
       return endpoint(new InetSocketAddress(host, port));
     }
 
+    /** A gateway address; call again to add failover endpoints, tried in order. */
     public Builder endpoint(InetSocketAddress endpoint) {
-      this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+      endpoints.add(Objects.requireNonNull(endpoint, "endpoint"));
       return this;
     }
 
@@ -563,11 +856,7 @@ public final class LonglinkClient implements AutoCloseable {
 
     /** Bounds the TCP connect and, separately, the wait for WELCOME. Default 10 s. */
     public Builder connectTimeout(Duration connectTimeout) {
-      if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()
-          || connectTimeout.toMillis() > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("connectTimeout: " + connectTimeout + " (expected: > 0 and < 2^31 ms)");
-      }
-      this.connectTimeout = connectTimeout;
+      this.connectTimeout = positive(connectTimeout, "connectTimeout");
       return this;
     }
 
@@ -580,9 +869,75 @@ public final class LonglinkClient implements AutoCloseable {
       return this;
     }
 
-    /** The clock for heartbeats and timeouts; default {@link Ticker#system()}. For tests. */
+    /** Reconnect and resume after a lost connection; default true. */
+    public Builder reconnect(boolean reconnect) {
+      this.reconnect = reconnect;
+      return this;
+    }
+
+    /** Treat a failed first {@code connect()} like a lost connection and keep retrying; default false. */
+    public Builder retryInitialConnect(boolean retryInitialConnect) {
+      this.retryInitialConnect = retryInitialConnect;
+      return this;
+    }
+
+    /** Give up (DISCONNECTED) after this many backoff rounds in a row; 0, the default, never gives up. */
+    public Builder maxAttempts(int maxAttempts) {
+      if (maxAttempts < 0) {
+        throw new IllegalArgumentException("maxAttempts: " + maxAttempts + " (expected: >= 0)");
+      }
+      this.maxAttempts = maxAttempts;
+      return this;
+    }
+
+    /** A connection up this long resets the backoff to its initial delay; default 30 s. */
+    public Builder stableAfter(Duration stableAfter) {
+      this.stableAfter = positive(stableAfter, "stableAfter");
+      return this;
+    }
+
+    /**
+     * Override the backoff the server announces (by default the client uses the server's, so
+     * operators tune a fleet in one place).
+     */
+    public Builder backoff(Duration initial, Duration max) {
+      positive(initial, "backoff initial");
+      positive(max, "backoff max");
+      if (max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException("backoff max: " + max + " (expected: >= initial " + initial + ")");
+      }
+      this.backoffInitial = initial;
+      this.backoffMax = max;
+      return this;
+    }
+
+    /** Bounds on sent-but-unacknowledged plus queued frames; defaults 10,000 and 64 MiB. */
+    public Builder maxPending(int messages, long bytes) {
+      if (messages < 1 || bytes < 1024) {
+        throw new IllegalArgumentException("maxPending: " + messages + " messages, " + bytes
+            + " bytes (expected: >= 1 and >= 1024)");
+      }
+      this.maxPendingMessages = messages;
+      this.maxPendingBytes = bytes;
+      return this;
+    }
+
+    /** What a send does when the outbox is full; default {@link OverflowPolicy#FAIL}. */
+    public Builder overflowPolicy(OverflowPolicy policy, Duration blockTimeout) {
+      this.overflowPolicy = Objects.requireNonNull(policy, "policy");
+      this.blockTimeout = positive(blockTimeout, "blockTimeout");
+      return this;
+    }
+
+    /** The clock for heartbeats, timeouts and backoff; default {@link Ticker#system()}. For tests. */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /** Randomness for backoff jitter. For tests. */
+    public Builder random(Random random) {
+      this.random = Objects.requireNonNull(random, "random");
       return this;
     }
 
@@ -595,8 +950,15 @@ public final class LonglinkClient implements AutoCloseable {
       return this;
     }
 
+    private static Duration positive(Duration d, String name) {
+      if (d == null || d.isNegative() || d.isZero() || d.toMillis() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0 and < 2^31 ms)");
+      }
+      return d;
+    }
+
     public LonglinkClient build() {
-      if (endpoint == null) {
+      if (endpoints.isEmpty()) {
         throw new IllegalStateException("endpoint: not set (expected: endpoint(host, port))");
       }
       if (clientId == null) {

@@ -6,17 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
-import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.SessionStatus;
 import io.longlink.protocol.TargetKind;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,144 +16,231 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The client against a scripted peer on a real loopback socket: the test plays the server. */
+/** The client against a scripted peer on real loopback sockets: the test plays the server. */
 class ClientAgainstScriptedServerTest {
-  ServerSocket listener;
-  Socket peer;
-  DataInputStream in;
-  OutputStream out;
+  final ScriptedServer server;
   final List<ReceivedMessage> received = new CopyOnWriteArrayList<>();
   final List<String> transitions = new CopyOnWriteArrayList<>();
-  final CompletableFuture<Throwable> lost = new CompletableFuture<>();
+  final List<SessionLostEvent> lostEvents = new CopyOnWriteArrayList<>();
+  final CompletableFuture<Throwable> gaveUp = new CompletableFuture<>();
+  final CompletableFuture<Throwable> firstLoss = new CompletableFuture<>();
   LonglinkClient client;
 
-  @BeforeEach
-  void listen() throws IOException {
-    listener = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
-    client = LonglinkClient.builder()
-        .endpoint("127.0.0.1", listener.getLocalPort())
+  ClientAgainstScriptedServerTest() throws IOException {
+    server = new ScriptedServer();
+  }
+
+  final ClientListener listener = new ClientListener() {
+    @Override
+    public void onMessage(ReceivedMessage m) {
+      received.add(m);
+    }
+
+    @Override
+    public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
+      transitions.add(previous + "->" + current);
+      if (current == ClientState.DISCONNECTED) {
+        gaveUp.complete(cause);
+      }
+      if (previous == ClientState.CONNECTED) {
+        firstLoss.complete(cause);
+      }
+    }
+
+    @Override
+    public void onSessionLost(SessionLostEvent event) {
+      lostEvents.add(event);
+    }
+  };
+
+  LonglinkClient.Builder builder() {
+    return LonglinkClient.builder()
+        .endpoint("127.0.0.1", server.port())
         .clientId("alice")
         .connectTimeout(Duration.ofSeconds(5))
-        .listener(new ClientListener() {
-          @Override
-          public void onMessage(ReceivedMessage m) {
-            received.add(m);
-          }
-
-          @Override
-          public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
-            transitions.add(previous + "->" + current);
-            if (current == ClientState.DISCONNECTED) {
-              lost.complete(cause);
-            }
-          }
-        })
-        .build();
+        .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
+        .listener(listener);
   }
 
   @AfterEach
   void tearDown() throws IOException {
-    client.close();
-    if (peer != null) {
-      peer.close();
+    if (client != null) {
+      client.close();
     }
-    listener.close();
+    server.close();
   }
 
-  CompletableFuture<Void> acceptAndReadHello() throws IOException {
+  /** Connects {@code client} and completes a fresh login as session {@code id}. */
+  ScriptedServer.Peer login(String id, int heartbeatMs) throws Exception {
     CompletableFuture<Void> connected = client.connect();
-    peer = listener.accept();
-    peer.setSoTimeout(10_000);
-    in = new DataInputStream(peer.getInputStream());
-    out = peer.getOutputStream();
-    assertThat(read()).isEqualTo(Frame.Hello.newSession("alice", ""));
-    return connected;
+    ScriptedServer.Peer peer = server.accept();
+    assertThat(peer.read()).isEqualTo(Frame.Hello.newSession("alice", ""));
+    peer.welcome(id, SessionStatus.NEW, 0, 0, heartbeatMs);
+    connected.get(5, TimeUnit.SECONDS);
+    return peer;
   }
 
-  void welcome(int heartbeatMs, int misses) throws IOException {
-    send(new Frame.Welcome(1, "s1", SessionStatus.NEW, 0, 0, heartbeatMs, misses, 1 << 20, 1000, 60_000, 0));
-  }
-
-  void send(Frame f) throws IOException {
-    ByteBuf b = Unpooled.buffer();
-    FrameCodec.encode(f, b);
-    byte[] bytes = new byte[b.readableBytes()];
-    b.readBytes(bytes);
-    out.write(bytes);
-    out.flush();
-  }
-
-  Frame read() throws IOException {
-    byte[] body = new byte[in.readInt()];
-    in.readFully(body);
-    return FrameCodec.decode(Unpooled.wrappedBuffer(body));
+  static Frame.Data data(long seq, String text) {
+    return new Frame.Data(seq, TargetKind.CLIENT, "alice", "bob", text.getBytes());
   }
 
   @Test
   void pingsAtTheServersIntervalAndDeclaresASilentServerDead() throws Exception {
-    CompletableFuture<Void> connected = acceptAndReadHello();
-    welcome(100, 3);
-    connected.get(5, TimeUnit.SECONDS);
-    assertThat(client.sessionId()).isEqualTo("s1");
-    Frame.Ping ping = (Frame.Ping) read();
-    send(new Frame.Pong(ping.timestamp()));
+    client = builder().reconnect(false).build();
+    ScriptedServer.Peer peer = login("s1", 100);
+    Frame.Ping ping = (Frame.Ping) peer.read();
+    peer.send(new Frame.Pong(ping.timestamp()));
     await().until(() -> client.lastRtt() != null);
     // From now on the server answers nothing: two more pings, then the client gives up.
-    assertThat(read()).isInstanceOf(Frame.Ping.class);
-    assertThat(read()).isInstanceOf(Frame.Ping.class);
-    Throwable cause = lost.get(5, TimeUnit.SECONDS);
+    assertThat(peer.read()).isInstanceOf(Frame.Ping.class);
+    assertThat(peer.read()).isInstanceOf(Frame.Ping.class);
+    Throwable cause = gaveUp.get(5, TimeUnit.SECONDS);
     assertThat(cause).hasMessageContaining("heartbeat timeout").hasMessageContaining("300 ms");
-    assertThat(client.state()).isEqualTo(ClientState.DISCONNECTED);
     assertThat(transitions).containsExactly("DISCONNECTED->CONNECTING", "CONNECTING->HANDSHAKING",
         "HANDSHAKING->CONNECTED", "CONNECTED->DISCONNECTED");
   }
 
   @Test
   void deliversEachMessageOnceInOrderAndAcksCumulatively() throws Exception {
-    CompletableFuture<Void> connected = acceptAndReadHello();
-    welcome(30_000, 3);
-    connected.get(5, TimeUnit.SECONDS);
-    ByteBuf batch = Unpooled.buffer();
-    FrameCodec.encode(new Frame.Data(1, TargetKind.CLIENT, "alice", "bob", new byte[] {1}), batch);
-    FrameCodec.encode(new Frame.Data(1, TargetKind.CLIENT, "alice", "bob", new byte[] {1}), batch);
-    FrameCodec.encode(new Frame.Data(2, TargetKind.TOPIC, "news", "", new byte[] {2}), batch);
-    byte[] bytes = new byte[batch.readableBytes()];
-    batch.readBytes(bytes);
-    out.write(bytes);
-    out.flush();
-    Frame.Ack ack = (Frame.Ack) read();
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    peer.send(data(1, "a"), data(1, "a"), data(2, "b"));
+    Frame.Ack ack = peer.readUntil(Frame.Ack.class);
     while (ack.seq() < 2) {
-      ack = (Frame.Ack) read();
+      ack = peer.readUntil(Frame.Ack.class);
     }
     assertThat(received).extracting(ReceivedMessage::seq).containsExactly(1L, 2L);
     assertThat(received.get(0).from()).isEqualTo("bob");
-    assertThat(received.get(1).target()).isEqualTo("news");
   }
 
   @Test
   void sendCompletesOnlyWhenAcknowledged() throws Exception {
-    CompletableFuture<Void> connected = acceptAndReadHello();
-    welcome(30_000, 3);
-    connected.get(5, TimeUnit.SECONDS);
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
     CompletableFuture<Void> first = client.send(Destination.client("bob"), new byte[] {1});
     CompletableFuture<Void> second = client.subscribe("news");
-    assertThat(read()).isEqualTo(new Frame.Data(1, TargetKind.CLIENT, "bob", "", new byte[] {1}));
-    assertThat(read()).isEqualTo(new Frame.Subscribe(2, "news"));
+    assertThat(peer.read()).isEqualTo(new Frame.Data(1, TargetKind.CLIENT, "bob", "", new byte[] {1}));
+    assertThat(peer.read()).isEqualTo(new Frame.Subscribe(2, "news"));
     assertThat(first).isNotDone();
-    send(new Frame.Ack(1));
+    peer.send(new Frame.Ack(1));
     first.get(5, TimeUnit.SECONDS);
     assertThat(second).isNotDone();
-    send(new Frame.Ack(2));
+    peer.send(new Frame.Ack(2));
     second.get(5, TimeUnit.SECONDS);
   }
 
   @Test
+  void resumeReplaysOnlyWhatTheServerLacksAndDropsDuplicates() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    List<CompletableFuture<Void>> sends = List.of(
+        client.send(Destination.client("bob"), "m1".getBytes()),
+        client.send(Destination.client("bob"), "m2".getBytes()),
+        client.send(Destination.client("bob"), "m3".getBytes()));
+    for (int i = 1; i <= 3; i++) {
+      assertThat(peer.readUntil(Frame.Data.class).seq()).isEqualTo(i);
+    }
+    peer.send(new Frame.Ack(1), data(1, "x"), data(2, "y"));
+    await().until(() -> received.size() == 2);
+    sends.get(0).get(5, TimeUnit.SECONDS);
+    peer.close(); // the cut: the server got m2 but its ACK never left
+    firstLoss.get(5, TimeUnit.SECONDS);
+    CompletableFuture<Void> queued = client.send(Destination.client("bob"), "m4".getBytes()); // sent while away
+
+    ScriptedServer.Peer again = server.accept();
+    assertThat(again.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 2));
+    again.welcome("s1", SessionStatus.RESUMED, 2, 0, 30_000);
+    sends.get(1).get(5, TimeUnit.SECONDS); // settled by WELCOME alone
+    assertThat(again.readUntil(Frame.Data.class).seq()).isEqualTo(3); // replay starts after what the server has
+    assertThat(again.readUntil(Frame.Data.class).seq()).isEqualTo(4);
+    again.send(data(2, "y"), data(3, "z"), new Frame.Ack(4)); // 2 is a replayed duplicate
+    sends.get(2).get(5, TimeUnit.SECONDS);
+    queued.get(5, TimeUnit.SECONDS);
+    await().until(() -> received.size() == 3);
+    assertThat(received).extracting(ReceivedMessage::seq).containsExactly(1L, 2L, 3L);
+    assertThat(lostEvents).isEmpty();
+    assertThat(client.sessionId()).isEqualTo("s1");
+  }
+
+  @Test
+  void lostSessionIsReportedAndTopicsResubscribed() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    CompletableFuture<Void> sub = client.subscribe("news");
+    assertThat(peer.read()).isEqualTo(new Frame.Subscribe(1, "news"));
+    peer.send(new Frame.Ack(1));
+    sub.get(5, TimeUnit.SECONDS);
+    CompletableFuture<Void> unconfirmed = client.send(Destination.client("bob"), "gone?".getBytes());
+    assertThat(peer.read()).isInstanceOf(Frame.Data.class);
+    peer.send(data(1, "x"));
+    await().until(() -> received.size() == 1);
+    peer.close();
+    firstLoss.get(5, TimeUnit.SECONDS);
+    CompletableFuture<Void> queued = client.send(Destination.client("bob"), "later".getBytes());
+
+    ScriptedServer.Peer again = server.accept();
+    assertThat(again.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 1));
+    again.welcome("s2", SessionStatus.LOST, 0, 7, 30_000);
+    assertThatThrownBy(() -> unconfirmed.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(SessionLostException.class);
+    assertThat(again.read()).isEqualTo(new Frame.Subscribe(1, "news")); // re-subscribed first
+    assertThat(again.read()).isEqualTo(new Frame.Data(2, TargetKind.CLIENT, "bob", "", "later".getBytes()));
+    again.send(new Frame.Ack(2), data(1, "fresh"));
+    queued.get(5, TimeUnit.SECONDS);
+    await().until(() -> received.size() == 2); // seq restarts at 1 in the new session
+    assertThat(lostEvents).containsExactly(new SessionLostEvent("s1", "s2", 7, 1));
+    assertThat(client.sessionId()).isEqualTo("s2");
+  }
+
+  @Test
+  void goAwayDelayAndAlternativeEndpointAreHonoured() throws Exception {
+    try (ScriptedServer other = new ScriptedServer()) {
+      client = builder().build();
+      ScriptedServer.Peer peer = login("s1", 30_000);
+      long t0 = System.nanoTime();
+      peer.send(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, "draining", 300, "127.0.0.1:" + other.port()));
+      ScriptedServer.Peer moved = other.accept();
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+      assertThat(moved.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 0));
+      moved.welcome("s1", SessionStatus.RESUMED, 0, 0, 30_000);
+      await().until(() -> client.state() == ClientState.CONNECTED);
+    }
+  }
+
+  @Test
+  void replacedClientDoesNotComeBack() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    peer.send(new Frame.GoAway(ErrorCode.REPLACED, "logged in elsewhere", 0, ""));
+    Throwable cause = gaveUp.get(5, TimeUnit.SECONDS);
+    assertThat(cause).isInstanceOfSatisfying(LonglinkException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REPLACED));
+    assertThat(transitions).endsWith("CONNECTED->DISCONNECTED");
+  }
+
+  @Test
+  void failsOverToTheNextEndpointWithoutWaiting() throws Exception {
+    int dead;
+    try (ScriptedServer closed = new ScriptedServer()) {
+      dead = closed.port();
+    }
+    client = LonglinkClient.builder().endpoint("127.0.0.1", dead).endpoint("127.0.0.1", server.port())
+        .clientId("alice").listener(listener).build();
+    CompletableFuture<Void> connected = client.connect();
+    ScriptedServer.Peer peer = server.accept();
+    assertThat(peer.read()).isInstanceOf(Frame.Hello.class);
+    peer.welcome("s1", SessionStatus.NEW, 0, 0, 30_000);
+    connected.get(5, TimeUnit.SECONDS);
+    assertThat(transitions).contains("CONNECTING->RECONNECTING", "RECONNECTING->CONNECTING");
+  }
+
+  @Test
   void refusalFailsConnectWithTheServersCode() throws Exception {
-    CompletableFuture<Void> connected = acceptAndReadHello();
-    send(new Frame.Error(ErrorCode.AUTH_FAILED, "bad token"));
+    client = builder().build();
+    CompletableFuture<Void> connected = client.connect();
+    ScriptedServer.Peer peer = server.accept();
+    peer.read();
+    peer.send(new Frame.Error(ErrorCode.AUTH_FAILED, "bad token"));
     assertThatThrownBy(() -> connected.get(5, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
         .cause().isInstanceOfSatisfying(LonglinkException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.AUTH_FAILED))
@@ -170,32 +249,63 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
-  void sendWhileDisconnectedFailsClearly() {
+  void sendBeforeConnectFailsClearly() {
+    client = builder().build();
     assertThatThrownBy(() -> client.send(Destination.client("bob"), new byte[0]).get(5, TimeUnit.SECONDS))
-        .cause().hasMessageContaining("is DISCONNECTED (expected: CONNECTED)");
+        .cause().hasMessageContaining("is DISCONNECTED (expected: connected or reconnecting)");
+  }
+
+  @Test
+  void fullOutboxFailsFastOrBlocksUntilAcked() throws Exception {
+    client = builder().maxPending(2, 1 << 20).build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    client.send(Destination.client("bob"), new byte[1]);
+    client.send(Destination.client("bob"), new byte[1]);
+    assertThatThrownBy(() -> client.send(Destination.client("bob"), new byte[1]).get(5, TimeUnit.SECONDS))
+        .cause().isInstanceOf(LonglinkClient.OutboxFullException.class);
+    peer.readUntil(Frame.Data.class);
+    peer.send(new Frame.Ack(2));
+    await().untilAsserted(() -> assertThat(client.send(Destination.client("bob"), new byte[1])).isNotCompletedExceptionally());
+  }
+
+  @Test
+  void blockingPolicyWaitsForRoom() throws Exception {
+    client = builder().maxPending(1, 1 << 20).overflowPolicy(LonglinkClient.OverflowPolicy.BLOCK, Duration.ofSeconds(5))
+        .build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    CompletableFuture<Void> first = client.send(Destination.client("bob"), new byte[1]);
+    CompletableFuture<CompletableFuture<Void>> second =
+        CompletableFuture.supplyAsync(() -> client.send(Destination.client("bob"), new byte[1]));
+    assertThat(peer.readUntil(Frame.Data.class).seq()).isEqualTo(1);
+    assertThat(second).isNotDone(); // blocked: the outbox holds one
+    peer.send(new Frame.Ack(1));
+    first.get(5, TimeUnit.SECONDS);
+    assertThat(peer.readUntil(Frame.Data.class).seq()).isEqualTo(2);
+    peer.send(new Frame.Ack(2));
+    second.get(5, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS);
   }
 
   @Test
   void closeSendsCloseAndEndsInClosed() throws Exception {
-    CompletableFuture<Void> connected = acceptAndReadHello();
-    welcome(30_000, 3);
-    connected.get(5, TimeUnit.SECONDS);
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
     client.close();
-    assertThat(read()).isEqualTo(new Frame.Close(ErrorCode.NORMAL, "client closed"));
+    assertThat(peer.read()).isEqualTo(new Frame.Close(ErrorCode.NORMAL, "client closed"));
     assertThat(client.state()).isEqualTo(ClientState.CLOSED);
     assertThat(client.closeFuture()).isDone();
-    assertThat(in.read()).isEqualTo(-1);
+    assertThat(peer.in.read()).isEqualTo(-1);
   }
 
   @Test
-  void serverThatBreaksSequenceOrderIsCutOff() throws Exception {
-    CompletableFuture<Void> connected = acceptAndReadHello();
-    welcome(30_000, 3);
-    connected.get(5, TimeUnit.SECONDS);
-    send(new Frame.Data(3, TargetKind.CLIENT, "alice", "bob", new byte[0]));
-    Frame.Error e = (Frame.Error) read();
+  void serverThatBreaksSequenceOrderIsCutOffAndTheClientComesBack() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    peer.send(data(3, "gap"));
+    Frame.Error e = peer.readUntil(Frame.Error.class);
     assertThat(e.code()).isEqualTo(ErrorCode.SEQUENCE_GAP);
-    assertThat(lost.get(5, TimeUnit.SECONDS)).isInstanceOf(LonglinkException.class);
+    assertThat(firstLoss.get(5, TimeUnit.SECONDS)).isInstanceOf(LonglinkException.class);
     assertThat(received).isEmpty();
+    ScriptedServer.Peer again = server.accept();
+    assertThat(again.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 0));
   }
 }

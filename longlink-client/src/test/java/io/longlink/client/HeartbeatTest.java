@@ -59,6 +59,10 @@ class HeartbeatTest {
     assertThat(ClientState.DISCONNECTED.canMoveTo(ClientState.CONNECTED)).isFalse();
     assertThat(ClientState.CONNECTING.canMoveTo(ClientState.HANDSHAKING)).isTrue();
     assertThat(ClientState.CONNECTED.canMoveTo(ClientState.HANDSHAKING)).isFalse();
+    assertThat(ClientState.CONNECTED.canMoveTo(ClientState.RECONNECTING)).isTrue();
+    assertThat(ClientState.RECONNECTING.canMoveTo(ClientState.CONNECTING)).isTrue();
+    assertThat(ClientState.RECONNECTING.canMoveTo(ClientState.CONNECTED)).isFalse();
+    assertThat(ClientState.DISCONNECTED.canMoveTo(ClientState.RECONNECTING)).isFalse();
     for (ClientState s : ClientState.values()) {
       assertThat(ClientState.CLOSED.canMoveTo(s)).isFalse();
       assertThat(s == ClientState.CLOSED || s.canMoveTo(ClientState.CLOSED)).isTrue();
