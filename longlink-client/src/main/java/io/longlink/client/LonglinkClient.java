@@ -108,7 +108,10 @@ public final class LonglinkClient implements AutoCloseable {
   private volatile long nextRetryAtNanos;
   private Channel channel;
   private CompletableFuture<Void> connectFuture;
+  /** The current connection's timer: handshake deadline, then heartbeat checks. */
   private ScheduledFuture<?> timer;
+  /** The next connection attempt while RECONNECTING. Separate: a dying connection must not cancel it. */
+  private ScheduledFuture<?> retryTimer;
   private Heartbeat heartbeat;
   private Backoff backoff;
   private long lastReceivedSeq;
@@ -126,6 +129,8 @@ public final class LonglinkClient implements AutoCloseable {
   /** A session the server refused to resume: the next login reports it lost. */
   private String refusedSessionId;
   private int unackedInbound;
+  /** Stamp of the last connection attempt (docs/PROTOCOL.md: HELLO attemptStamp). */
+  private long attemptStamp;
 
   private LonglinkClient(Builder b) {
     this.endpoints = List.copyOf(b.endpoints);
@@ -253,7 +258,13 @@ public final class LonglinkClient implements AutoCloseable {
    * given, stops the client's thread. Messages not yet acknowledged fail. Returns at once.
    */
   public CompletableFuture<Void> closeAsync() {
-    loop.execute(this::doClose);
+    if (!closeFuture.isDone()) {
+      try {
+        loop.execute(this::doClose);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // already closed: the loop is gone
+      }
+    }
     return closeFuture;
   }
 
@@ -357,7 +368,7 @@ public final class LonglinkClient implements AutoCloseable {
   // ---- connecting ----
 
   private void startAttempt() {
-    timer = null;
+    retryTimer = null;
     moveTo(ClientState.CONNECTING, null);
     InetSocketAddress endpoint = redirect != null ? redirect : endpoints.get(endpointIndex);
     redirect = null;
@@ -373,9 +384,11 @@ public final class LonglinkClient implements AutoCloseable {
             ch.pipeline().addLast(FrameEncoder.INSTANCE, new FrameDecoder(maxFrameSize), new Handler());
           }
         });
+    log.debug("client {}: connecting to {} (attempt {})", clientId, endpoint, attempt);
     ChannelFuture f = b.connect(endpoint);
     channel = f.channel();
     f.addListener((ChannelFutureListener) cf -> {
+      log.debug("client {}: connect to {}: {}", clientId, endpoint, cf.isSuccess() ? "ok" : cf.cause());
       if (!cf.isSuccess()) {
         lost(cf.channel(), cf.cause());
         return;
@@ -389,8 +402,12 @@ public final class LonglinkClient implements AutoCloseable {
       // Until WELCOME brings the server's settings, the connect timeout bounds the handshake.
       heartbeat = new Heartbeat(connectTimeout.toNanos(), 1, now);
       String resume = sessionId == null ? "" : sessionId;
-      write(new Frame.Hello(Frame.VERSION, clientId, token, resume, resume.isEmpty() ? 0 : lastReceivedSeq));
-      scheduleTimer(connectTimeout.toNanos());
+      // Wall-clock based so that it also grows across restarts of the client process.
+      attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
+      write(new Frame.Hello(Frame.VERSION, clientId, token, resume, resume.isEmpty() ? 0 : lastReceivedSeq, attemptStamp));
+      if (state == ClientState.HANDSHAKING && channel == cf.channel()) { // the write may have failed the connection
+        scheduleTimer(connectTimeout.toNanos());
+      }
     });
   }
 
@@ -519,7 +536,7 @@ public final class LonglinkClient implements AutoCloseable {
     moveTo(ClientState.RECONNECTING, cause);
     log.debug("client {}: reconnecting in {} ms (attempt {}): {}", clientId, TimeUnit.NANOSECONDS.toMillis(delayNanos),
         attempt, cause == null ? "" : cause.toString());
-    timer = loop.schedule(this::startAttempt, delayNanos, TimeUnit.NANOSECONDS);
+    retryTimer = loop.schedule(this::startAttempt, delayNanos, TimeUnit.NANOSECONDS);
   }
 
   /** Errors after which reconnecting cannot help (or would do harm). */
@@ -678,6 +695,9 @@ public final class LonglinkClient implements AutoCloseable {
         return;
       case PING:
         write(new Frame.Ping(now & Long.MAX_VALUE));
+        if (state != ClientState.CONNECTED) {
+          return; // the write failed the connection
+        }
         break;
       default:
         break;
@@ -713,6 +733,10 @@ public final class LonglinkClient implements AutoCloseable {
     boolean connected = state == ClientState.CONNECTED;
     channel = null;
     cancelTimer();
+    if (retryTimer != null) {
+      retryTimer.cancel(false);
+      retryTimer = null;
+    }
     moveTo(ClientState.CLOSED, null);
     IllegalStateException closed = new IllegalStateException("client " + clientId + " closed");
     CompletableFuture<Void> f = connectFuture;

@@ -76,10 +76,30 @@ class ClientAgainstScriptedServerTest {
   ScriptedServer.Peer login(String id, int heartbeatMs) throws Exception {
     CompletableFuture<Void> connected = client.connect();
     ScriptedServer.Peer peer = server.accept();
-    assertThat(peer.read()).isEqualTo(Frame.Hello.newSession("alice", ""));
+    assertThat(unstamped(peer.read())).isEqualTo(Frame.Hello.newSession("alice", ""));
     peer.welcome(id, SessionStatus.NEW, 0, 0, heartbeatMs);
     connected.get(5, TimeUnit.SECONDS);
     return peer;
+  }
+
+  /** A HELLO with its attempt stamp zeroed, after checking the stamp was set. */
+  static Frame.Hello unstamped(Frame f) {
+    Frame.Hello h = (Frame.Hello) f;
+    assertThat(h.attemptStamp()).isPositive();
+    return new Frame.Hello(h.version(), h.clientId(), h.token(), h.resumeSessionId(), h.lastReceivedSeq(), 0);
+  }
+
+  @Test
+  void everyAttemptCarriesAHigherStamp() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    peer.close();
+    ScriptedServer.Peer second = server.accept();
+    Frame.Hello h2 = (Frame.Hello) second.read();
+    second.close(); // drop it before WELCOME: the client tries again
+    Frame.Hello h3 = (Frame.Hello) server.accept().read();
+    assertThat(h3.attemptStamp()).isGreaterThan(h2.attemptStamp());
+    assertThat(h3.resumeSessionId()).isEqualTo("s1");
   }
 
   static Frame.Data data(long seq, String text) {
@@ -150,7 +170,7 @@ class ClientAgainstScriptedServerTest {
     CompletableFuture<Void> queued = client.send(Destination.client("bob"), "m4".getBytes()); // sent while away
 
     ScriptedServer.Peer again = server.accept();
-    assertThat(again.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 2));
+    assertThat(unstamped(again.read())).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 2, 0));
     again.welcome("s1", SessionStatus.RESUMED, 2, 0, 30_000);
     sends.get(1).get(5, TimeUnit.SECONDS); // settled by WELCOME alone
     assertThat(again.readUntil(Frame.Data.class).seq()).isEqualTo(3); // replay starts after what the server has
@@ -181,7 +201,7 @@ class ClientAgainstScriptedServerTest {
     CompletableFuture<Void> queued = client.send(Destination.client("bob"), "later".getBytes());
 
     ScriptedServer.Peer again = server.accept();
-    assertThat(again.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 1));
+    assertThat(unstamped(again.read())).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 1, 0));
     again.welcome("s2", SessionStatus.LOST, 0, 7, 30_000);
     assertThatThrownBy(() -> unconfirmed.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(SessionLostException.class);
     assertThat(again.read()).isEqualTo(new Frame.Subscribe(1, "news")); // re-subscribed first
@@ -202,7 +222,7 @@ class ClientAgainstScriptedServerTest {
       peer.send(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, "draining", 300, "127.0.0.1:" + other.port()));
       ScriptedServer.Peer moved = other.accept();
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
-      assertThat(moved.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 0));
+      assertThat(unstamped(moved.read())).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 0, 0));
       moved.welcome("s1", SessionStatus.RESUMED, 0, 0, 30_000);
       await().until(() -> client.state() == ClientState.CONNECTED);
     }
@@ -306,6 +326,6 @@ class ClientAgainstScriptedServerTest {
     assertThat(firstLoss.get(5, TimeUnit.SECONDS)).isInstanceOf(LonglinkException.class);
     assertThat(received).isEmpty();
     ScriptedServer.Peer again = server.accept();
-    assertThat(again.read()).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 0));
+    assertThat(unstamped(again.read())).isEqualTo(new Frame.Hello(1, "alice", "", "s1", 0, 0));
   }
 }

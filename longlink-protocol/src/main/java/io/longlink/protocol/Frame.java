@@ -31,9 +31,13 @@ public sealed interface Frame
     long seq();
   }
 
-  /** First frame of a connection: who the client is and which session it wants. */
-  record Hello(int version, String clientId, String token, String resumeSessionId, long lastReceivedSeq)
-      implements Frame {
+  /**
+   * First frame of a connection: who the client is and which session it wants. {@code
+   * attemptStamp} increases with every connection attempt of the client, so a late HELLO from an
+   * abandoned attempt cannot take a session from a newer connection.
+   */
+  record Hello(int version, String clientId, String token, String resumeSessionId, long lastReceivedSeq,
+      long attemptStamp) implements Frame {
     public Hello {
       Objects.requireNonNull(clientId, "clientId");
       Objects.requireNonNull(token, "token");
@@ -42,7 +46,7 @@ public sealed interface Frame
 
     /** A HELLO for a new session. */
     public static Hello newSession(String clientId, String token) {
-      return new Hello(VERSION, clientId, token, "", 0);
+      return new Hello(VERSION, clientId, token, "", 0, 0);
     }
 
     @Override
@@ -54,7 +58,8 @@ public sealed interface Frame
     public String toString() {
       // Never print the token.
       return "Hello[version=" + version + ", clientId=" + clientId + ", token=" + (token.isEmpty() ? "" : "***")
-          + ", resumeSessionId=" + resumeSessionId + ", lastReceivedSeq=" + lastReceivedSeq + "]";
+          + ", resumeSessionId=" + resumeSessionId + ", lastReceivedSeq=" + lastReceivedSeq + ", attemptStamp="
+          + attemptStamp + "]";
     }
   }
 

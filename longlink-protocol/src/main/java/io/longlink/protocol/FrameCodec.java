@@ -52,6 +52,7 @@ public final class FrameCodec {
       writeString(out, h.token(), FieldRule.TOKEN);
       writeString(out, h.resumeSessionId(), FieldRule.SESSION_ID);
       out.writeLong(checkU63(h.lastReceivedSeq(), "lastReceivedSeq"));
+      out.writeLong(checkU63(h.attemptStamp(), "attemptStamp"));
     } else if (frame instanceof Frame.Welcome w) {
       out.writeShort(checkU16(w.version(), "version"));
       writeString(out, w.sessionId(), FieldRule.SESSION_ID);
@@ -120,7 +121,8 @@ public final class FrameCodec {
     switch (type) {
       case HELLO:
         result = new Frame.Hello(readU16(frame, "version"), readString(frame, FieldRule.CLIENT_ID),
-            readString(frame, FieldRule.TOKEN), readString(frame, FieldRule.SESSION_ID), readU63(frame, "lastReceivedSeq"));
+            readString(frame, FieldRule.TOKEN), readString(frame, FieldRule.SESSION_ID), readU63(frame, "lastReceivedSeq"),
+            readU63(frame, "attemptStamp"));
         break;
       case WELCOME: {
         int version = readU16(frame, "version");

@@ -94,7 +94,8 @@ class FrameCodecPropertiesTest {
     Arbitrary<byte[]> payloads = Arbitraries.bytes().array(byte[].class).ofMaxSize(200);
     Arbitrary<ErrorCode> codes = Arbitraries.of(ErrorCode.class).filter(c -> c != ErrorCode.OTHER);
     return Arbitraries.oneOf(
-        Combinators.combine(Arbitraries.integers().between(0, 65535), ids, texts, text(FieldRule.SESSION_ID, 0, 40), seqs).as(Frame.Hello::new),
+        Combinators.combine(Arbitraries.integers().between(0, 65535), ids, texts, text(FieldRule.SESSION_ID, 0, 40), seqs, seqs)
+            .as(Frame.Hello::new),
         Combinators.combine(text(FieldRule.SESSION_ID, 0, 40), Arbitraries.of(SessionStatus.class), seqs, seqs, u31,
                 Arbitraries.integers().between(0, 255), u31, u31)
             .as((id, st, a, b, hb, m, mf, bi) -> new Frame.Welcome(1, id, st, a, b, hb, m, mf, bi, 60_000, 120_000)),

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class FrameCodecTest {
 
   // The worked examples of docs/PROTOCOL.md section 8, byte for byte.
-  static final String HELLO_ALICE = "00000016 01 0001 0005616c696365 0000 0000 0000000000000000";
+  static final String HELLO_ALICE = "0000001e 01 0001 0005616c696365 0000 0000 0000000000000000 0000000000000000";
   static final String WELCOME = "0000004b 02 0001 0020" + hex("0123456789abcdef0123456789abcdef")
       + "00 0000000000000000 0000000000000000 00007530 03 00100000 000003e8 0000ea60 0001d4c0";
   static final String DATA_TO_BOB = "0000001a 10 0000000000000001 01 0003626f62 0000 0000000568656c6c6f";
@@ -50,23 +50,23 @@ class FrameCodecTest {
   @Test
   void overlongUtf8IsRejected() {
     // "/" encoded as the overlong pair c0 af in the client id
-    assertRejected("01 0001 0002c0af 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
+    assertRejected("01 0001 0002c0af 0000 0000 0000000000000000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
   }
 
   @Test
   void surrogateUtf8IsRejected() {
-    assertRejected("01 0001 0003eda080 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
+    assertRejected("01 0001 0003eda080 0000 0000 0000000000000000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
   }
 
   @Test
   void truncatedUtf8SequenceIsRejected() {
-    assertRejected("01 0001 000261e2 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
+    assertRejected("01 0001 000261e2 0000 0000 0000000000000000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "UTF-8");
   }
 
   @Test
   void emptyAndControlCharacterClientIdsAreRejected() {
-    assertRejected("01 0001 0000 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "clientId: 0 UTF-8 bytes");
-    assertRejected("01 0001 000107 0000 0000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "control character");
+    assertRejected("01 0001 0000 0000 0000 0000000000000000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "clientId: 0 UTF-8 bytes");
+    assertRejected("01 0001 000107 0000 0000 0000000000000000 0000000000000000", ErrorCode.PROTOCOL_ERROR, "control character");
   }
 
   @Test

@@ -47,8 +47,8 @@ final class Gateway {
   }
 
   /** A new session for a client logging in on {@code connection}; ends the one it replaces. */
-  Session newSession(String clientId, String subject, ServerConnection connection) {
-    Session s = new Session(clientId, subject, SessionIds.next(), connection, config.replayBufferMessages(),
+  Session newSession(String clientId, String subject, ServerConnection connection, long attemptStamp) {
+    Session s = new Session(clientId, subject, SessionIds.next(), connection, attemptStamp, config.replayBufferMessages(),
         config.replayBufferBytes());
     store.add(s);
     Session old = sessions.register(s);

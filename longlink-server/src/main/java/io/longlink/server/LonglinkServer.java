@@ -87,6 +87,7 @@ public final class LonglinkServer implements AutoCloseable {
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(group)
         .channel(transport.serverChannelClass())
+        .option(ChannelOption.SO_REUSEADDR, true) // a restarted node gets its port back at once
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<Channel>() {
           @Override

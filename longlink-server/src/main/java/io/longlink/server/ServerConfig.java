@@ -149,7 +149,7 @@ public record ServerConfig(
     private Duration backoffInitial = Duration.ofSeconds(1);
     private Duration backoffMax = Duration.ofSeconds(60);
     private Duration sessionRetention = Duration.ofSeconds(120);
-    private int replayBufferMessages = 4096;
+    private int replayBufferMessages = 65_536;
     private long replayBufferBytes = 4L << 20;
     private int maxDetachedSessions = 1_000_000;
     private long maxDetachedBytes = 1L << 30;
@@ -233,7 +233,7 @@ public record ServerConfig(
       return this;
     }
 
-    /** Default 4096 messages per session. */
+    /** Default 65,536 messages per session (the byte bound usually bites first). */
     public Builder replayBufferMessages(int replayBufferMessages) {
       this.replayBufferMessages = replayBufferMessages;
       return this;

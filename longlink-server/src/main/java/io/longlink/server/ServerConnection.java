@@ -135,8 +135,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     if (p != null) {
       fail(p.code(), p.getMessage());
     } else if (cause instanceof IOException) {
-      log.debug("{}: I/O error, closing: {}", this, cause.toString());
-      ctx.close();
+      if (state != ConnectionState.CLOSING && state != ConnectionState.CLOSED) {
+        log.debug("{}: I/O error, closing: {}", this, cause.toString());
+        moveTo(ConnectionState.CLOSING);
+        ctx.close();
+      }
     } else {
       log.warn("{}: unexpected error, closing", this, cause);
       fail(ErrorCode.INTERNAL_ERROR, "internal error: " + cause.getClass().getSimpleName());
@@ -180,21 +183,29 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       if (old != null && resume(old, hello)) {
         return;
       }
+      if (state != ConnectionState.HANDSHAKING) {
+        return; // refused as stale
+      }
       status = SessionStatus.LOST;
-      lost = old == null ? 0 : old.lostMessages();
+      lost = old == null ? 0 : old.lostFor(hello.lastReceivedSeq());
       gateway.resumesLost.increment();
       log.debug("{}: session {} cannot be resumed ({} messages known lost); starting a new one", this,
           hello.resumeSessionId(), lost);
     }
     open();
     // WELCOME is written before the session is registered, so no DATA can overtake it.
-    session = gateway.newSession(hello.clientId(), verdict.subject(), this);
+    session = gateway.newSession(hello.clientId(), verdict.subject(), this, hello.attemptStamp());
     writeWelcome(status, 0, lost);
     log.debug("{}: logged in ({})", this, status);
   }
 
   private boolean resume(Session old, Frame.Hello hello) {
-    Session.Resume r = old.resume(this, hello.lastReceivedSeq());
+    Session.Resume r = old.resume(this, hello.lastReceivedSeq(), hello.attemptStamp());
+    if (r.stale()) {
+      log.debug("{}: stale resume of {}: a newer connection holds it", this, old);
+      closeAfter(new Frame.GoAway(ErrorCode.REPLACED, "a newer connection holds session " + old.id, 0, ""));
+      return false;
+    }
     if (!r.resumed()) {
       return false;
     }

@@ -40,6 +40,8 @@ final class Session {
 
   private State state = State.ATTACHED;
   private ServerConnection connection;
+  /** The HELLO attempt stamp of the connection holding (or that last held) the session. */
+  private long holderStamp;
   private long lastReceivedSeq;
   private long lastSentSeq;
   private final SeqBuffer<Frame.Data> outbound;
@@ -47,11 +49,13 @@ final class Session {
   private long lostMessages;
   private Set<String> topics;
 
-  Session(String clientId, String subject, String id, ServerConnection connection, int maxMessages, long maxBytes) {
+  Session(String clientId, String subject, String id, ServerConnection connection, long attemptStamp, int maxMessages,
+      long maxBytes) {
     this.clientId = clientId;
     this.subject = subject;
     this.id = id;
     this.connection = connection;
+    this.holderStamp = attemptStamp;
     this.outbound = new SeqBuffer<>(maxMessages, maxBytes);
   }
 
@@ -132,6 +136,14 @@ final class Session {
     return lostMessages;
   }
 
+  /**
+   * What a client that has received up to {@code clientLastReceived} will never get from this
+   * session: what was numbered after that, plus what could not even be buffered.
+   */
+  synchronized long lostFor(long clientLastReceived) {
+    return Math.max(0, lastSentSeq - Math.max(0, clientLastReceived)) + lostMessages;
+  }
+
   synchronized int bufferedMessages() {
     return outbound.size();
   }
@@ -148,25 +160,31 @@ final class Session {
     return connection == c;
   }
 
-  /** What a resume found. */
-  record Resume(boolean resumed, long lastReceivedSeq, long lostMessages, ServerConnection previous) {}
+  /** What a resume found; {@code stale}: a connection from a later attempt holds the session. */
+  record Resume(boolean resumed, boolean stale, long lastReceivedSeq, ServerConnection previous) {}
 
   /**
    * Moves the session to {@code to} for a client that has received everything up to
-   * {@code clientLastReceived}. Fails (resumed = false) if the session ended, lost messages, or the
-   * client claims what was never sent or already dropped.
+   * {@code clientLastReceived}. Fails (resumed = false) if the session ended, lost messages, the
+   * client claims what was never sent or already dropped, or a newer connection holds it.
    */
-  synchronized Resume resume(ServerConnection to, long clientLastReceived) {
+  synchronized Resume resume(ServerConnection to, long clientLastReceived, long attemptStamp) {
+    if (state == State.ATTACHED && attemptStamp <= holderStamp) {
+      // A HELLO from an attempt the client already gave up on, arriving late: never let it win.
+      // (A detached session takes any stamp, so a restarted client with a skewed clock resumes.)
+      return new Resume(false, true, 0, null);
+    }
     if (state == State.ENDED || lostMessages > 0 || clientLastReceived > lastSentSeq
         || (!outbound.isEmpty() && clientLastReceived < outbound.firstSeq() - 1)
         || (outbound.isEmpty() && clientLastReceived < lastSentSeq)) {
-      return new Resume(false, 0, lostMessages, null);
+      return new Resume(false, false, 0, null);
     }
     outbound.removeUpTo(clientLastReceived, null);
     ServerConnection previous = connection;
     connection = to;
+    holderStamp = attemptStamp;
     state = State.ATTACHED;
-    return new Resume(true, lastReceivedSeq, 0, previous);
+    return new Resume(true, false, lastReceivedSeq, previous);
   }
 
   /** The connection {@code from} went away; true if it held the session, which is now DETACHED. */

@@ -1,0 +1,259 @@
+package io.longlink.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.longlink.client.ClientListener;
+import io.longlink.client.ClientState;
+import io.longlink.client.Destination;
+import io.longlink.client.LonglinkClient;
+import io.longlink.client.ReceivedMessage;
+import io.longlink.client.SessionLostEvent;
+import io.longlink.server.LonglinkServer;
+import io.longlink.server.ServerConfig;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Flash disconnects cost the application nothing: cuts, outages, restarts, over real sockets. */
+class ReliableSessionsTest {
+  LonglinkServer server;
+  CuttingProxy proxy;
+  final List<LonglinkClient> clients = new ArrayList<>();
+
+  static final class Inbox implements ClientListener {
+    final List<String> payloads = Collections.synchronizedList(new ArrayList<>());
+    final List<SessionLostEvent> lost = new CopyOnWriteArrayList<>();
+    final List<ClientState> states = new CopyOnWriteArrayList<>();
+    volatile long reconnectedAtNanos;
+
+    @Override
+    public void onMessage(ReceivedMessage m) {
+      payloads.add(m.payloadText());
+    }
+
+    @Override
+    public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
+      states.add(current);
+      if (current == ClientState.CONNECTED && previous == ClientState.HANDSHAKING && states.size() > 3) {
+        reconnectedAtNanos = System.nanoTime();
+      }
+    }
+
+    @Override
+    public void onSessionLost(SessionLostEvent event) {
+      lost.add(event);
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    clients.forEach(LonglinkClient::close);
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  LonglinkServer start(ServerConfig.Builder config) {
+    server = LonglinkServer.builder().config(config.build()).build().start();
+    return server;
+  }
+
+  LonglinkClient client(String id, InetSocketAddress endpoint, Inbox inbox, boolean fastBackoff) throws Exception {
+    LonglinkClient.Builder b = LonglinkClient.builder().endpoint(endpoint).clientId(id).listener(inbox)
+        .maxPending(20_000, 64 << 20);
+    if (fastBackoff) {
+      b.backoff(Duration.ofMillis(5), Duration.ofMillis(50));
+    }
+    LonglinkClient c = b.build();
+    clients.add(c);
+    c.connect().get(10, TimeUnit.SECONDS);
+    return c;
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** How a received stream differs from 0..n-1 with the given prefix. */
+  record Audit(int delivered, int lost, int duplicated, int reordered) {
+    static Audit of(List<String> got, String prefix, int n) {
+      Set<String> seen = new HashSet<>();
+      int dup = 0;
+      int reordered = 0;
+      int last = -1;
+      for (String p : got) {
+        if (!seen.add(p)) {
+          dup++;
+          continue;
+        }
+        int i = Integer.parseInt(p.substring(prefix.length()));
+        if (i < last) {
+          reordered++;
+        }
+        last = i;
+      }
+      return new Audit(got.size(), n - seen.size(), dup, reordered);
+    }
+  }
+
+  @Test
+  void tenThousandMessagesEachWayThroughFiftyCutsArriveExactlyOnceInOrder() throws Exception {
+    // Buffers big enough for the whole stream: this test is about cuts; overflow has its own test.
+    start(ServerConfig.builder().port(0).replayBufferMessages(20_000));
+    proxy = new CuttingProxy(server.localAddress());
+    Inbox aliceInbox = new Inbox();
+    Inbox bobInbox = new Inbox();
+    LonglinkClient alice = client("alice", proxy.address(), aliceInbox, true);
+    LonglinkClient bob = client("bob", proxy.address(), bobInbox, true);
+    int n = 10_000;
+    int minCuts = 50;
+    AtomicBoolean done = new AtomicBoolean();
+    ScheduledExecutorService cutter = Executors.newSingleThreadScheduledExecutor();
+    java.util.concurrent.ExecutorService pumps = Executors.newFixedThreadPool(2); // blocking: not the common pool
+    cutter.scheduleWithFixedDelay(() -> {
+      if (!done.get()) {
+        if (ThreadLocalRandom.current().nextBoolean()) {
+          proxy.cutInTheMiddleOfTheNextChunk();
+        } else {
+          proxy.cutAll();
+        }
+      }
+    }, 20, 15, TimeUnit.MILLISECONDS);
+    try {
+      CompletableFuture<Void> a = CompletableFuture.runAsync(() -> pump(alice, "bob", "a", n, minCuts), pumps);
+      CompletableFuture<Void> b = CompletableFuture.runAsync(() -> pump(bob, "alice", "b", n, minCuts), pumps);
+      try {
+        CompletableFuture.allOf(a, b).get(120, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError("stuck: alice " + alice.state() + " got " + aliceInbox.payloads.size() + ", bob "
+            + bob.state() + " got " + bobInbox.payloads.size() + ", proxy connections " + proxy.openConnections(), e);
+      }
+      await().atMost(Duration.ofSeconds(60)).until(() -> aliceInbox.payloads.size() >= n && bobInbox.payloads.size() >= n);
+    } finally {
+      done.set(true);
+      cutter.shutdownNow();
+      pumps.shutdownNow();
+    }
+    Audit toBob = Audit.of(List.copyOf(bobInbox.payloads), "a", n);
+    Audit toAlice = Audit.of(List.copyOf(aliceInbox.payloads), "b", n);
+    System.out.printf("reliability: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
+            + "cuts %d (mid-chunk %d), resumes %d, sessions lost %d%n", n, n, toBob.delivered(), toAlice.delivered(),
+        toBob.lost(), toAlice.lost(), toBob.duplicated(), toAlice.duplicated(), toBob.reordered(), toAlice.reordered(),
+        proxy.cuts(), proxy.midChunkCuts(), server.resumedCount(), aliceInbox.lost.size() + bobInbox.lost.size());
+    assertThat(toBob).isEqualTo(new Audit(n, 0, 0, 0));
+    assertThat(toAlice).isEqualTo(new Audit(n, 0, 0, 0));
+    assertThat(proxy.cuts()).isGreaterThanOrEqualTo(minCuts);
+    assertThat(server.resumedCount()).isGreaterThanOrEqualTo(minCuts);
+    assertThat(aliceInbox.lost).isEmpty();
+    assertThat(bobInbox.lost).isEmpty();
+  }
+
+  /**
+   * Sends n messages, at most 200 unacknowledged, and spreads them over the cuts: message i waits
+   * until i / n of the cuts have happened, so every stretch of the stream crosses some.
+   */
+  private void pump(LonglinkClient from, String to, String prefix, int n, int cuts) {
+    List<CompletableFuture<Void>> acks = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      if (i % 100 == 0) {
+        int needed = (int) ((long) i * cuts / n);
+        await().atMost(Duration.ofSeconds(30)).until(() -> proxy.cuts() >= needed);
+      }
+      if (i >= 200) {
+        acks.get(i - 200).join();
+      }
+      acks.add(from.send(Destination.client(to), utf8(prefix + i)));
+    }
+    CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).join();
+  }
+
+  @Test
+  void awayLongerThanRetentionMeansSessionLostThenAFreshSessionWorks() throws Exception {
+    start(ServerConfig.builder().port(0).sessionRetention(Duration.ofMillis(300)));
+    proxy = new CuttingProxy(server.localAddress());
+    Inbox inbox = new Inbox();
+    LonglinkClient bob = client("bob", proxy.address(), inbox, true);
+    String first = bob.sessionId();
+    bob.subscribe("news").get(5, TimeUnit.SECONDS);
+    proxy.refuse(true);
+    proxy.cutAll();
+    await().until(() -> server.detachedSessionCount() == 1);
+    await().until(() -> server.sessionCount() == 0); // expired
+    proxy.refuse(false);
+    await().until(() -> inbox.lost.size() == 1 && bob.state() == ClientState.CONNECTED);
+    assertThat(inbox.lost.get(0).oldSessionId()).isEqualTo(first);
+    assertThat(bob.sessionId()).isNotEqualTo(first);
+    await().until(() -> server.topicCount() == 1); // re-subscribed by itself
+    server.publishToTopic("news", utf8("after the loss"));
+    await().until(() -> inbox.payloads.contains("after the loss"));
+  }
+
+  @Test
+  void bufferOverflowWhileAwayIsReportedNeverSilent() throws Exception {
+    start(ServerConfig.builder().port(0).replayBufferMessages(5));
+    proxy = new CuttingProxy(server.localAddress());
+    Inbox inbox = new Inbox();
+    LonglinkClient bob = client("bob", proxy.address(), inbox, true);
+    proxy.refuse(true);
+    proxy.cutAll();
+    await().until(() -> server.detachedSessionCount() == 1);
+    for (int i = 0; i < 8; i++) {
+      server.publishToClient("bob", utf8("m" + i));
+    }
+    proxy.refuse(false);
+    await().until(() -> inbox.lost.size() == 1 && bob.state() == ClientState.CONNECTED);
+    assertThat(inbox.lost.get(0).messagesLostByServer()).isEqualTo(8);
+    assertThat(inbox.payloads).isEmpty();
+  }
+
+  @Test
+  void serverRestartBringsClientsBackSpreadOutWithSessionLost() throws Exception {
+    ServerConfig.Builder config = ServerConfig.builder().port(0).backoffInitial(Duration.ofSeconds(1))
+        .backoffMax(Duration.ofSeconds(2));
+    start(config);
+    int port = server.localAddress().getPort();
+    int n = 40;
+    List<Inbox> inboxes = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Inbox inbox = new Inbox();
+      inboxes.add(inbox);
+      client("c" + i, server.localAddress(), inbox, false);
+    }
+    server.close();
+    long restartedAt = System.nanoTime();
+    start(config.port(port));
+    await().atMost(Duration.ofSeconds(20)).until(() -> server.sessionCount() == n);
+    for (Inbox inbox : inboxes) {
+      await().until(() -> inbox.lost.size() == 1);
+    }
+    List<Long> backAfterMs = new ArrayList<>();
+    for (Inbox inbox : inboxes) {
+      backAfterMs.add(TimeUnit.NANOSECONDS.toMillis(inbox.reconnectedAtNanos - restartedAt));
+    }
+    Collections.sort(backAfterMs);
+    long p10 = backAfterMs.get(n / 10);
+    long p90 = backAfterMs.get(n * 9 / 10);
+    System.out.printf("restart: %d clients back after %d..%d ms (p10 %d, p90 %d)%n", n, backAfterMs.get(0),
+        backAfterMs.get(n - 1), p10, p90);
+    // Full jitter over the first second: the middle 80 % of clients arrive over hundreds of ms, not in one burst.
+    assertThat(p90 - p10).isGreaterThanOrEqualTo(300);
+  }
+}
