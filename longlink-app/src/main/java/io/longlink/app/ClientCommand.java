@@ -5,6 +5,7 @@ import io.longlink.client.ClientState;
 import io.longlink.client.Destination;
 import io.longlink.client.LonglinkClient;
 import io.longlink.client.ReceivedMessage;
+import io.longlink.client.SessionLostEvent;
 import io.longlink.protocol.TargetKind;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -34,7 +35,8 @@ import picocli.CommandLine.Spec;
       "Connects as a client. With --send it sends and exits once the gateway acknowledged every message; "
           + "with --receive N it prints N messages (one line each) and exits 0, or exits 1 at --timeout. "
           + "Without either it is interactive: each line typed is sent to --to/--topic and received messages "
-          + "are printed.",
+          + "are printed. The client reconnects with backoff and resumes its session when the connection breaks; "
+          + "state changes go to stderr.",
       "Exit codes: 0 done, 1 timeout, 2 bad usage, 3 refused or disconnected."
     })
 final class ClientCommand implements Callable<Integer> {
@@ -80,6 +82,10 @@ final class ClientCommand implements Callable<Integer> {
   @Option(names = "--timeout", defaultValue = "30s", description = "Deadline for the whole command (default: ${DEFAULT-VALUE}).")
   Duration timeout;
 
+  @Option(names = "--no-reconnect", description = "Exit (code 3) when the connection is lost instead of reconnecting "
+      + "and resuming the session.")
+  boolean noReconnect;
+
   @Option(names = "--json", description = "Print received messages as JSON lines: from, to or topic, seq, payload.")
   boolean json;
 
@@ -101,6 +107,7 @@ final class ClientCommand implements Callable<Integer> {
     CompletableFuture<Void> allReceived = new CompletableFuture<>();
     AtomicInteger printed = new AtomicInteger();
     CompletableFuture<Throwable> lost = new CompletableFuture<>();
+    LonglinkClient[] clientRef = new LonglinkClient[1];
     LonglinkClient client = LonglinkClient.builder()
         .endpoint(host(server), port(server))
         .clientId(id)
@@ -120,16 +127,38 @@ final class ClientCommand implements Callable<Integer> {
 
           @Override
           public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
-            if (current == ClientState.CONNECTED) {
-              err.println("[longlink] connected as " + id + " to " + server);
-            } else if (current == ClientState.DISCONNECTED && previous != ClientState.DISCONNECTED) {
-              err.println("[longlink] disconnected" + (cause == null ? "" : ": " + cause.getMessage()));
-              lost.complete(cause);
+            String why = cause == null ? "" : ": " + cause.getMessage();
+            switch (current) {
+              case CONNECTED:
+                err.println("[longlink] connected as " + id + " to " + server);
+                break;
+              case RECONNECTING:
+                Duration in = clientRef[0] == null ? null : clientRef[0].nextRetryIn();
+                err.println("[longlink] connection lost" + why + "; reconnecting"
+                    + (in == null ? "" : " in " + in.toMillis() + " ms") + " (attempt " + (clientRef[0] == null ? "?"
+                    : clientRef[0].attempt()) + ")");
+                break;
+              case DISCONNECTED:
+                err.println("[longlink] disconnected" + why);
+                lost.complete(cause);
+                break;
+              default:
+                break;
             }
             err.flush();
           }
+
+          @Override
+          public void onSessionLost(SessionLostEvent e) {
+            err.println("[longlink] SESSION_LOST: session " + e.oldSessionId() + " is gone; new session "
+                + e.newSessionId() + "; " + e.messagesLostByServer() + " message(s) for us lost by the server, "
+                + e.unconfirmedSends() + " send(s) unconfirmed; topics re-subscribed");
+            err.flush();
+          }
         })
+        .reconnect(!noReconnect)
         .build();
+    clientRef[0] = client;
     try {
       await(client.connect(), deadline);
       for (String t : subscribe) {

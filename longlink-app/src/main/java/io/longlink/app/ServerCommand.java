@@ -49,6 +49,18 @@ final class ServerCommand implements Callable<Integer> {
       description = "Largest frame accepted after the handshake, in bytes (default: ${DEFAULT-VALUE}).")
   int maxFrameSize;
 
+  @Option(names = "--session-retention", defaultValue = "120s",
+      description = "How long a session whose connection dropped is kept for resume (default: ${DEFAULT-VALUE}; 0s keeps none).")
+  Duration sessionRetention;
+
+  @Option(names = "--replay-buffer-messages", defaultValue = "65536",
+      description = "Unacknowledged messages kept per session (default: ${DEFAULT-VALUE}).")
+  int replayBufferMessages;
+
+  @Option(names = "--replay-buffer-bytes", defaultValue = "4194304",
+      description = "Unacknowledged bytes kept per session (default: ${DEFAULT-VALUE}).")
+  long replayBufferBytes;
+
   @Option(names = "--io-threads", defaultValue = "0", description = "Event-loop threads; 0 = one per core (default).")
   int ioThreads;
 
@@ -72,6 +84,9 @@ final class ServerCommand implements Callable<Integer> {
         .heartbeatMisses(heartbeatMisses)
         .handshakeTimeout(handshakeTimeout)
         .maxFrameSize(maxFrameSize)
+        .sessionRetention(sessionRetention)
+        .replayBufferMessages(replayBufferMessages)
+        .replayBufferBytes(replayBufferBytes)
         .build();
     LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);

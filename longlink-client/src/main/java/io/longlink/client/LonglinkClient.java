@@ -129,6 +129,9 @@ public final class LonglinkClient implements AutoCloseable {
   /** A session the server refused to resume: the next login reports it lost. */
   private String refusedSessionId;
   private int unackedInbound;
+  private ScheduledFuture<?> ackTimer;
+  private final int ackBatchMessages;
+  private final long ackDelayNanos;
   /** Stamp of the last connection attempt (docs/PROTOCOL.md: HELLO attemptStamp). */
   private long attemptStamp;
 
@@ -149,6 +152,8 @@ public final class LonglinkClient implements AutoCloseable {
         : new Backoff(b.backoffInitial.toNanos(), b.backoffMax.toNanos());
     this.backoff = configuredBackoff != null ? configuredBackoff
         : new Backoff(TimeUnit.SECONDS.toNanos(1), TimeUnit.SECONDS.toNanos(60));
+    this.ackBatchMessages = b.ackBatchMessages;
+    this.ackDelayNanos = b.ackDelay.toNanos();
     this.overflowPolicy = b.overflowPolicy;
     this.blockTimeout = b.blockTimeout;
     this.permits = b.overflowPolicy == OverflowPolicy.BLOCK ? new Semaphore(b.maxPendingMessages) : null;
@@ -477,6 +482,10 @@ public final class LonglinkClient implements AutoCloseable {
     channel = null;
     cancelTimer();
     unackedInbound = 0;
+    if (ackTimer != null) {
+      ackTimer.cancel(false);
+      ackTimer = null;
+    }
     long now = ticker.nanoTime();
     boolean wasConnected = state == ClientState.CONNECTED;
     if (wasConnected && now - connectedAtNanos >= stableAfterNanos) {
@@ -624,8 +633,9 @@ public final class LonglinkClient implements AutoCloseable {
   }
 
   private void onData(Frame.Data d) {
-    unackedInbound++; // duplicates (replays after a resume) are acknowledged again too
+    // Duplicates (replays after a resume) are acknowledged again too.
     if (d.seq() <= lastReceivedSeq) {
+      countForAck();
       return;
     }
     if (d.seq() != lastReceivedSeq + 1) {
@@ -638,13 +648,38 @@ public final class LonglinkClient implements AutoCloseable {
     } catch (RuntimeException e) {
       log.warn("client {}: listener failed on message {}", clientId, d.seq(), e);
     }
+    countForAck();
+  }
+
+  private void countForAck() {
+    if (++unackedInbound >= ackBatchMessages && state == ClientState.CONNECTED) {
+      sendAck();
+    }
   }
 
   private void onReadComplete(Channel ch) {
-    if (ch == channel && unackedInbound > 0 && state == ClientState.CONNECTED) {
-      unackedInbound = 0;
-      write(new Frame.Ack(lastReceivedSeq));
+    if (ch != channel || unackedInbound == 0 || state != ClientState.CONNECTED) {
+      return;
     }
+    if (ackDelayNanos == 0) {
+      sendAck();
+    } else if (ackTimer == null) {
+      ackTimer = loop.schedule(() -> {
+        ackTimer = null;
+        if (unackedInbound > 0 && state == ClientState.CONNECTED) {
+          sendAck();
+        }
+      }, ackDelayNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void sendAck() {
+    unackedInbound = 0;
+    if (ackTimer != null) {
+      ackTimer.cancel(false);
+      ackTimer = null;
+    }
+    write(new Frame.Ack(lastReceivedSeq));
   }
 
   private static InetSocketAddress parseEndpoint(String hostPort) {
@@ -843,6 +878,8 @@ public final class LonglinkClient implements AutoCloseable {
     private int maxPendingMessages = 10_000;
     private long maxPendingBytes = 64L << 20;
     private OverflowPolicy overflowPolicy = OverflowPolicy.FAIL;
+    private int ackBatchMessages = 64;
+    private Duration ackDelay = Duration.ZERO;
     private Duration blockTimeout = Duration.ofSeconds(30);
 
     private Builder() {}
@@ -943,6 +980,21 @@ public final class LonglinkClient implements AutoCloseable {
       }
       this.maxPendingMessages = messages;
       this.maxPendingBytes = bytes;
+      return this;
+    }
+
+    /**
+     * When to acknowledge received messages: at the latest after {@code messages} of them, and
+     * otherwise at the end of each batch read from the socket ({@code delay} zero, the default) or
+     * {@code delay} after the first unacknowledged one. Defaults: 64, zero.
+     */
+    public Builder ackBatch(int messages, Duration delay) {
+      if (messages < 1 || delay == null || delay.isNegative()) {
+        throw new IllegalArgumentException("ackBatch: " + messages + " messages, " + delay
+            + " (expected: >= 1 and a delay >= 0)");
+      }
+      this.ackBatchMessages = messages;
+      this.ackDelay = delay;
       return this;
     }
 

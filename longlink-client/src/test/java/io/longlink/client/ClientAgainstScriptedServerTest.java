@@ -136,6 +136,17 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
+  void acksAfterEveryNMessagesOrAfterTheDelay() throws Exception {
+    client = builder().ackBatch(2, Duration.ofMillis(50)).build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    peer.send(data(1, "a"), data(2, "b"), data(3, "c"));
+    assertThat(peer.readUntil(Frame.Ack.class).seq()).isEqualTo(2); // the batch of two
+    long t0 = System.nanoTime();
+    assertThat(peer.readUntil(Frame.Ack.class).seq()).isEqualTo(3); // the straggler, after the delay
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+  }
+
+  @Test
   void sendCompletesOnlyWhenAcknowledged() throws Exception {
     client = builder().build();
     ScriptedServer.Peer peer = login("s1", 30_000);
