@@ -143,6 +143,18 @@ class CliTest {
     assertThat(serverThread.isAlive()).isFalse();
   }
 
+  /** The bench commands must keep working; their figures are in docs/BENCHMARKS.md, not asserted. */
+  @Test
+  void benchCommandsRunSmallSmokeVersions(@TempDir Path dir) throws IOException {
+    Result resume = run("bench", "resume", "--pending", "50", "--rounds", "2", "--out", dir.resolve("r.json").toString());
+    assertThat(resume.code()).as(resume.err()).isZero();
+    assertThat(resume.out()).contains("resume with 50 pending");
+    assertThat(Files.readString(dir.resolve("r.json"))).contains("\"first_replayed_ms_p50\"");
+    Result acks = run("bench", "acks", "--messages", "2000", "--window", "500");
+    assertThat(acks.code()).as(acks.err()).isZero();
+    assertThat(acks.out()).contains("acks batched").contains("msg/s");
+  }
+
   @Test
   void durationsParse() {
     assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
