@@ -225,6 +225,29 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
+  void backoffStartsOverOnlyAfterAStableConnection() throws Exception {
+    io.longlink.testing.FakeTicker clock = new io.longlink.testing.FakeTicker();
+    client = builder().ticker(clock).stableAfter(Duration.ofSeconds(10)).build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    peer.close(); // lost right away: not stable
+    ScriptedServer.Peer second = server.accept();
+    second.read();
+    assertThat(client.attempt()).isEqualTo(1);
+    second.welcome("s1", SessionStatus.RESUMED, 0, 0, 30_000);
+    await().until(() -> client.state() == ClientState.CONNECTED);
+    second.close(); // lost again right away: the backoff keeps growing
+    ScriptedServer.Peer third = server.accept();
+    third.read();
+    assertThat(client.attempt()).isEqualTo(2);
+    third.welcome("s1", SessionStatus.RESUMED, 0, 0, 30_000);
+    await().until(() -> client.state() == ClientState.CONNECTED);
+    clock.advance(Duration.ofSeconds(10)); // up for the stable period
+    third.close();
+    server.accept().read();
+    assertThat(client.attempt()).isEqualTo(1); // started over
+  }
+
+  @Test
   void goAwayDelayAndAlternativeEndpointAreHonoured() throws Exception {
     try (ScriptedServer other = new ScriptedServer()) {
       client = builder().build();
