@@ -63,10 +63,7 @@ final class Outbox {
 
   /** The frame after {@code seq}, or {@code null}. */
   Pending after(long seq) {
-    if (buffer.isEmpty()) {
-      return null;
-    }
-    return buffer.get(Math.max(seq + 1, buffer.firstSeq()));
+    return buffer.after(seq);
   }
 
   void written(long seq) {

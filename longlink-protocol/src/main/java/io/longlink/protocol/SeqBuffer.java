@@ -85,6 +85,14 @@ public final class SeqBuffer<T> {
   }
 
   /**
+   * The oldest entry numbered after {@code seq}, or {@code null}: what a sender writes next when the
+   * peer has everything up to {@code seq}.
+   */
+  public T after(long seq) {
+    return count == 0 ? null : get(Math.max(seq + 1, firstSeq));
+  }
+
+  /**
    * Drops every entry numbered {@code <= seq}, oldest first, handing each to {@code dropped}.
    *
    * @return how many were dropped

@@ -23,6 +23,9 @@ class SeqBufferTest {
     assertThat(b.get(8)).isEqualTo("b");
     assertThat(b.get(6)).isNull();
     assertThat(b.get(10)).isNull();
+    assertThat(b.after(0)).isEqualTo("a"); // the peer is behind what is kept: start at the oldest
+    assertThat(b.after(7)).isEqualTo("b");
+    assertThat(b.after(9)).isNull();
     List<String> dropped = new ArrayList<>();
     assertThat(b.removeUpTo(8, dropped::add)).isEqualTo(2);
     assertThat(dropped).containsExactly("a", "b");

@@ -97,10 +97,7 @@ final class Session {
 
   /** The buffered message after {@code seq}, for the connection to write; {@code null} if none. */
   synchronized Frame.Data nextAfter(long seq) {
-    if (outbound.isEmpty()) {
-      return null;
-    }
-    return outbound.get(Math.max(seq + 1, outbound.firstSeq()));
+    return outbound.after(seq);
   }
 
   /** Drops what the client acknowledged; false if it acknowledged more than was sent. */
