@@ -136,7 +136,7 @@ class ReliableSessionsTest {
           proxy.cutAll();
         }
       }
-    }, 20, 15, TimeUnit.MILLISECONDS);
+    }, 20, 40, TimeUnit.MILLISECONDS);
     try {
       CompletableFuture<Void> a = CompletableFuture.runAsync(() -> pump(alice, "bob", "a", n, minCuts), pumps);
       CompletableFuture<Void> b = CompletableFuture.runAsync(() -> pump(bob, "alice", "b", n, minCuts), pumps);

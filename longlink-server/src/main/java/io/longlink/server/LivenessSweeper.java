@@ -67,4 +67,13 @@ final class LivenessSweeper {
   int size() {
     return size;
   }
+
+  /** Closes every connection on this loop (they leave the sweeper as their channels go inactive). */
+  void closeAll() {
+    assert loop.inEventLoop();
+    ServerConnection[] snapshot = java.util.Arrays.copyOf(connections, size);
+    for (ServerConnection c : snapshot) {
+      c.close();
+    }
+  }
 }

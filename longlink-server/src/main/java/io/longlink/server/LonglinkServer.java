@@ -50,6 +50,7 @@ public final class LonglinkServer implements AutoCloseable {
   private EventLoopGroup group;
   private Channel serverChannel;
   private String transportName;
+  private Map<EventExecutor, LivenessSweeper> sweepers;
 
   private LonglinkServer(Gateway gateway) {
     this.gateway = gateway;
@@ -75,6 +76,7 @@ public final class LonglinkServer implements AutoCloseable {
     int threads = c.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : c.ioThreads();
     group = new MultiThreadIoEventLoopGroup(threads, transport.ioHandlerFactory());
     Map<EventExecutor, LivenessSweeper> sweepers = new IdentityHashMap<>();
+    this.sweepers = sweepers;
     long sweepNanos = c.sweepInterval().toNanos();
     for (EventExecutor loop : group) {
       LivenessSweeper sweeper = new LivenessSweeper(loop);
@@ -204,6 +206,10 @@ public final class LonglinkServer implements AutoCloseable {
       return;
     }
     serverChannel.close().syncUninterruptibly();
+    // Close every connection ourselves, on its own loop, before the loops stop.
+    for (Map.Entry<EventExecutor, LivenessSweeper> e : sweepers.entrySet()) {
+      e.getKey().submit(e.getValue()::closeAll).syncUninterruptibly();
+    }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     log.info("longlink gateway on {} stopped", format((InetSocketAddress) serverChannel.localAddress()));
   }

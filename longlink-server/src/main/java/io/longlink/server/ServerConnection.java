@@ -382,6 +382,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     closeAfter(new Frame.GoAway(code, truncate(reason), reconnectDelayMs, ""));
   }
 
+  /** Closes the connection at once (node shutdown). Event loop only. */
+  void close() {
+    if (ctx != null) {
+      ctx.close();
+    }
+  }
+
   /** Called by the sweeper when the deadline passed. */
   void deadlineExpired() {
     switch (state) {

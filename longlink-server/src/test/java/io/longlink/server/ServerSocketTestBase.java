@@ -420,6 +420,19 @@ abstract class ServerSocketTestBase {
   }
 
   @Test
+  void closingTheServerClosesEveryConnection() throws IOException {
+    InetSocketAddress a = start();
+    List<RawClient> logged = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      logged.add(login(a, "c" + i));
+    }
+    server.close();
+    for (RawClient c : logged) {
+      assertThat(c.awaitClosed(Duration.ofSeconds(5))).as("closed by the server").isTrue();
+    }
+  }
+
+  @Test
   void messageToAnUnknownClientIsAckedAndCounted() throws IOException {
     RawClient alice = login(start(), "alice");
     alice.send(toClient(1, "nobody", "x"));
