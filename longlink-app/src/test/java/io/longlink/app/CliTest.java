@@ -156,6 +156,34 @@ class CliTest {
   }
 
   @Test
+  void chaosCommandProxiesToTheGatewayAndTakesToxicsOverHttp() throws Exception {
+    startServer();
+    int listen = freePort();
+    int control = freePort();
+    Thread chaos = new Thread(() -> run("chaos", "--listen", "127.0.0.1:" + listen, "--upstream", address(),
+        "--control", "127.0.0.1:" + control));
+    chaos.start();
+    try {
+      HttpClient http = HttpClient.newHttpClient();
+      HttpRequest list = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + control + "/proxies")).build();
+      await().ignoreExceptions().until(() -> http.send(list, HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+      Result through = run("client", "--id", "alice", "--server", "127.0.0.1:" + listen, "--to", "alice", "--send", "hi");
+      assertThat(through.code()).as(through.err()).isZero();
+      HttpResponse<String> add = http.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + control + "/proxies/longlink/toxics"))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"cut\",\"type\":\"reset\"}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(add.statusCode()).isEqualTo(200);
+      Result refused = run("client", "--id", "bob", "--server", "127.0.0.1:" + listen, "--to", "bob", "--send", "x",
+          "--timeout", "5s");
+      assertThat(refused.code()).isNotZero(); // every connection is reset now
+    } finally {
+      chaos.interrupt();
+      chaos.join(10_000);
+    }
+  }
+
+  @Test
   void durationsParse() {
     assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(Durations.parse("30s")).isEqualTo(Duration.ofSeconds(30));

@@ -1,0 +1,67 @@
+package io.longlink.app;
+
+import io.longlink.chaos.ChaosControl;
+import io.longlink.chaos.ChaosProxy;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code longlink chaos}: a fault-injecting TCP proxy in front of a gateway (docs/CHAOS.md). */
+@Command(
+    name = "chaos",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs a fault-injecting TCP proxy: clients connect to --listen, traffic goes to --upstream, and toxics "
+          + "(latency, bandwidth, slicer, blackhole, reset, close, limit_data, timeout) are added and removed at "
+          + "run time through the HTTP control API on --control. See docs/CHAOS.md."
+    })
+final class ChaosCommand implements Callable<Integer> {
+  @Option(names = "--listen", defaultValue = "127.0.0.1:7100", paramLabel = "HOST:PORT",
+      description = "Where clients connect (default: ${DEFAULT-VALUE}).")
+  String listen;
+
+  @Option(names = "--upstream", defaultValue = "127.0.0.1:7000", paramLabel = "HOST:PORT",
+      description = "Where traffic goes (default: ${DEFAULT-VALUE}).")
+  String upstream;
+
+  @Option(names = "--control", defaultValue = "127.0.0.1:7474", paramLabel = "HOST:PORT",
+      description = "HTTP control API (default: ${DEFAULT-VALUE}).")
+  String control;
+
+  @Option(names = "--name", defaultValue = "longlink", description = "Proxy name in the API (default: ${DEFAULT-VALUE}).")
+  String name;
+
+  @Override
+  public Integer call() throws Exception {
+    ChaosProxy proxy = ChaosProxy.builder(name).listen(address(listen, "--listen")).upstream(address(upstream, "--upstream"))
+        .build().start();
+    ChaosControl api = ChaosControl.start(address(control, "--control")).register(proxy);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      api.close();
+      proxy.close();
+      stopped.countDown();
+    }, "chaos-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      Runtime.getRuntime().removeShutdownHook(hook);
+      api.close();
+      proxy.close();
+    }
+    return 0;
+  }
+
+  static InetSocketAddress address(String hostPort, String option) {
+    int i = hostPort.lastIndexOf(':');
+    try {
+      return new InetSocketAddress(hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)));
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(option + ": '" + hostPort + "' (expected: HOST:PORT)");
+    }
+  }
+}
