@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -25,32 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherIT {
   final List<Process> processes = new ArrayList<>();
 
-  /** A started process whose stdout and stderr go to files. */
-  record Running(Process process, Path out, Path err) {
-    List<String> outLines() throws IOException {
-      return Files.readAllLines(out);
-    }
-
-    String errText() throws IOException {
-      return Files.readString(err);
-    }
-
-    boolean errContains(String s) throws IOException {
-      return errText().contains(s);
-    }
-  }
-
   @TempDir Path dir;
 
-  Running start(String name, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--enable-native-access=ALL-UNNAMED", "-jar", System.getProperty("longlink.jar")));
-    cmd.addAll(List.of(args));
-    Path out = dir.resolve(name + ".out");
-    Path err = dir.resolve(name + ".err");
-    Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    processes.add(p);
-    return new Running(p, out, err);
+  JarProcess start(String name, String... args) throws IOException {
+    JarProcess p = JarProcess.start(dir, name, List.of(), Map.of(), args);
+    processes.add(p.process());
+    return p;
   }
 
   @AfterEach
@@ -62,7 +43,7 @@ class LauncherIT {
   void quickstartDeliversHelloFromAliceToBob() throws Exception {
     int port = CliTest.freePort();
     int admin = CliTest.freePort();
-    Running server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin));
+    JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin));
     await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port));
     HttpResponse<String> health = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/healthz")).build(),
@@ -70,9 +51,9 @@ class LauncherIT {
     assertThat(health.statusCode()).isEqualTo(200);
 
     String address = "127.0.0.1:" + port;
-    Running bob = start("bob", "client", "--id", "bob", "--server", address, "--receive", "1", "--json", "--timeout", "30s");
+    JarProcess bob = start("bob", "client", "--id", "bob", "--server", address, "--receive", "1", "--json", "--timeout", "30s");
     await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("connected as bob"));
-    Running alice = start("alice", "client", "--id", "alice", "--server", address, "--to", "bob", "--send", "hello");
+    JarProcess alice = start("alice", "client", "--id", "alice", "--server", address, "--to", "bob", "--send", "hello");
     assertThat(alice.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(alice.process().exitValue()).as(alice.errText()).isZero();
     assertThat(bob.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
