@@ -9,6 +9,8 @@ import io.longlink.client.Destination;
 import io.longlink.client.LonglinkClient;
 import io.longlink.client.ReceivedMessage;
 import io.longlink.client.SessionLostEvent;
+import io.longlink.chaos.ChaosProxy;
+import io.longlink.chaos.Toxic;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import java.net.InetSocketAddress;
@@ -32,7 +34,10 @@ import org.junit.jupiter.api.Test;
 /** Flash disconnects cost the application nothing: cuts, outages, restarts, over real sockets. */
 class ReliableSessionsTest {
   LonglinkServer server;
-  CuttingProxy proxy;
+  ChaosProxy proxy;
+  final java.util.concurrent.atomic.AtomicInteger cuts = new java.util.concurrent.atomic.AtomicInteger();
+  final java.util.concurrent.atomic.AtomicInteger midFrameCuts = new java.util.concurrent.atomic.AtomicInteger();
+  final java.util.concurrent.atomic.AtomicInteger blackholes = new java.util.concurrent.atomic.AtomicInteger();
   final List<LonglinkClient> clients = new ArrayList<>();
 
   static final class Inbox implements ClientListener {
@@ -69,6 +74,10 @@ class ReliableSessionsTest {
     if (server != null) {
       server.close();
     }
+  }
+
+  static ChaosProxy proxyTo(InetSocketAddress upstream) {
+    return ChaosProxy.builder("gw").listen(new InetSocketAddress("127.0.0.1", 0)).upstream(upstream).build().start();
   }
 
   LonglinkServer start(ServerConfig.Builder config) {
@@ -114,11 +123,41 @@ class ReliableSessionsTest {
     }
   }
 
+  /**
+   * One random fault: a reset of every connection (RST), a close after a random number of bytes
+   * (so mostly in the middle of a frame), or a blackhole of both directions for 0.5-1 s that only
+   * the heartbeat can detect.
+   */
+  private void randomFault() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    int pick = r.nextInt(10);
+    if (pick < 5) {
+      proxy.resetAll();
+    } else if (pick < 9) {
+      String name = "cut" + cuts.get();
+      proxy.addToxic(Toxic.limitData(name, r.nextBoolean() ? Toxic.Stream.UPSTREAM : Toxic.Stream.DOWNSTREAM,
+          r.nextLong(1, 4000)));
+      proxy.removeToxic(name); // it stays on the connections that drew it; new ones are clean
+      midFrameCuts.incrementAndGet();
+    } else {
+      proxy.addToxic(Toxic.blackhole("hole-up", Toxic.Stream.UPSTREAM));
+      proxy.addToxic(Toxic.blackhole("hole-down", Toxic.Stream.DOWNSTREAM));
+      blackholes.incrementAndGet();
+      long ms = r.nextLong(500, 1000);
+      await().pollDelay(Duration.ofMillis(ms)).atMost(Duration.ofSeconds(5)).until(() -> true);
+      proxy.removeToxic("hole-up");
+      proxy.removeToxic("hole-down");
+    }
+    cuts.incrementAndGet();
+  }
+
   @Test
   void tenThousandMessagesEachWayThroughFiftyCutsArriveExactlyOnceInOrder() throws Exception {
     // Buffers big enough for the whole stream: this test is about cuts; overflow has its own test.
-    start(ServerConfig.builder().port(0).replayBufferMessages(20_000));
-    proxy = new CuttingProxy(server.localAddress());
+    // A short heartbeat, so that blackholed connections are found dead quickly.
+    start(ServerConfig.builder().port(0).replayBufferMessages(20_000).heartbeatInterval(Duration.ofMillis(200))
+        .heartbeatMisses(2));
+    proxy = proxyTo(server.localAddress());
     Inbox aliceInbox = new Inbox();
     Inbox bobInbox = new Inbox();
     LonglinkClient alice = client("alice", proxy.address(), aliceInbox, true);
@@ -130,11 +169,7 @@ class ReliableSessionsTest {
     java.util.concurrent.ExecutorService pumps = Executors.newFixedThreadPool(2); // blocking: not the common pool
     cutter.scheduleWithFixedDelay(() -> {
       if (!done.get()) {
-        if (ThreadLocalRandom.current().nextBoolean()) {
-          proxy.cutInTheMiddleOfTheNextChunk();
-        } else {
-          proxy.cutAll();
-        }
+        randomFault();
       }
     }, 20, 40, TimeUnit.MILLISECONDS);
     try {
@@ -144,7 +179,7 @@ class ReliableSessionsTest {
         CompletableFuture.allOf(a, b).get(120, TimeUnit.SECONDS);
       } catch (java.util.concurrent.TimeoutException e) {
         throw new AssertionError("stuck: alice " + alice.state() + " got " + aliceInbox.payloads.size() + ", bob "
-            + bob.state() + " got " + bobInbox.payloads.size() + ", proxy connections " + proxy.openConnections(), e);
+            + bob.state() + " got " + bobInbox.payloads.size() + ", proxy connections " + proxy.connectionCount(), e);
       }
       await().atMost(Duration.ofSeconds(60)).until(() -> aliceInbox.payloads.size() >= n && bobInbox.payloads.size() >= n);
     } finally {
@@ -154,13 +189,15 @@ class ReliableSessionsTest {
     }
     Audit toBob = Audit.of(List.copyOf(bobInbox.payloads), "a", n);
     Audit toAlice = Audit.of(List.copyOf(aliceInbox.payloads), "b", n);
-    System.out.printf("reliability: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
-            + "cuts %d (mid-chunk %d), resumes %d, sessions lost %d%n", n, n, toBob.delivered(), toAlice.delivered(),
-        toBob.lost(), toAlice.lost(), toBob.duplicated(), toAlice.duplicated(), toBob.reordered(), toAlice.reordered(),
-        proxy.cuts(), proxy.midChunkCuts(), server.resumedCount(), aliceInbox.lost.size() + bobInbox.lost.size());
+    System.out.printf("%nreliability: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
+            + "faults %d (resets %d, mid-frame closes %d, blackholes %d), resumes %d, sessions lost %d%n", n, n,
+        toBob.delivered(), toAlice.delivered(), toBob.lost(), toAlice.lost(), toBob.duplicated(), toAlice.duplicated(),
+        toBob.reordered(), toAlice.reordered(), cuts.get(), cuts.get() - midFrameCuts.get() - blackholes.get(),
+        midFrameCuts.get(), blackholes.get(), server.resumedCount(), aliceInbox.lost.size() + bobInbox.lost.size());
     assertThat(toBob).isEqualTo(new Audit(n, 0, 0, 0));
     assertThat(toAlice).isEqualTo(new Audit(n, 0, 0, 0));
-    assertThat(proxy.cuts()).isGreaterThanOrEqualTo(minCuts);
+    assertThat(cuts.get()).isGreaterThanOrEqualTo(minCuts);
+    assertThat(blackholes.get()).isPositive();
     assertThat(server.resumedCount()).isGreaterThanOrEqualTo(minCuts);
     assertThat(aliceInbox.lost).isEmpty();
     assertThat(bobInbox.lost).isEmpty();
@@ -170,12 +207,12 @@ class ReliableSessionsTest {
    * Sends n messages, at most 200 unacknowledged, and spreads them over the cuts: message i waits
    * until i / n of the cuts have happened, so every stretch of the stream crosses some.
    */
-  private void pump(LonglinkClient from, String to, String prefix, int n, int cuts) {
+  private void pump(LonglinkClient from, String to, String prefix, int n, int minCuts) {
     List<CompletableFuture<Void>> acks = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       if (i % 100 == 0) {
-        int needed = (int) ((long) i * cuts / n);
-        await().atMost(Duration.ofSeconds(30)).until(() -> proxy.cuts() >= needed);
+        int needed = (int) ((long) i * minCuts / n);
+        await().atMost(Duration.ofSeconds(30)).until(() -> cuts.get() >= needed);
       }
       if (i >= 200) {
         acks.get(i - 200).join();
@@ -188,16 +225,15 @@ class ReliableSessionsTest {
   @Test
   void awayLongerThanRetentionMeansSessionLostThenAFreshSessionWorks() throws Exception {
     start(ServerConfig.builder().port(0).sessionRetention(Duration.ofMillis(300)));
-    proxy = new CuttingProxy(server.localAddress());
+    proxy = proxyTo(server.localAddress());
     Inbox inbox = new Inbox();
     LonglinkClient bob = client("bob", proxy.address(), inbox, true);
     String first = bob.sessionId();
     bob.subscribe("news").get(5, TimeUnit.SECONDS);
-    proxy.refuse(true);
-    proxy.cutAll();
+    proxy.setEnabled(false); // the gateway looks down: connections reset, new ones refused
     await().until(() -> server.detachedSessionCount() == 1);
     await().until(() -> server.sessionCount() == 0); // expired
-    proxy.refuse(false);
+    proxy.setEnabled(true);
     await().until(() -> inbox.lost.size() == 1 && bob.state() == ClientState.CONNECTED);
     assertThat(inbox.lost.get(0).oldSessionId()).isEqualTo(first);
     assertThat(bob.sessionId()).isNotEqualTo(first);
@@ -209,16 +245,15 @@ class ReliableSessionsTest {
   @Test
   void bufferOverflowWhileAwayIsReportedNeverSilent() throws Exception {
     start(ServerConfig.builder().port(0).replayBufferMessages(5));
-    proxy = new CuttingProxy(server.localAddress());
+    proxy = proxyTo(server.localAddress());
     Inbox inbox = new Inbox();
     LonglinkClient bob = client("bob", proxy.address(), inbox, true);
-    proxy.refuse(true);
-    proxy.cutAll();
+    proxy.setEnabled(false); // the gateway looks down: connections reset, new ones refused
     await().until(() -> server.detachedSessionCount() == 1);
     for (int i = 0; i < 8; i++) {
       server.publishToClient("bob", utf8("m" + i));
     }
-    proxy.refuse(false);
+    proxy.setEnabled(true);
     await().until(() -> inbox.lost.size() == 1 && bob.state() == ClientState.CONNECTED);
     assertThat(inbox.lost.get(0).messagesLostByServer()).isEqualTo(8);
     assertThat(inbox.payloads).isEmpty();
