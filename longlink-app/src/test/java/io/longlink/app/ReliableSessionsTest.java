@@ -189,11 +189,11 @@ class ReliableSessionsTest {
     }
     Audit toBob = Audit.of(List.copyOf(bobInbox.payloads), "a", n);
     Audit toAlice = Audit.of(List.copyOf(aliceInbox.payloads), "b", n);
-    System.out.printf("%nreliability: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
-            + "faults %d (resets %d, mid-frame closes %d, blackholes %d), resumes %d, sessions lost %d%n", n, n,
+    System.out.println(String.format("reliability: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
+            + "faults %d (resets %d, mid-frame closes %d, blackholes %d), resumes %d, sessions lost %d", n, n,
         toBob.delivered(), toAlice.delivered(), toBob.lost(), toAlice.lost(), toBob.duplicated(), toAlice.duplicated(),
         toBob.reordered(), toAlice.reordered(), cuts.get(), cuts.get() - midFrameCuts.get() - blackholes.get(),
-        midFrameCuts.get(), blackholes.get(), server.resumedCount(), aliceInbox.lost.size() + bobInbox.lost.size());
+        midFrameCuts.get(), blackholes.get(), server.resumedCount(), aliceInbox.lost.size() + bobInbox.lost.size()));
     assertThat(toBob).isEqualTo(new Audit(n, 0, 0, 0));
     assertThat(toAlice).isEqualTo(new Audit(n, 0, 0, 0));
     assertThat(cuts.get()).isGreaterThanOrEqualTo(minCuts);
@@ -286,8 +286,8 @@ class ReliableSessionsTest {
     Collections.sort(backAfterMs);
     long p10 = backAfterMs.get(n / 10);
     long p90 = backAfterMs.get(n * 9 / 10);
-    System.out.printf("restart: %d clients back after %d..%d ms (p10 %d, p90 %d)%n", n, backAfterMs.get(0),
-        backAfterMs.get(n - 1), p10, p90);
+    System.out.println(String.format("restart: %d clients back after %d..%d ms (p10 %d, p90 %d)", n, backAfterMs.get(0),
+        backAfterMs.get(n - 1), p10, p90));
     // Full jitter over the first second: the middle 80 % of clients arrive over hundreds of ms, not in one burst.
     assertThat(p90 - p10).isGreaterThanOrEqualTo(300);
   }

@@ -427,7 +427,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     moveTo(ConnectionState.CLOSED);
     sweeper.remove(this);
-    gateway.connections.decrement();
     if (ackTimer != null) {
       ackTimer.cancel(false);
       ackTimer = null;
@@ -435,6 +434,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     if (session != null) {
       gateway.connectionLost(session, this);
     }
+    // Last, so that whoever sees the count drop also sees the session settled.
+    gateway.connections.decrement();
   }
 
   private void moveTo(ConnectionState next) {

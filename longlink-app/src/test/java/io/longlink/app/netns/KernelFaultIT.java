@@ -96,8 +96,8 @@ class KernelFaultIT {
         reordered++;
       }
     }
-    System.out.printf("%s: sent %d, delivered %d, lost %d, duplicated %d, reordered %d, detection %s%n", scenario, n,
-        payloads.size(), n - seen.size(), duplicated, reordered, detection);
+    System.out.println(String.format("%s: sent %d, delivered %d, lost %d, duplicated %d, reordered %d, detection %s", scenario, n,
+        payloads.size(), n - seen.size(), duplicated, reordered, detection));
     assertThat(bob.process().exitValue()).as(bob.errText()).isZero();
     List<String> expected = new ArrayList<>();
     for (int i = 0; i < n; i++) {
