@@ -62,48 +62,96 @@ class KernelFaultIT {
     return server;
   }
 
-  /** bob, behind the NAT, waiting for n messages. */
-  JarProcess bob(int n) throws IOException {
-    JarProcess bob = in(lab.client, "bob", "client", "--id", "bob", "--server", NetnsLab.SERVER_IP + ":7000",
+  /** alice, next to the gateway, receives what bob sends. */
+  JarProcess alice(int n) throws IOException {
+    JarProcess alice = in(lab.server, "alice", "client", "--id", "alice", "--server", NetnsLab.SERVER_IP + ":7000",
         "--receive", String.valueOf(n), "--json", "--timeout", "120s");
+    await().atMost(Duration.ofSeconds(30)).until(() -> alice.errContains("connected as alice"));
+    return alice;
+  }
+
+  /** bob, behind the NAT, interactive: lines written to his stdin go to alice; he prints what he gets. */
+  JarProcess bob() throws IOException {
+    JarProcess bob = in(lab.client, "bob", "client", "--id", "bob", "--server", NetnsLab.SERVER_IP + ":7000",
+        "--to", "alice", "--json");
     await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("connected as bob"));
     return bob;
   }
 
-  /** alice, next to the gateway, sends n messages to bob and waits for their acks. */
-  void aliceSends(int n) throws Exception {
-    JarProcess alice = in(lab.server, "alice" + System.nanoTime(), "client", "--id", "alice", "--server",
-        NetnsLab.SERVER_IP + ":7000", "--to", "bob", "--send", "m", "--send-count", String.valueOf(n));
-    assertThat(alice.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(alice.process().exitValue()).as(alice.errText()).isZero();
+  /** bob sends b0..b(n-1); his client queues them while it reconnects. */
+  static void bobSends(JarProcess bob, int n) throws IOException {
+    StringBuilder lines = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      lines.append('b').append(i).append('\n');
+    }
+    bob.process().getOutputStream().write(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    bob.process().getOutputStream().flush();
   }
 
-  /** Asserts bob got m0..m(n-1) exactly once, in order; prints the scenario's summary. */
-  void assertExactlyOnceInOrder(JarProcess bob, int n, String scenario, String detection) throws Exception {
-    assertThat(bob.process().waitFor(120, TimeUnit.SECONDS)).as("bob finished").isTrue();
-    List<String> payloads = new ArrayList<>();
-    for (String line : bob.outLines()) {
+  /** carol, next to the gateway, sends m0..m(n-1) to bob and waits for their acks. */
+  void carolSends(int n) throws Exception {
+    JarProcess carol = in(lab.server, "carol" + System.nanoTime(), "client", "--id", "carol", "--server",
+        NetnsLab.SERVER_IP + ":7000", "--to", "bob", "--send", "m", "--send-count", String.valueOf(n));
+    assertThat(carol.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(carol.process().exitValue()).as(carol.errText()).isZero();
+  }
+
+  static List<String> payloads(JarProcess p) throws IOException {
+    List<String> out = new ArrayList<>();
+    for (String line : p.outLines()) {
       Matcher m = PAYLOAD.matcher(line);
       if (m.find()) {
-        payloads.add(m.group(1));
+        out.add(m.group(1));
       }
     }
-    Set<String> seen = new HashSet<>(payloads);
-    int duplicated = payloads.size() - seen.size();
-    int reordered = 0;
-    for (int i = 1; i < payloads.size(); i++) {
-      if (Integer.parseInt(payloads.get(i).substring(1)) < Integer.parseInt(payloads.get(i - 1).substring(1))) {
-        reordered++;
-      }
-    }
-    System.out.println(String.format("%s: sent %d, delivered %d, lost %d, duplicated %d, reordered %d, detection %s", scenario, n,
-        payloads.size(), n - seen.size(), duplicated, reordered, detection));
+    return out;
+  }
+
+  /**
+   * Waits for both streams (carol → bob "m", bob → alice "b"), asserts each arrived exactly once in
+   * order, prints the scenario's summary, then lets bob exit.
+   */
+  void assertBothWaysExactlyOnceInOrder(JarProcess alice, JarProcess bob, int n, String scenario, String detection)
+      throws Exception {
+    await().atMost(Duration.ofSeconds(90)).until(() -> payloads(bob).size() >= n && payloads(alice).size() >= n);
+    assertThat(alice.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    List<String> toBob = payloads(bob);
+    List<String> toAlice = payloads(alice);
+    System.out.println(String.format("%s: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
+            + "detection %s", scenario, n, n, toBob.size(), toAlice.size(), lost(toBob, n), lost(toAlice, n),
+        duplicated(toBob), duplicated(toAlice), reordered(toBob), reordered(toAlice), detection));
+    assertThat(toBob).isEqualTo(expected("m", n));
+    assertThat(toAlice).isEqualTo(expected("b", n));
+    assertThat(alice.process().exitValue()).as(alice.errText()).isZero();
+    bob.process().getOutputStream().close(); // end of input: bob closes his session and exits
+    assertThat(bob.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(bob.process().exitValue()).as(bob.errText()).isZero();
-    List<String> expected = new ArrayList<>();
+  }
+
+  static List<String> expected(String prefix, int n) {
+    List<String> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      expected.add("m" + i);
+      out.add(prefix + i);
     }
-    assertThat(payloads).isEqualTo(expected);
+    return out;
+  }
+
+  static int lost(List<String> got, int n) {
+    return n - new HashSet<>(got).size();
+  }
+
+  static int duplicated(List<String> got) {
+    return got.size() - new HashSet<>(got).size();
+  }
+
+  static int reordered(List<String> got) {
+    int r = 0;
+    for (int i = 1; i < got.size(); i++) {
+      if (Integer.parseInt(got.get(i).substring(1)) < Integer.parseInt(got.get(i - 1).substring(1))) {
+        r++;
+      }
+    }
+    return r;
   }
 
   @Test
@@ -111,12 +159,14 @@ class KernelFaultIT {
     lab = NetnsLab.create();
     lab.natExpiry(3);
     gateway("1s", 3);
-    JarProcess bob = bob(20);
+    JarProcess alice = alice(20);
+    JarProcess bob = bob();
     // Idle for three NAT timeouts: only heartbeats cross the router.
     await().during(Duration.ofSeconds(9)).atMost(Duration.ofSeconds(15))
         .until(() -> !bob.errContains("connection lost"));
-    aliceSends(20);
-    assertExactlyOnceInOrder(bob, 20, "nat-keepalive (NAT 3 s, heartbeat 1 s, idle 9 s)", "none needed");
+    bobSends(bob, 20);
+    carolSends(20);
+    assertBothWaysExactlyOnceInOrder(alice, bob, 20, "nat-keepalive (NAT 3 s, heartbeat 1 s, idle 9 s)", "none needed");
     assertThat(bob.errText()).doesNotContain("connection lost");
   }
 
@@ -125,15 +175,17 @@ class KernelFaultIT {
     lab = NetnsLab.create();
     lab.natExpiry(2);
     JarProcess server = gateway("3s", 2);
-    JarProcess bob = bob(20);
+    JarProcess alice = alice(20);
+    JarProcess bob = bob();
     // Idle past the 2 s NAT timeout: the mapping is gone, neither side knows.
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> !bob.errContains("connection lost"));
     long sentAt = System.nanoTime();
-    aliceSends(20); // buffered at the gateway; what it sends towards bob dies at the router
+    bobSends(bob, 20); // into the dead path: kept unacknowledged, replayed after the resume
+    carolSends(20); // buffered at the gateway; what it sends towards bob dies at the router
     await().atMost(Duration.ofSeconds(6 + 6)).until(() -> bob.errContains("heartbeat timeout"));
     double detected = (System.nanoTime() - sentAt) / 1e9;
-    assertExactlyOnceInOrder(bob, 20, "nat-expiry (NAT 2 s, heartbeat 3 s x 2)",
-        String.format("client %.1f s after the send (bound 6 s + margin)", detected));
+    assertBothWaysExactlyOnceInOrder(alice, bob, 20, "nat-expiry (NAT 2 s, heartbeat 3 s x 2)",
+        String.format("client %.1f s after the sends (bound 6 s + margin)", detected));
     assertThat(server.errText()).contains("resumed");
   }
 
@@ -141,17 +193,19 @@ class KernelFaultIT {
   void silentPartitionIsDetectedByTheServerAndTheClientResumesAfterHealing() throws Exception {
     lab = NetnsLab.create();
     JarProcess server = gateway("1s", 3);
-    JarProcess bob = bob(30);
+    JarProcess alice = alice(30);
+    JarProcess bob = bob();
     lab.partition();
     long cutAt = System.nanoTime();
-    aliceSends(30); // buffered for bob
+    bobSends(bob, 30); // queued behind the partition
+    carolSends(30); // buffered for bob
     await().atMost(Duration.ofSeconds(3 + 3)).until(() -> server.errText().matches("(?s).*client bob.*HEARTBEAT_TIMEOUT.*"));
     double serverDetected = (System.nanoTime() - cutAt) / 1e9;
     // Keep the partition for twice the heartbeat window, then heal.
     await().pollDelay(Duration.ofMillis(100)).atMost(Duration.ofSeconds(10))
         .until(() -> System.nanoTime() - cutAt >= TimeUnit.SECONDS.toNanos(6));
     lab.heal();
-    assertExactlyOnceInOrder(bob, 30, "silent-partition (6 s, heartbeat 1 s x 3)",
+    assertBothWaysExactlyOnceInOrder(alice, bob, 30, "silent-partition (6 s, heartbeat 1 s x 3)",
         String.format("server %.1f s after the cut (bound 3 s + sweep)", serverDetected));
     assertThat(bob.errText()).contains("connection lost");
   }
@@ -160,9 +214,11 @@ class KernelFaultIT {
   void oneWayLossCostsNothing() throws Exception {
     lab = NetnsLab.create();
     gateway("1s", 5);
-    JarProcess bob = bob(200);
+    JarProcess alice = alice(200);
+    JarProcess bob = bob();
     lab.oneWayLoss(20);
-    aliceSends(200);
-    assertExactlyOnceInOrder(bob, 200, "one-way-loss (20 % client->server)", "n/a");
+    bobSends(bob, 200);
+    carolSends(200);
+    assertBothWaysExactlyOnceInOrder(alice, bob, 200, "one-way-loss (20 % client->server)", "n/a");
   }
 }
