@@ -150,6 +150,12 @@ class CliTest {
     assertThat(resume.code()).as(resume.err()).isZero();
     assertThat(resume.out()).contains("resume with 50 pending");
     assertThat(Files.readString(dir.resolve("r.json"))).contains("\"first_replayed_ms_p50\"");
+    startServer();
+    Result conns = run("bench", "connections", "--server", address(), "--count", "200", "--rate", "2000", "--hold", "1s",
+        "--per-process", "150", "--out", dir.resolve("c.json").toString());
+    assertThat(conns.code()).as(conns.err() + conns.out()).isZero();
+    assertThat(conns.out()).contains("200 connected, 0 failed");
+    assertThat(Files.readString(dir.resolve("c.json"))).contains("\"connected\":200");
     Result acks = run("bench", "acks", "--messages", "2000", "--window", "500");
     assertThat(acks.code()).as(acks.err()).isZero();
     assertThat(acks.out()).contains("acks batched").contains("msg/s");
