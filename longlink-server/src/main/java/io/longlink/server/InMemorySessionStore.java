@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * take from the head.
  */
 final class InMemorySessionStore implements SessionStore {
-  private final ConcurrentHashMap<String, Session> byId = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<SessionIds, Session> byId = new ConcurrentHashMap<>();
   /** Detached sessions, oldest first. Guarded by {@code this}. */
   private final LinkedHashMap<Session, Detached> detached = new LinkedHashMap<>();
   private final long retentionNanos;
@@ -37,7 +37,8 @@ final class InMemorySessionStore implements SessionStore {
 
   @Override
   public Session find(String sessionId) {
-    return byId.get(sessionId);
+    SessionIds id = SessionIds.parse(sessionId);
+    return id == null ? null : byId.get(id);
   }
 
   @Override

@@ -3,10 +3,10 @@ package io.longlink.server;
 import io.longlink.protocol.FieldRule;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.FrameDecoder;
-import io.longlink.protocol.FrameEncoder;
 import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.Ticker;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -44,6 +44,9 @@ public final class LonglinkServer implements AutoCloseable {
     RUNNING,
     STOPPED
   }
+
+  /** Shared by every connection: Netty otherwise creates one per channel. */
+  private static final AdaptiveRecvByteBufAllocator RECEIVE_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
 
   private final Gateway gateway;
   private State state = State.NEW;
@@ -91,6 +94,7 @@ public final class LonglinkServer implements AutoCloseable {
         .channel(transport.serverChannelClass())
         .option(ChannelOption.SO_REUSEADDR, true) // a restarted node gets its port back at once
         .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_ALLOCATOR) // one for all, not one per channel
         .childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
@@ -99,7 +103,7 @@ public final class LonglinkServer implements AutoCloseable {
               throw new IllegalStateException("no liveness sweeper for event loop " + ch.eventLoop());
             }
             FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
-            ch.pipeline().addLast(FrameEncoder.INSTANCE, decoder, new ServerConnection(gateway, sweeper, decoder));
+            ch.pipeline().addLast(decoder, new ServerConnection(gateway, sweeper, decoder));
           }
         });
     try {

@@ -2,11 +2,13 @@ package io.longlink.server;
 
 import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
+import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.FrameDecoder;
 import io.longlink.protocol.ProtocolException;
 import io.longlink.protocol.SessionStatus;
 import io.longlink.server.Authenticator.AuthResult;
 import io.longlink.server.MessageHandler.InboundMessage;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -232,9 +234,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   private void writeWelcome(SessionStatus status, long lastReceivedSeq, long lostMessages) {
     ServerConfig c = gateway.config;
-    ctx.write(new Frame.Welcome(Frame.VERSION, session.id, status, lastReceivedSeq, lostMessages,
+    ctx.write(encode(new Frame.Welcome(Frame.VERSION, session.id.toString(), status, lastReceivedSeq, lostMessages,
         (int) c.heartbeatInterval().toMillis(), c.heartbeatMisses(), c.maxFrameSize(),
-        (int) c.backoffInitial().toMillis(), (int) c.backoffMax().toMillis(), (int) c.sessionRetention().toMillis()),
+        (int) c.backoffInitial().toMillis(), (int) c.backoffMax().toMillis(), (int) c.sessionRetention().toMillis())),
         ctx.voidPromise());
   }
 
@@ -249,7 +251,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         onData(d);
       }
     } else if (frame instanceof Frame.Ping) {
-      ctx.write(new Frame.Pong(((Frame.Ping) frame).timestamp()), ctx.voidPromise());
+      ctx.write(encode(new Frame.Pong(((Frame.Ping) frame).timestamp())), ctx.voidPromise());
     } else if (frame instanceof Frame.Ack) {
       long acked = ((Frame.Ack) frame).seq();
       if (acked > writtenSeq || !session.acknowledged(acked)) {
@@ -283,7 +285,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     boolean route;
     try {
       route = gateway.messageHandler.onMessage(
-          new InboundMessage(session.clientId, session.id, d.targetKind(), d.target(), d.payload()));
+          new InboundMessage(session.clientId, session.id.toString(), d.targetKind(), d.target(), d.payload()));
     } catch (RuntimeException e) {
       log.warn("{}: message handler failed on message {}; not routed", this, d.seq(), e);
       route = false;
@@ -313,7 +315,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       ackTimer.cancel(false);
       ackTimer = null;
     }
-    ctx.write(new Frame.Ack(session.lastReceivedSeq()), ctx.voidPromise());
+    ctx.write(encode(new Frame.Ack(session.lastReceivedSeq())), ctx.voidPromise());
   }
 
   /** The session has messages to send. Any thread; coalesces into one task on the event loop. */
@@ -342,7 +344,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     boolean wrote = false;
     Frame.Data d;
     while (ctx.channel().isWritable() && (d = session.nextAfter(writtenSeq)) != null) {
-      ctx.write(d, ctx.voidPromise());
+      ctx.write(encode(d), ctx.voidPromise());
       writtenSeq = d.seq();
       wrote = true;
     }
@@ -418,7 +420,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   private void closeAfter(Frame last) {
     moveTo(ConnectionState.CLOSING);
     deadlineNanos = gateway.ticker.nanoTime() + CLOSING_GRACE_NANOS;
-    ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
+    ctx.writeAndFlush(encode(last)).addListener(ChannelFutureListener.CLOSE);
   }
 
   private void release() {
@@ -436,6 +438,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     // Last, so that whoever sees the count drop also sees the session settled.
     gateway.connections.decrement();
+  }
+
+  /** Frames are encoded here, not by a pipeline encoder: one handler context less per connection. */
+  private ByteBuf encode(Frame f) {
+    return FrameCodec.encode(ctx.alloc(), f);
   }
 
   private void moveTo(ConnectionState next) {

@@ -36,7 +36,7 @@ final class Session {
 
   final String clientId;
   final String subject;
-  final String id;
+  final SessionIds id;
 
   private State state = State.ATTACHED;
   private ServerConnection connection;
@@ -44,19 +44,23 @@ final class Session {
   private long holderStamp;
   private long lastReceivedSeq;
   private long lastSentSeq;
-  private final SeqBuffer<Frame.Data> outbound;
+  /** Allocated on the first buffered message: an idle session carries none. */
+  private SeqBuffer<Frame.Data> outbound;
+  private final int maxMessages;
+  private final long maxBytes;
   /** Messages that could not be buffered: the session can no longer be resumed without a gap. */
   private long lostMessages;
   private Set<String> topics;
 
-  Session(String clientId, String subject, String id, ServerConnection connection, long attemptStamp, int maxMessages,
+  Session(String clientId, String subject, SessionIds id, ServerConnection connection, long attemptStamp, int maxMessages,
       long maxBytes) {
     this.clientId = clientId;
     this.subject = subject;
     this.id = id;
     this.connection = connection;
     this.holderStamp = attemptStamp;
-    this.outbound = new SeqBuffer<>(maxMessages, maxBytes);
+    this.maxMessages = maxMessages;
+    this.maxBytes = maxBytes;
   }
 
   /**
@@ -73,6 +77,9 @@ final class Session {
         return false;
       }
       int size = sizeOf(template);
+      if (outbound == null && lostMessages == 0) {
+        outbound = new SeqBuffer<>(maxMessages, maxBytes);
+      }
       if (lostMessages > 0 || !outbound.fits(size)) {
         if (lostMessages == 0) {
           tooSlow = connection;
@@ -97,7 +104,7 @@ final class Session {
 
   /** The buffered message after {@code seq}, for the connection to write; {@code null} if none. */
   synchronized Frame.Data nextAfter(long seq) {
-    return outbound.after(seq);
+    return outbound == null ? null : outbound.after(seq);
   }
 
   /** Drops what the client acknowledged; false if it acknowledged more than was sent. */
@@ -105,7 +112,7 @@ final class Session {
     if (seq > lastSentSeq) {
       return false;
     }
-    outbound.removeUpTo(seq, null);
+    trim(seq);
     return true;
   }
 
@@ -141,12 +148,22 @@ final class Session {
     return Math.max(0, lastSentSeq - Math.max(0, clientLastReceived)) + lostMessages;
   }
 
+  /** Drops what is acknowledged; releases the buffer object once it is empty. */
+  private void trim(long seq) {
+    if (outbound != null) {
+      outbound.removeUpTo(seq, null);
+      if (outbound.isEmpty()) {
+        outbound = null;
+      }
+    }
+  }
+
   synchronized int bufferedMessages() {
-    return outbound.size();
+    return outbound == null ? 0 : outbound.size();
   }
 
   synchronized long bufferedBytes() {
-    return outbound.bytes();
+    return outbound == null ? 0 : outbound.bytes();
   }
 
   synchronized State state() {
@@ -171,12 +188,13 @@ final class Session {
       // (A detached session takes any stamp, so a restarted client with a skewed clock resumes.)
       return new Resume(false, true, 0, null);
     }
+    boolean empty = outbound == null || outbound.isEmpty();
     if (state == State.ENDED || lostMessages > 0 || clientLastReceived > lastSentSeq
-        || (!outbound.isEmpty() && clientLastReceived < outbound.firstSeq() - 1)
-        || (outbound.isEmpty() && clientLastReceived < lastSentSeq)) {
+        || (!empty && clientLastReceived < outbound.firstSeq() - 1)
+        || (empty && clientLastReceived < lastSentSeq)) {
       return new Resume(false, false, 0, null);
     }
-    outbound.removeUpTo(clientLastReceived, null);
+    trim(clientLastReceived);
     ServerConnection previous = connection;
     connection = to;
     holderStamp = attemptStamp;
@@ -209,7 +227,7 @@ final class Session {
     }
     state = State.ENDED;
     connection = null;
-    outbound.clear(null);
+    outbound = null;
     Set<String> t = topics == null ? Set.of() : topics;
     topics = null;
     return t;
