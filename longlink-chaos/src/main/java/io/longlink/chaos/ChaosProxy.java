@@ -136,8 +136,8 @@ public final class ChaosProxy implements AutoCloseable {
   }
 
   /**
-   * Adds a toxic; it applies at once to a {@code toxicity} share of the open connections and of
-   * those opened later.
+   * Adds a toxic; it applies to a {@code toxicity} share of the open connections (in effect when
+   * this returns) and of those opened later.
    *
    * @throws IllegalArgumentException if a toxic of that name exists
    */
@@ -151,7 +151,7 @@ public final class ChaosProxy implements AutoCloseable {
       toxics.put(toxic.name(), toxic);
     }
     for (ProxiedConnection c : connections) {
-      c.onLoop(() -> c.consider(toxic));
+      c.onLoopAndWait(() -> c.consider(toxic)); // in effect when this returns
     }
   }
 
@@ -163,7 +163,7 @@ public final class ChaosProxy implements AutoCloseable {
       }
     }
     for (ProxiedConnection c : connections) {
-      c.onLoop(() -> c.deactivate(toxicName));
+      c.onLoopAndWait(() -> c.deactivate(toxicName)); // gone when this returns
     }
     return true;
   }

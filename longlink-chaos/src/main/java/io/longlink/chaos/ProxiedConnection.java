@@ -46,6 +46,19 @@ final class ProxiedConnection {
     }
   }
 
+  /** Runs {@code task} on the connection's loop and waits for it, so its effect is in place on return. */
+  void onLoopAndWait(Runnable task) {
+    if (inbound.eventLoop().inEventLoop()) {
+      task.run();
+      return;
+    }
+    try {
+      inbound.eventLoop().submit(task).syncUninterruptibly();
+    } catch (RejectedExecutionException e) {
+      // proxy closing
+    }
+  }
+
   /** On the inbound's loop, at accept: draw the toxics, then connect upstream. */
   void start(List<Toxic> toxics) {
     for (Toxic t : toxics) {

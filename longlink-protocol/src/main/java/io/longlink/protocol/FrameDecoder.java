@@ -40,27 +40,41 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       in.skipBytes(in.readableBytes());
       return;
     }
-    if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES) {
-      return;
-    }
-    long length = in.getUnsignedInt(in.readerIndex());
-    if (length < 1) {
-      throw fail(in, new ProtocolException(ErrorCode.PROTOCOL_ERROR, "frame length 0 (expected: >= 1)"));
-    }
-    if (length > maxFrameSize) {
-      throw fail(in, new ProtocolException(ErrorCode.FRAME_TOO_LARGE,
-          "frame length " + length + " (expected: <= " + maxFrameSize + ")"));
-    }
-    if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES + length) {
-      return;
-    }
-    in.skipBytes(FrameCodec.LENGTH_FIELD_BYTES);
-    ByteBuf body = in.readSlice((int) length);
+    Frame frame;
     try {
-      out.add(FrameCodec.decode(body));
+      frame = decodeOne(in, maxFrameSize);
     } catch (ProtocolException e) {
       throw fail(in, e);
     }
+    if (frame != null) {
+      out.add(frame);
+    }
+  }
+
+  /**
+   * Takes one whole frame off {@code in}, or returns {@code null} and consumes nothing if the frame
+   * is not complete yet. For handlers that decode inline instead of through this decoder; after a
+   * {@link ProtocolException} the caller must discard the rest of the stream.
+   *
+   * @throws ProtocolException on a bad length or a malformed frame
+   */
+  public static Frame decodeOne(ByteBuf in, int maxFrameSize) {
+    if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES) {
+      return null;
+    }
+    long length = in.getUnsignedInt(in.readerIndex());
+    if (length < 1) {
+      throw new ProtocolException(ErrorCode.PROTOCOL_ERROR, "frame length 0 (expected: >= 1)");
+    }
+    if (length > maxFrameSize) {
+      throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE,
+          "frame length " + length + " (expected: <= " + maxFrameSize + ")");
+    }
+    if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES + length) {
+      return null;
+    }
+    in.skipBytes(FrameCodec.LENGTH_FIELD_BYTES);
+    return FrameCodec.decode(in.readSlice((int) length));
   }
 
   private ProtocolException fail(ByteBuf in, ProtocolException e) {

@@ -1,8 +1,6 @@
 package io.longlink.server;
 
 import io.longlink.protocol.FieldRule;
-import io.longlink.protocol.FrameCodec;
-import io.longlink.protocol.FrameDecoder;
 import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.Ticker;
 import io.netty.bootstrap.ServerBootstrap;
@@ -102,8 +100,7 @@ public final class LonglinkServer implements AutoCloseable {
             if (sweeper == null) {
               throw new IllegalStateException("no liveness sweeper for event loop " + ch.eventLoop());
             }
-            FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
-            ch.pipeline().addLast(decoder, new ServerConnection(gateway, sweeper, decoder));
+            ch.pipeline().addLast(new ServerConnection(gateway, sweeper)); // the whole pipeline: one handler
           }
         });
     try {

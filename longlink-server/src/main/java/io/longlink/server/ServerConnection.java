@@ -11,11 +11,11 @@ import io.longlink.server.MessageHandler.InboundMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.ReferenceCountUtil;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * in the {@link Session}, and this connection writes whatever follows {@code writtenSeq} while the
  * socket is writable. A resume is the same path starting from what the client says it has.
  */
-final class ServerConnection extends ChannelInboundHandlerAdapter implements Runnable {
+final class ServerConnection extends ByteToMessageDecoder implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
   /** How long a final ERROR/GOAWAY may take to write before the connection is cut anyway. */
   private static final long CLOSING_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -41,7 +41,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   private final Gateway gateway;
   private final LivenessSweeper sweeper;
-  private final FrameDecoder decoder;
+  /** The frame size limit: the handshake's until the session opens. */
+  private int maxFrameSize = FrameCodec.HANDSHAKE_MAX_FRAME_SIZE;
+  /** After a framing error everything else on the connection is discarded. */
+  private boolean decodeFailed;
   private ChannelHandlerContext ctx;
   private ConnectionState state = ConnectionState.HANDSHAKING;
   private Session session;
@@ -57,10 +60,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   /** Slot in the sweeper's array; -1 when not supervised. */
   int sweepIndex = -1;
 
-  ServerConnection(Gateway gateway, LivenessSweeper sweeper, FrameDecoder decoder) {
+  ServerConnection(Gateway gateway, LivenessSweeper sweeper) {
     this.gateway = gateway;
     this.sweeper = sweeper;
-    this.decoder = decoder;
   }
 
   ConnectionState state() {
@@ -80,13 +82,27 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     ctx.fireChannelActive();
   }
 
+  /**
+   * Decodes frames and handles each at once: this handler is the whole pipeline, so nothing is
+   * passed on and no second handler context is needed per connection.
+   */
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof Frame)) {
-      ReferenceCountUtil.release(msg);
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (decodeFailed) {
+      in.skipBytes(in.readableBytes());
       return;
     }
-    Frame frame = (Frame) msg;
+    Frame frame;
+    try {
+      frame = FrameDecoder.decodeOne(in, maxFrameSize);
+    } catch (ProtocolException e) {
+      decodeFailed = true;
+      in.skipBytes(in.readableBytes());
+      throw e;
+    }
+    if (frame == null) {
+      return;
+    }
     if (state == ConnectionState.HANDSHAKING) {
       onHandshakeFrame(frame);
     } else if (state == ConnectionState.OPEN) {
@@ -96,7 +112,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   }
 
   @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) {
+  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
     if (state == ConnectionState.OPEN) {
       // Any traffic proves the peer alive; the handshake deadline is never extended.
       deadlineNanos = gateway.ticker.nanoTime() + gateway.deadPeerTimeoutNanos;
@@ -115,6 +131,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       }
     }
     ctx.flush();
+    super.channelReadComplete(ctx);
   }
 
   @Override
@@ -126,9 +143,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   }
 
   @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     release();
-    ctx.fireChannelInactive();
+    super.channelInactive(ctx);
   }
 
   @Override
@@ -228,7 +245,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   private void open() {
     moveTo(ConnectionState.OPEN);
-    decoder.setMaxFrameSize(gateway.config.maxFrameSize());
+    maxFrameSize = gateway.config.maxFrameSize();
     deadlineNanos = gateway.ticker.nanoTime() + gateway.deadPeerTimeoutNanos;
   }
 

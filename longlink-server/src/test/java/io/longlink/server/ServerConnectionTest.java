@@ -30,9 +30,8 @@ class ServerConnectionTest {
   ServerConnection connection;
 
   EmbeddedChannel open() {
-    FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
-    connection = new ServerConnection(gateway, sweeper, decoder);
-    ch = new EmbeddedChannel(FrameEncoder.INSTANCE, decoder, connection);
+    connection = new ServerConnection(gateway, sweeper);
+    ch = new EmbeddedChannel(connection);
     return ch;
   }
 
@@ -144,8 +143,7 @@ class ServerConnectionTest {
   void ackAfterEveryBatchOfNMessages() {
     Gateway g = new Gateway(config.toBuilder().ackBatchMessages(2).build(), Authenticator.acceptAll(),
         m -> false, ticker);
-    FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
-    ch = new EmbeddedChannel(FrameEncoder.INSTANCE, decoder, new ServerConnection(g, sweeper, decoder));
+    ch = new EmbeddedChannel(new ServerConnection(g, sweeper));
     login("alice");
     ByteBuf batch = Unpooled.buffer();
     for (int i = 1; i <= 5; i++) {
