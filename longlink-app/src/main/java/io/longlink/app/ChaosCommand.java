@@ -4,7 +4,6 @@ import io.longlink.chaos.ChaosControl;
 import io.longlink.chaos.ChaosProxy;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -38,21 +37,10 @@ final class ChaosCommand implements Callable<Integer> {
     ChaosProxy proxy = ChaosProxy.builder(name).listen(address(listen, "--listen")).upstream(address(upstream, "--upstream"))
         .build().start();
     ChaosControl api = ChaosControl.start(address(control, "--control")).register(proxy);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
+    UntilStopped.await(() -> {
       api.close();
       proxy.close();
-      stopped.countDown();
-    }, "chaos-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
-      stopped.await();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      Runtime.getRuntime().removeShutdownHook(hook);
-      api.close();
-      proxy.close();
-    }
+    });
     return 0;
   }
 

@@ -6,7 +6,6 @@ import io.longlink.server.admin.AdminServer;
 import java.io.File;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -71,8 +70,6 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "Properties file with defaults for these options.")
   File config;
 
-  private final CountDownLatch stopped = new CountDownLatch(1);
-
   @Override
   public Integer call() throws Exception {
     ServerConfig cfg = ServerConfig.builder()
@@ -90,19 +87,7 @@ final class ServerCommand implements Callable<Integer> {
         .build();
     LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);
-    Thread hook = new Thread(() -> {
-      stop(server, admin);
-      stopped.countDown();
-    }, "longlink-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
-      stopped.await();
-    } catch (InterruptedException e) {
-      // Embedded use (tests): interrupting the command stops the node.
-      Thread.currentThread().interrupt();
-      Runtime.getRuntime().removeShutdownHook(hook);
-      stop(server, admin);
-    }
+    UntilStopped.await(() -> stop(server, admin));
     return 0;
   }
 
