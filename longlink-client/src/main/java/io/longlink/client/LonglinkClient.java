@@ -594,6 +594,8 @@ public final class LonglinkClient implements AutoCloseable {
     if (state == ClientState.HANDSHAKING) {
       if (frame instanceof Frame.Welcome) {
         onWelcome((Frame.Welcome) frame);
+      } else if (frame instanceof Frame.GoAway) {
+        onGoAway((Frame.GoAway) frame); // a refusal with a retry-after (e.g. RATE_LIMITED)
       } else if (frame instanceof Frame.Error) {
         Frame.Error e = (Frame.Error) frame;
         closeWith(new LonglinkException(e.code(), e.message()));
@@ -617,10 +619,7 @@ public final class LonglinkClient implements AutoCloseable {
     } else if (frame instanceof Frame.Pong) {
       lastRttNanos = (ticker.nanoTime() - ((Frame.Pong) frame).timestamp()) & Long.MAX_VALUE;
     } else if (frame instanceof Frame.GoAway) {
-      Frame.GoAway g = (Frame.GoAway) frame;
-      goAwayDelayNanos = TimeUnit.MILLISECONDS.toNanos(g.reconnectDelayMs());
-      redirect = parseEndpoint(g.alternativeEndpoint());
-      closeWith(new LonglinkException(g.code(), "GOAWAY: " + g.reason()));
+      onGoAway((Frame.GoAway) frame);
     } else if (frame instanceof Frame.Error) {
       Frame.Error e = (Frame.Error) frame;
       closeWith(new LonglinkException(e.code(), e.message()));
@@ -630,6 +629,13 @@ public final class LonglinkClient implements AutoCloseable {
     } else {
       protocolError(ErrorCode.UNEXPECTED_FRAME, frame.type() + " from a server");
     }
+  }
+
+  /** The server asks us to leave: wait at least its delay, go where it says, then resume. */
+  private void onGoAway(Frame.GoAway g) {
+    goAwayDelayNanos = TimeUnit.MILLISECONDS.toNanos(g.reconnectDelayMs());
+    redirect = parseEndpoint(g.alternativeEndpoint());
+    closeWith(new LonglinkException(g.code(), "GOAWAY: " + g.reason()));
   }
 
   private void onData(Frame.Data d) {

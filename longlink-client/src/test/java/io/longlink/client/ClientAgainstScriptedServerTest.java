@@ -263,6 +263,21 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
+  void refusalWithRetryAfterIsHonouredDuringTheHandshake() throws Exception {
+    client = builder().retryInitialConnect(true).build();
+    CompletableFuture<Void> connected = client.connect();
+    ScriptedServer.Peer first = server.accept();
+    first.read();
+    long t0 = System.nanoTime();
+    first.send(new Frame.GoAway(ErrorCode.RATE_LIMITED, "busy, come back later", 300, ""));
+    ScriptedServer.Peer second = server.accept();
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    assertThat(second.read()).isInstanceOf(Frame.Hello.class);
+    second.welcome("s1", SessionStatus.NEW, 0, 0, 30_000);
+    connected.get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
   void replacedClientDoesNotComeBack() throws Exception {
     client = builder().build();
     ScriptedServer.Peer peer = login("s1", 30_000);
