@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One client connection on the server: handshake (new session or resume), frame handling, ack
- * batching, liveness deadline, and writing its session's buffered messages in order. The only
- * per-connection handler besides the decoder. Confined to its channel's event loop, except the
+ * batching, liveness deadline, and writing its session's buffered messages in order. It decodes
+ * and encodes frames itself and is the connection's whole pipeline: every handler context costs
+ * memory on each of a million idle connections. Confined to its channel's event loop, except the
  * methods documented as "any thread", which hop onto it.
  *
  * <p>Outbound messages are pulled, not pushed: a message for the session is numbered and buffered

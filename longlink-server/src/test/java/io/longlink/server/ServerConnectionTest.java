@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
-import io.longlink.protocol.FrameDecoder;
-import io.longlink.protocol.FrameEncoder;
 import io.longlink.protocol.SessionStatus;
 import io.longlink.protocol.TargetKind;
 import io.longlink.testing.FakeTicker;
