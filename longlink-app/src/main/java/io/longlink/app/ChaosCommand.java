@@ -2,7 +2,6 @@ package io.longlink.app;
 
 import io.longlink.chaos.ChaosControl;
 import io.longlink.chaos.ChaosProxy;
-import java.net.InetSocketAddress;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,22 +33,13 @@ final class ChaosCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ChaosProxy proxy = ChaosProxy.builder(name).listen(address(listen, "--listen")).upstream(address(upstream, "--upstream"))
+    ChaosProxy proxy = ChaosProxy.builder(name).listen(HostPort.parse(listen, "--listen")).upstream(HostPort.parse(upstream, "--upstream"))
         .build().start();
-    ChaosControl api = ChaosControl.start(address(control, "--control")).register(proxy);
+    ChaosControl api = ChaosControl.start(HostPort.parse(control, "--control")).register(proxy);
     UntilStopped.await(() -> {
       api.close();
       proxy.close();
     });
     return 0;
-  }
-
-  static InetSocketAddress address(String hostPort, String option) {
-    int i = hostPort.lastIndexOf(':');
-    try {
-      return new InetSocketAddress(hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)));
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(option + ": '" + hostPort + "' (expected: HOST:PORT)");
-    }
   }
 }

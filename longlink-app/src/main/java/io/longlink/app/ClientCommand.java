@@ -109,7 +109,7 @@ final class ClientCommand implements Callable<Integer> {
     CompletableFuture<Throwable> lost = new CompletableFuture<>();
     LonglinkClient[] clientRef = new LonglinkClient[1];
     LonglinkClient client = LonglinkClient.builder()
-        .endpoint(host(server), port(server))
+        .endpoint(HostPort.parse(server, "--server"))
         .clientId(id)
         .token(token)
         .listener(new ClientListener() {
@@ -252,22 +252,6 @@ final class ClientCommand implements Callable<Integer> {
       return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
     } catch (java.nio.charset.CharacterCodingException e) {
       return null;
-    }
-  }
-
-  private static String host(String hostPort) {
-    int i = hostPort.lastIndexOf(':');
-    if (i <= 0) {
-      throw new IllegalArgumentException("--server: '" + hostPort + "' (expected: HOST:PORT)");
-    }
-    return hostPort.substring(0, i);
-  }
-
-  private static int port(String hostPort) {
-    try {
-      return Integer.parseInt(hostPort.substring(hostPort.lastIndexOf(':') + 1));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--server: '" + hostPort + "' (expected: HOST:PORT)");
     }
   }
 }

@@ -1,7 +1,6 @@
 package io.longlink.server;
 
 import io.longlink.protocol.ErrorCode;
-import io.longlink.protocol.Frame;
 import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.Ticker;
 import java.util.List;
@@ -111,10 +110,9 @@ final class Gateway {
    * @return how many sessions took it
    */
   int route(String from, TargetKind kind, String target, byte[] payload) {
-    Frame.Data message = new Frame.Data(0, kind, target, from, payload);
     if (kind == TargetKind.CLIENT) {
       Session s = sessions.get(target);
-      if (s != null && s.offer(message)) {
+      if (s != null && s.offer(from, kind, target, payload)) {
         return 1;
       }
       undeliverable.increment();
@@ -122,7 +120,7 @@ final class Gateway {
     }
     int n = 0;
     for (Session s : topics.subscribers(target)) {
-      if (s.offer(message)) {
+      if (s.offer(from, kind, target, payload)) {
         n++;
       }
     }

@@ -2,6 +2,7 @@ package io.longlink.server;
 
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.SeqBuffer;
+import io.longlink.protocol.TargetKind;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -69,14 +70,14 @@ final class Session {
    *
    * @return false if the session has ended
    */
-  boolean offer(Frame.Data template) {
+  boolean offer(String from, TargetKind kind, String target, byte[] payload) {
     ServerConnection poke;
     ServerConnection tooSlow = null;
     synchronized (this) {
       if (state == State.ENDED) {
         return false;
       }
-      int size = sizeOf(template);
+      int size = sizeOf(from, target, payload);
       if (outbound == null && lostMessages == 0) {
         outbound = new SeqBuffer<>(maxMessages, maxBytes);
       }
@@ -88,8 +89,7 @@ final class Session {
         poke = null;
       } else {
         long seq = ++lastSentSeq;
-        outbound.add(seq, new Frame.Data(seq, template.targetKind(), template.target(), template.from(),
-            template.payload()), size);
+        outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
         poke = connection;
       }
     }
@@ -252,8 +252,8 @@ final class Session {
     return topics != null && topics.remove(topic);
   }
 
-  static int sizeOf(Frame.Data d) {
-    return MESSAGE_OVERHEAD_BYTES + d.payload().length + 2 * (d.target().length() + d.from().length());
+  static int sizeOf(String from, String target, byte[] payload) {
+    return MESSAGE_OVERHEAD_BYTES + payload.length + 2 * (target.length() + from.length());
   }
 
   @Override

@@ -67,8 +67,9 @@ final class ConnectionsBench implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter console = spec.commandLine().getOut();
-    String host = server.substring(0, server.lastIndexOf(':'));
-    int port = Integer.parseInt(server.substring(server.lastIndexOf(':') + 1));
+    java.net.InetSocketAddress target = io.longlink.app.HostPort.parse(server, "--server");
+    String host = target.getHostString();
+    int port = target.getPort();
     int half = count / 2;
     try {
       Measurement base = measure();
