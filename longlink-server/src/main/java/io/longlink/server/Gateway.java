@@ -10,8 +10,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What every connection of a node shares: settings, plug-ins, the session store, the client-id and
- * topic registries, and routing between them. Thread-safe.
+ * What every connection of a node shares: settings, plug-ins, the session store, the topic
+ * registry, and routing between them. Thread-safe.
  */
 final class Gateway {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
@@ -20,9 +20,9 @@ final class Gateway {
   final Authenticator authenticator;
   final MessageHandler messageHandler;
   final Ticker ticker;
-  final SessionRegistry sessions = new SessionRegistry();
   final TopicRegistry topics = new TopicRegistry();
   final SessionStore store;
+  final Session.ReplayLimits replayLimits;
   final long deadPeerTimeoutNanos;
   final long handshakeTimeoutNanos;
   /** Messages to a client id with no session. */
@@ -43,14 +43,13 @@ final class Gateway {
     this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
     this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
         config.maxDetachedBytes());
+    this.replayLimits = new Session.ReplayLimits(config.replayBufferMessages(), config.replayBufferBytes());
   }
 
   /** A new session for a client logging in on {@code connection}; ends the one it replaces. */
   Session newSession(String clientId, String subject, ServerConnection connection, long attemptStamp) {
-    Session s = new Session(clientId, subject, SessionIds.next(), connection, attemptStamp, config.replayBufferMessages(),
-        config.replayBufferBytes());
-    store.add(s);
-    Session old = sessions.register(s);
+    Session s = new Session(clientId, subject, SessionIds.next(), connection, attemptStamp);
+    Session old = store.register(s);
     if (old != null && old != s) {
       ServerConnection oldConnection = old.connection();
       end(old, null, true);
@@ -70,7 +69,6 @@ final class Gateway {
     if (topicsOf == null) {
       return;
     }
-    sessions.remove(s);
     store.remove(s);
     for (String topic : topicsOf) {
       topics.unsubscribe(topic, s);
@@ -111,8 +109,8 @@ final class Gateway {
    */
   int route(String from, TargetKind kind, String target, byte[] payload) {
     if (kind == TargetKind.CLIENT) {
-      Session s = sessions.get(target);
-      if (s != null && s.offer(from, kind, target, payload)) {
+      Session s = store.get(target);
+      if (s != null && s.offer(from, kind, target, payload, replayLimits)) {
         return 1;
       }
       undeliverable.increment();
@@ -120,7 +118,7 @@ final class Gateway {
     }
     int n = 0;
     for (Session s : topics.subscribers(target)) {
-      if (s.offer(from, kind, target, payload)) {
+      if (s.offer(from, kind, target, payload, replayLimits)) {
         n++;
       }
     }

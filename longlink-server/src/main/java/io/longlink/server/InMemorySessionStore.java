@@ -13,7 +13,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * take from the head.
  */
 final class InMemorySessionStore implements SessionStore {
-  private final ConcurrentHashMap<SessionIds, Session> byId = new ConcurrentHashMap<>();
+  /** The only per-session map entry: a second index would cost every idle connection ~30 bytes. */
+  private final ConcurrentHashMap<String, Session> byClientId = new ConcurrentHashMap<>();
   /** Detached sessions, oldest first. Guarded by {@code this}. */
   private final LinkedHashMap<Session, Detached> detached = new LinkedHashMap<>();
   private final long retentionNanos;
@@ -31,14 +32,13 @@ final class InMemorySessionStore implements SessionStore {
   }
 
   @Override
-  public void add(Session session) {
-    byId.put(session.id, session);
+  public Session register(Session session) {
+    return byClientId.put(session.clientId, session);
   }
 
   @Override
-  public Session find(String sessionId) {
-    SessionIds id = SessionIds.parse(sessionId);
-    return id == null ? null : byId.get(id);
+  public Session get(String clientId) {
+    return byClientId.get(clientId);
   }
 
   @Override
@@ -73,7 +73,7 @@ final class InMemorySessionStore implements SessionStore {
 
   @Override
   public void remove(Session session) {
-    byId.remove(session.id, session);
+    byClientId.remove(session.clientId, session);
     attached(session);
   }
 
@@ -98,7 +98,7 @@ final class InMemorySessionStore implements SessionStore {
 
   @Override
   public int size() {
-    return byId.size();
+    return byClientId.size();
   }
 
   @Override

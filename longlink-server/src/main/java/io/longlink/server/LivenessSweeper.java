@@ -8,15 +8,20 @@ import io.netty.util.concurrent.EventExecutor;
  * scheduled task per event loop instead of one per connection is what lets a node hold a million
  * idle connections.
  *
+ * <p>It is also the loop's link to the node: a connection reaches the {@link Gateway} through its
+ * sweeper, one reference per connection instead of two.
+ *
  * <p>Confined to its event loop: every method must be called from it.
  */
 final class LivenessSweeper {
+  final Gateway gateway;
   private final EventExecutor loop;
   private ServerConnection[] connections = new ServerConnection[64];
   private int size;
 
-  LivenessSweeper(EventExecutor loop) {
+  LivenessSweeper(EventExecutor loop, Gateway gateway) {
     this.loop = loop;
+    this.gateway = gateway;
   }
 
   void add(ServerConnection c) {

@@ -4,7 +4,6 @@ import io.longlink.protocol.FieldRule;
 import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.Ticker;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -44,7 +43,7 @@ public final class LonglinkServer implements AutoCloseable {
   }
 
   /** Shared by every connection: Netty otherwise creates one per channel. */
-  private static final AdaptiveRecvByteBufAllocator RECEIVE_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
+  private static final ReceiveBufferSizer RECEIVE_ALLOCATOR = new ReceiveBufferSizer();
 
   private final Gateway gateway;
   private State state = State.NEW;
@@ -80,7 +79,7 @@ public final class LonglinkServer implements AutoCloseable {
     this.sweepers = sweepers;
     long sweepNanos = c.sweepInterval().toNanos();
     for (EventExecutor loop : group) {
-      LivenessSweeper sweeper = new LivenessSweeper(loop);
+      LivenessSweeper sweeper = new LivenessSweeper(loop, gateway);
       sweepers.put(loop, sweeper);
       loop.scheduleAtFixedRate(() -> sweeper.sweep(gateway.ticker.nanoTime()), sweepNanos, sweepNanos, TimeUnit.NANOSECONDS);
     }
@@ -100,7 +99,7 @@ public final class LonglinkServer implements AutoCloseable {
             if (sweeper == null) {
               throw new IllegalStateException("no liveness sweeper for event loop " + ch.eventLoop());
             }
-            ch.pipeline().addLast(new ServerConnection(gateway, sweeper)); // the whole pipeline: one handler
+            ch.pipeline().addLast(new ServerConnection(sweeper)); // the whole pipeline: one handler
           }
         });
     try {
@@ -167,7 +166,7 @@ public final class LonglinkServer implements AutoCloseable {
 
   /** Sessions, attached or detached. */
   public int sessionCount() {
-    return gateway.sessions.size();
+    return gateway.store.size();
   }
 
   /** Sessions kept for resume while their client is away. */

@@ -11,11 +11,11 @@ import io.longlink.server.MessageHandler.InboundMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.io.IOException;
-import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * in the {@link Session}, and this connection writes whatever follows {@code writtenSeq} while the
  * socket is writable. A resume is the same path starting from what the client says it has.
  */
-final class ServerConnection extends ByteToMessageDecoder implements Runnable {
+final class ServerConnection extends ChannelInboundHandlerAdapter implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
   /** How long a final ERROR/GOAWAY may take to write before the connection is cut anyway. */
   private static final long CLOSING_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -40,13 +40,11 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
   private static final AtomicIntegerFieldUpdater<ServerConnection> FLUSH_SCHEDULED =
       AtomicIntegerFieldUpdater.newUpdater(ServerConnection.class, "flushScheduled");
 
-  private final Gateway gateway;
+  /** This event loop's liveness timer, and the way to the node's {@link Gateway}. */
   private final LivenessSweeper sweeper;
-  /** The frame size limit: the handshake's until the session opens. */
-  private int maxFrameSize = FrameCodec.HANDSHAKE_MAX_FRAME_SIZE;
-  /** After a framing error everything else on the connection is discarded. */
-  private boolean decodeFailed;
   private ChannelHandlerContext ctx;
+  /** Received bytes that do not yet make a whole frame; {@code null} between frames (the usual idle state). */
+  private ByteBuf cumulation;
   private ConnectionState state = ConnectionState.HANDSHAKING;
   private Session session;
   /** Highest server-to-client seq written on this connection. */
@@ -61,9 +59,12 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
   /** Slot in the sweeper's array; -1 when not supervised. */
   int sweepIndex = -1;
 
-  ServerConnection(Gateway gateway, LivenessSweeper sweeper) {
-    this.gateway = gateway;
+  ServerConnection(LivenessSweeper sweeper) {
     this.sweeper = sweeper;
+  }
+
+  private Gateway gateway() {
+    return sweeper.gateway;
   }
 
   ConnectionState state() {
@@ -77,48 +78,63 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    gateway.connections.increment();
-    deadlineNanos = gateway.ticker.nanoTime() + gateway.handshakeTimeoutNanos;
+    gateway().connections.increment();
+    deadlineNanos = gateway().ticker.nanoTime() + gateway().handshakeTimeoutNanos;
     sweeper.add(this);
     ctx.fireChannelActive();
   }
 
   /**
    * Decodes frames and handles each at once: this handler is the whole pipeline, so nothing is
-   * passed on and no second handler context is needed per connection.
+   * passed on and no second handler context is needed per connection. After a framing error (and
+   * once closing) whatever else arrives is discarded.
    */
   @Override
-  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-    if (decodeFailed) {
-      in.skipBytes(in.readableBytes());
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    ByteBuf in = (ByteBuf) msg;
+    if (!reading()) {
+      in.release();
       return;
     }
-    Frame frame;
+    ByteBuf buf = cumulation == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
+    cumulation = null;
     try {
-      frame = FrameDecoder.decodeOne(in, maxFrameSize);
+      Frame frame;
+      while (reading() && (frame = FrameDecoder.decodeOne(buf, maxFrameSize())) != null) {
+        if (state == ConnectionState.HANDSHAKING) {
+          onHandshakeFrame(frame);
+        } else {
+          onSessionFrame(frame);
+        }
+      }
     } catch (ProtocolException e) {
-      decodeFailed = true;
-      in.skipBytes(in.readableBytes());
-      throw e;
+      fail(e.code(), e.getMessage());
+    } finally {
+      if (reading() && buf.isReadable()) {
+        buf.discardSomeReadBytes();
+        cumulation = buf; // the start of a frame
+      } else {
+        buf.release();
+      }
     }
-    if (frame == null) {
-      return;
-    }
-    if (state == ConnectionState.HANDSHAKING) {
-      onHandshakeFrame(frame);
-    } else if (state == ConnectionState.OPEN) {
-      onSessionFrame(frame);
-    }
-    // CLOSING / CLOSED: ignore whatever still arrives.
+  }
+
+  private boolean reading() {
+    return state == ConnectionState.HANDSHAKING || state == ConnectionState.OPEN;
+  }
+
+  /** The frame size limit: the handshake's until the session opens. */
+  private int maxFrameSize() {
+    return state == ConnectionState.HANDSHAKING ? FrameCodec.HANDSHAKE_MAX_FRAME_SIZE : gateway().config.maxFrameSize();
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
     if (state == ConnectionState.OPEN) {
       // Any traffic proves the peer alive; the handshake deadline is never extended.
-      deadlineNanos = gateway.ticker.nanoTime() + gateway.deadPeerTimeoutNanos;
+      deadlineNanos = gateway().ticker.nanoTime() + gateway().deadPeerTimeoutNanos;
       if (unackedInbound > 0) {
-        if (gateway.config.ackDelay().isZero()) {
+        if (gateway().config.ackDelay().isZero()) {
           writeAck();
         } else if (ackTimer == null) {
           ackTimer = ctx.executor().schedule(() -> {
@@ -127,12 +143,12 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
               writeAck();
               ctx.flush();
             }
-          }, gateway.config.ackDelay().toNanos(), TimeUnit.NANOSECONDS);
+          }, gateway().config.ackDelay().toNanos(), TimeUnit.NANOSECONDS);
         }
       }
     }
     ctx.flush();
-    super.channelReadComplete(ctx);
+    ctx.fireChannelReadComplete();
   }
 
   @Override
@@ -144,9 +160,14 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
   }
 
   @Override
-  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+  public void channelInactive(ChannelHandlerContext ctx) {
     release();
-    super.channelInactive(ctx);
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    releaseCumulation();
   }
 
   @Override
@@ -178,7 +199,7 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
     }
     AuthResult verdict;
     try {
-      verdict = gateway.authenticator.authenticate(hello.clientId(), hello.token(), ctx.channel().remoteAddress());
+      verdict = gateway().authenticator.authenticate(hello.clientId(), hello.token(), ctx.channel().remoteAddress());
     } catch (RuntimeException e) {
       log.warn("{}: authenticator failed for client {}", this, hello.clientId(), e);
       fail(ErrorCode.INTERNAL_ERROR, "authentication failed on the server");
@@ -192,12 +213,12 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
     SessionStatus status = SessionStatus.NEW;
     long lost = 0;
     if (!hello.resumeSessionId().isEmpty()) {
-      Session old = gateway.store.find(hello.resumeSessionId());
-      if (old != null && (!old.clientId.equals(hello.clientId()) || !old.subject.equals(verdict.subject()))) {
+      Session old = gateway().store.find(hello.clientId(), hello.resumeSessionId());
+      if (old != null && !old.subject.equals(verdict.subject())) {
         log.warn("{}: client {} (subject {}) tried to resume {}, owned by subject {}; refused", this,
             hello.clientId(), verdict.subject(), old, old.subject);
-        fail(ErrorCode.RESUME_REFUSED, "session " + hello.resumeSessionId() + " does not belong to client "
-            + hello.clientId());
+        fail(ErrorCode.RESUME_REFUSED, "session " + hello.resumeSessionId() + " of client " + hello.clientId()
+            + " belongs to another subject");
         return;
       }
       if (old != null && resume(old, hello)) {
@@ -208,13 +229,13 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
       }
       status = SessionStatus.LOST;
       lost = old == null ? 0 : old.lostFor(hello.lastReceivedSeq());
-      gateway.resumesLost.increment();
+      gateway().resumesLost.increment();
       log.debug("{}: session {} cannot be resumed ({} messages known lost); starting a new one", this,
           hello.resumeSessionId(), lost);
     }
     open();
     // WELCOME is written before the session is registered, so no DATA can overtake it.
-    session = gateway.newSession(hello.clientId(), verdict.subject(), this, hello.attemptStamp());
+    session = gateway().newSession(hello.clientId(), verdict.subject(), this, hello.attemptStamp());
     writeWelcome(status, 0, lost);
     log.debug("{}: logged in ({})", this, status);
   }
@@ -223,21 +244,21 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
     Session.Resume r = old.resume(this, hello.lastReceivedSeq(), hello.attemptStamp());
     if (r.stale()) {
       log.debug("{}: stale resume of {}: a newer connection holds it", this, old);
-      closeAfter(new Frame.GoAway(ErrorCode.REPLACED, "a newer connection holds session " + old.id, 0, ""));
+      closeAfter(new Frame.GoAway(ErrorCode.REPLACED, "a newer connection holds session " + old.id(), 0, ""));
       return false;
     }
     if (!r.resumed()) {
       return false;
     }
-    gateway.store.attached(old);
-    gateway.resumed.increment();
+    gateway().store.attached(old);
+    gateway().resumed.increment();
     session = old;
     writtenSeq = hello.lastReceivedSeq();
     open();
     writeWelcome(SessionStatus.RESUMED, r.lastReceivedSeq(), 0);
     if (r.previous() != null && r.previous() != this) {
       // The usual case after a NAT expiry or silent partition: the old connection looks alive.
-      r.previous().goAwayFromAnyThread(ErrorCode.REPLACED, "session " + old.id + " resumed on another connection");
+      r.previous().goAwayFromAnyThread(ErrorCode.REPLACED, "session " + old.id() + " resumed on another connection");
     }
     log.debug("{}: resumed; client has up to {}, server has up to {}", this, hello.lastReceivedSeq(), r.lastReceivedSeq());
     flushSession(); // replay, then whatever comes next
@@ -246,13 +267,12 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
 
   private void open() {
     moveTo(ConnectionState.OPEN);
-    maxFrameSize = gateway.config.maxFrameSize();
-    deadlineNanos = gateway.ticker.nanoTime() + gateway.deadPeerTimeoutNanos;
+    deadlineNanos = gateway().ticker.nanoTime() + gateway().deadPeerTimeoutNanos;
   }
 
   private void writeWelcome(SessionStatus status, long lastReceivedSeq, long lostMessages) {
-    ServerConfig c = gateway.config;
-    ctx.write(encode(new Frame.Welcome(Frame.VERSION, session.id.toString(), status, lastReceivedSeq, lostMessages,
+    ServerConfig c = gateway().config;
+    ctx.write(encode(new Frame.Welcome(Frame.VERSION, session.id().toString(), status, lastReceivedSeq, lostMessages,
         (int) c.heartbeatInterval().toMillis(), c.heartbeatMisses(), c.maxFrameSize(),
         (int) c.backoffInitial().toMillis(), (int) c.backoffMax().toMillis(), (int) c.sessionRetention().toMillis())),
         ctx.voidPromise());
@@ -278,16 +298,16 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
     } else if (frame instanceof Frame.Subscribe) {
       Frame.Subscribe sub = (Frame.Subscribe) frame;
       if (acceptSeq(sub.seq()) && session.addTopic(sub.topic())) {
-        gateway.topics.subscribe(sub.topic(), session);
+        gateway().topics.subscribe(sub.topic(), session);
       }
     } else if (frame instanceof Frame.Unsubscribe) {
       Frame.Unsubscribe unsub = (Frame.Unsubscribe) frame;
       if (acceptSeq(unsub.seq()) && session.removeTopic(unsub.topic())) {
-        gateway.topics.unsubscribe(unsub.topic(), session);
+        gateway().topics.unsubscribe(unsub.topic(), session);
       }
     } else if (frame instanceof Frame.Close) {
       log.debug("{}: client ended the session: {}", this, frame);
-      gateway.end(session, this, false);
+      gateway().end(session, this, false);
       moveTo(ConnectionState.CLOSING);
       ctx.close();
     } else if (frame instanceof Frame.Error) {
@@ -302,14 +322,14 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
   private void onData(Frame.Data d) {
     boolean route;
     try {
-      route = gateway.messageHandler.onMessage(
-          new InboundMessage(session.clientId, session.id.toString(), d.targetKind(), d.target(), d.payload()));
+      route = gateway().messageHandler.onMessage(
+          new InboundMessage(session.clientId, session.id().toString(), d.targetKind(), d.target(), d.payload()));
     } catch (RuntimeException e) {
       log.warn("{}: message handler failed on message {}; not routed", this, d.seq(), e);
       route = false;
     }
     if (route) {
-      gateway.route(session.clientId, d.targetKind(), d.target(), d.payload());
+      gateway().route(session.clientId, d.targetKind(), d.target(), d.payload());
     }
   }
 
@@ -321,7 +341,7 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
       return false;
     }
     // A duplicate (a replay after resume) is acknowledged again but not processed.
-    if (++unackedInbound >= gateway.config.ackBatchMessages()) {
+    if (++unackedInbound >= gateway().config.ackBatchMessages()) {
       writeAck();
     }
     return verdict == Session.Inbound.NEW;
@@ -373,8 +393,8 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
 
   /** The session's replay buffer is full: this client does not keep up. Any thread. */
   void replayBufferOverflowed() {
-    onLoop(() -> fail(ErrorCode.SLOW_CONSUMER, "replay buffer full (" + gateway.config.replayBufferMessages()
-        + " messages / " + gateway.config.replayBufferBytes() + " bytes unacknowledged); messages are being lost"));
+    onLoop(() -> fail(ErrorCode.SLOW_CONSUMER, "replay buffer full (" + gateway().config.replayBufferMessages()
+        + " messages / " + gateway().config.replayBufferBytes() + " bytes unacknowledged); messages are being lost"));
   }
 
   /** Sends GOAWAY and closes, from any thread. */
@@ -413,15 +433,15 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
   void deadlineExpired() {
     switch (state) {
       case HANDSHAKING:
-        fail(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within " + gateway.config.handshakeTimeout().toMillis() + " ms");
+        fail(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within " + gateway().config.handshakeTimeout().toMillis() + " ms");
         break;
       case OPEN:
-        fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + gateway.config.deadPeerTimeout().toMillis()
-            + " ms (expected: a frame at least every " + gateway.config.heartbeatInterval().toMillis() + " ms)");
+        fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + gateway().config.deadPeerTimeout().toMillis()
+            + " ms (expected: a frame at least every " + gateway().config.heartbeatInterval().toMillis() + " ms)");
         break;
       default:
         // The final frame did not get out within the grace period.
-        deadlineNanos = gateway.ticker.nanoTime() + CLOSING_GRACE_NANOS;
+        deadlineNanos = gateway().ticker.nanoTime() + CLOSING_GRACE_NANOS;
         ctx.close();
     }
   }
@@ -437,7 +457,7 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
 
   private void closeAfter(Frame last) {
     moveTo(ConnectionState.CLOSING);
-    deadlineNanos = gateway.ticker.nanoTime() + CLOSING_GRACE_NANOS;
+    deadlineNanos = gateway().ticker.nanoTime() + CLOSING_GRACE_NANOS;
     ctx.writeAndFlush(encode(last)).addListener(ChannelFutureListener.CLOSE);
   }
 
@@ -446,16 +466,24 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
       return;
     }
     moveTo(ConnectionState.CLOSED);
+    releaseCumulation();
     sweeper.remove(this);
     if (ackTimer != null) {
       ackTimer.cancel(false);
       ackTimer = null;
     }
     if (session != null) {
-      gateway.connectionLost(session, this);
+      gateway().connectionLost(session, this);
     }
     // Last, so that whoever sees the count drop also sees the session settled.
-    gateway.connections.decrement();
+    gateway().connections.decrement();
+  }
+
+  private void releaseCumulation() {
+    if (cumulation != null) {
+      cumulation.release();
+      cumulation = null;
+    }
   }
 
   /** Frames are encoded here, not by a pipeline encoder: one handler context less per connection. */
@@ -482,6 +510,6 @@ final class ServerConnection extends ByteToMessageDecoder implements Runnable {
   public String toString() {
     String remote = ctx == null ? "?" : String.valueOf(ctx.channel().remoteAddress());
     Session s = session;
-    return s == null ? "connection " + remote : "connection " + remote + " client " + s.clientId + " session " + s.id;
+    return s == null ? "connection " + remote : "connection " + remote + " client " + s.clientId + " session " + s.id();
   }
 }

@@ -37,7 +37,9 @@ final class Session {
 
   final String clientId;
   final String subject;
-  final SessionIds id;
+  /** The 128-bit session id, inline: an id object would cost a header and a reference more. */
+  private final long idHi;
+  private final long idLo;
 
   private State state = State.ATTACHED;
   private ServerConnection connection;
@@ -47,30 +49,38 @@ final class Session {
   private long lastSentSeq;
   /** Allocated on the first buffered message: an idle session carries none. */
   private SeqBuffer<Frame.Data> outbound;
-  private final int maxMessages;
-  private final long maxBytes;
   /** Messages that could not be buffered: the session can no longer be resumed without a gap. */
   private long lostMessages;
   private Set<String> topics;
 
-  Session(String clientId, String subject, SessionIds id, ServerConnection connection, long attemptStamp, int maxMessages,
-      long maxBytes) {
+  /** How many messages and bytes a session may buffer; one instance per node. */
+  record ReplayLimits(int messages, long bytes) {}
+
+  Session(String clientId, String subject, SessionIds id, ServerConnection connection, long attemptStamp) {
     this.clientId = clientId;
     this.subject = subject;
-    this.id = id;
+    this.idHi = id.hi();
+    this.idLo = id.lo();
     this.connection = connection;
     this.holderStamp = attemptStamp;
-    this.maxMessages = maxMessages;
-    this.maxBytes = maxBytes;
+  }
+
+  SessionIds id() {
+    return new SessionIds(idHi, idLo);
+  }
+
+  boolean hasId(SessionIds id) {
+    return id.hi() == idHi && id.lo() == idLo;
   }
 
   /**
    * Numbers and buffers a message for the client and tells the attached connection to send it.
    * Any thread.
    *
+   * @param limits the node's replay buffer bounds (passed in, not kept: one field less per session)
    * @return false if the session has ended
    */
-  boolean offer(String from, TargetKind kind, String target, byte[] payload) {
+  boolean offer(String from, TargetKind kind, String target, byte[] payload, ReplayLimits limits) {
     ServerConnection poke;
     ServerConnection tooSlow = null;
     synchronized (this) {
@@ -79,7 +89,7 @@ final class Session {
       }
       int size = sizeOf(from, target, payload);
       if (outbound == null && lostMessages == 0) {
-        outbound = new SeqBuffer<>(maxMessages, maxBytes);
+        outbound = new SeqBuffer<>(limits.messages(), limits.bytes());
       }
       if (lostMessages > 0 || !outbound.fits(size)) {
         if (lostMessages == 0) {
@@ -258,6 +268,6 @@ final class Session {
 
   @Override
   public String toString() {
-    return "session " + id + " (client " + clientId + ")";
+    return "session " + id() + " (client " + clientId + ")";
   }
 }

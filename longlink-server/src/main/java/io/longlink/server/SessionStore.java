@@ -3,18 +3,29 @@ package io.longlink.server;
 import java.util.List;
 
 /**
- * Where sessions live between connections: lookup by id for resume, and the retention of detached
- * ones. The embedded default keeps them in memory ({@link InMemorySessionStore}); a shared store
+ * The sessions of a node, one per client id: lookup for routing and resume, and the retention of
+ * detached ones. The embedded default keeps them in memory ({@link InMemorySessionStore}); a shared store
  * lets a session resume on another node.
  *
  * <p>Implementations are thread-safe. Ending a session (unsubscribing, releasing its buffer) is the
  * caller's job: the store only says which sessions must go.
  */
 interface SessionStore {
-  void add(Session session);
+  /** Registers {@code session} for its client id; returns the session it replaced, or {@code null}. */
+  Session register(Session session);
 
-  /** The session with this id, or {@code null}. */
-  Session find(String sessionId);
+  /** The session of {@code clientId}, or {@code null}. */
+  Session get(String clientId);
+
+  /**
+   * The session of {@code clientId} if its id is {@code sessionId}, else {@code null}: a session
+   * is only ever found through the client id it belongs to, so an id alone reveals nothing.
+   */
+  default Session find(String clientId, String sessionId) {
+    SessionIds id = SessionIds.parse(sessionId);
+    Session s = id == null ? null : get(clientId);
+    return s != null && s.hasId(id) ? s : null;
+  }
 
   /**
    * The session lost its connection at {@code nowNanos}; keep it for the retention time.
@@ -26,7 +37,7 @@ interface SessionStore {
   /** The session was resumed: no longer subject to retention. */
   void attached(Session session);
 
-  /** Forget the session. */
+  /** Forgets the session, if it is still the one registered for its client id. */
   void remove(Session session);
 
   /**

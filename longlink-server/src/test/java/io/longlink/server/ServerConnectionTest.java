@@ -23,12 +23,12 @@ class ServerConnectionTest {
   final ServerConfig config = ServerConfig.builder()
       .heartbeatInterval(Duration.ofSeconds(30)).heartbeatMisses(3).handshakeTimeout(Duration.ofSeconds(5)).build();
   final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), MessageHandler.routeAll(), ticker);
-  final LivenessSweeper sweeper = new LivenessSweeper(ImmediateEventExecutor.INSTANCE);
+  final LivenessSweeper sweeper = new LivenessSweeper(ImmediateEventExecutor.INSTANCE, gateway);
   EmbeddedChannel ch;
   ServerConnection connection;
 
   EmbeddedChannel open() {
-    connection = new ServerConnection(gateway, sweeper);
+    connection = new ServerConnection(sweeper);
     ch = new EmbeddedChannel(connection);
     return ch;
   }
@@ -73,7 +73,49 @@ class ServerConnectionTest {
     assertThat(w.heartbeatIntervalMs()).isEqualTo(30_000);
     assertThat(w.heartbeatMisses()).isEqualTo(3);
     assertThat(w.maxFrameSize()).isEqualTo(FrameCodec.DEFAULT_MAX_FRAME_SIZE);
-    assertThat(gateway.sessions.get("alice")).isNotNull();
+    assertThat(gateway.store.get("alice")).isNotNull();
+  }
+
+  @Test
+  void framesArriveWhateverTheReadBoundaries() {
+    open();
+    login("alice");
+    gateway.topics.subscribe("news", gateway.store.get("alice"));
+    gateway.store.get("alice").addTopic("news");
+    ByteBuf stream = Unpooled.buffer();
+    for (int i = 1; i <= 3; i++) {
+      FrameCodec.encode(new Frame.Data(i, TargetKind.TOPIC, "news", "", new byte[] {(byte) i, 2, 3}), stream);
+    }
+    FrameCodec.encode(new Frame.Ping(7), stream);
+    byte[] bytes = new byte[stream.readableBytes()];
+    stream.readBytes(bytes).release();
+    // One byte per read, then two frames and a half in one read, then the rest.
+    for (int i = 0; i < 20; i++) {
+      ch.writeInbound(Unpooled.wrappedBuffer(bytes, i, 1));
+    }
+    ch.writeInbound(Unpooled.wrappedBuffer(bytes, 20, bytes.length - 20));
+    java.util.List<Frame> out = new java.util.ArrayList<>();
+    for (Frame f; (f = sent()) != null; ) {
+      out.add(f);
+    }
+    assertThat(out).filteredOn(f -> f instanceof Frame.Data).extracting(f -> ((Frame.Data) f).payload()[0])
+        .containsExactly((byte) 1, (byte) 2, (byte) 3);
+    assertThat(out).contains(new Frame.Pong(7), new Frame.Ack(3));
+    assertThat(ch.isActive()).isTrue();
+  }
+
+  @Test
+  void bytesAfterAFramingErrorAreDiscarded() {
+    open();
+    login("alice");
+    ByteBuf bad = Unpooled.buffer();
+    bad.writeInt(Integer.MAX_VALUE); // a length far beyond the limit
+    FrameCodec.encode(new Frame.Ping(1), bad); // must not be answered
+    ch.writeInbound(bad);
+    Frame.Error e = (Frame.Error) sent();
+    assertThat(e.code()).isEqualTo(ErrorCode.FRAME_TOO_LARGE);
+    assertThat(sent()).isNull();
+    assertThat(ch.isActive()).isFalse();
   }
 
   @Test
@@ -109,7 +151,7 @@ class ServerConnectionTest {
     assertThat(ch.isOpen()).isFalse();
     // The session outlives its connection, kept for resume.
     assertThat(gateway.store.detachedCount()).isEqualTo(1);
-    assertThat(gateway.sessions.get("alice").state()).isEqualTo(Session.State.DETACHED);
+    assertThat(gateway.store.get("alice").state()).isEqualTo(Session.State.DETACHED);
   }
 
   @Test
@@ -141,7 +183,7 @@ class ServerConnectionTest {
   void ackAfterEveryBatchOfNMessages() {
     Gateway g = new Gateway(config.toBuilder().ackBatchMessages(2).build(), Authenticator.acceptAll(),
         m -> false, ticker);
-    ch = new EmbeddedChannel(new ServerConnection(g, sweeper));
+    ch = new EmbeddedChannel(new ServerConnection(new LivenessSweeper(ImmediateEventExecutor.INSTANCE, g)));
     login("alice");
     ByteBuf batch = Unpooled.buffer();
     for (int i = 1; i <= 5; i++) {
@@ -166,7 +208,7 @@ class ServerConnectionTest {
     ticker.advance(Duration.ofMillis(1));
     gateway.expireDetached(ticker.nanoTime());
     assertThat(gateway.store.detachedCount()).isZero();
-    assertThat(gateway.sessions.size()).isZero();
+    assertThat(gateway.store.size()).isZero();
     assertThat(gateway.store.size()).isZero();
   }
 
@@ -186,7 +228,7 @@ class ServerConnectionTest {
     assertThat(gateway.topics.topicCount()).isEqualTo(1);
     receive(new Frame.Close(ErrorCode.NORMAL, "bye"));
     assertThat(ch.isOpen()).isFalse();
-    assertThat(gateway.sessions.size()).isZero();
+    assertThat(gateway.store.size()).isZero();
     assertThat(gateway.topics.topicCount()).isZero();
     assertThat(sweeper.size()).isZero();
     assertThat(gateway.connections.sum()).isZero();

@@ -274,14 +274,31 @@ abstract class ServerSocketTestBase {
   }
 
   @Test
-  void resumeIsBoundToTheClientThatOwnsTheSession() throws IOException {
+  void aSessionIdAloneResumesNothingForAnotherClientId() throws IOException {
     InetSocketAddress a = start();
     RawClient bob = connect(a);
     bob.send(Frame.Hello.newSession("bob", ""));
     Frame.Welcome w = bob.readUntil(Frame.Welcome.class);
     RawClient mallory = connect(a);
     mallory.send(resumeHello("mallory", w, 0));
-    assertThat(assertErrorAndClosed(mallory, ErrorCode.RESUME_REFUSED).message()).contains("does not belong");
+    Frame.Welcome mw = mallory.readUntil(Frame.Welcome.class);
+    assertThat(mw.sessionStatus()).isEqualTo(io.longlink.protocol.SessionStatus.LOST); // as if unknown
+    assertThat(mw.sessionId()).isNotEqualTo(w.sessionId());
+    server.publishToClient("bob", utf8("for bob"));
+    assertThat(bob.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("for bob")); // bob unaffected
+  }
+
+  @Test
+  void resumeIsBoundToTheAuthenticatedSubject() throws IOException {
+    // The token names the subject; the same client id with another subject may not take the session.
+    InetSocketAddress a = start(ServerConfig.builder(),
+        (clientId, token, remote) -> Authenticator.AuthResult.accept(token));
+    RawClient bob = connect(a);
+    bob.send(new Frame.Hello(1, "bob", "alice-account", "", 0, 1));
+    Frame.Welcome w = bob.readUntil(Frame.Welcome.class);
+    RawClient mallory = connect(a);
+    mallory.send(new Frame.Hello(1, "bob", "mallory-account", w.sessionId(), 0, 2));
+    assertThat(assertErrorAndClosed(mallory, ErrorCode.RESUME_REFUSED).message()).contains("another subject");
     bob.send(new Frame.Ping(1));
     assertThat(bob.readUntil(Frame.Pong.class)).isEqualTo(new Frame.Pong(1)); // bob unaffected
   }
