@@ -2,6 +2,7 @@ package io.longlink.app;
 
 import io.longlink.chaos.ChaosControl;
 import io.longlink.chaos.ChaosProxy;
+import io.longlink.protocol.HostPort;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -6,6 +6,7 @@ import io.longlink.client.Destination;
 import io.longlink.client.LonglinkClient;
 import io.longlink.client.ReceivedMessage;
 import io.longlink.client.SessionLostEvent;
+import io.longlink.protocol.HostPort;
 import io.longlink.protocol.TargetKind;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Long-connection (persistent TCP) gateway and client.",
-    subcommands = {ServerCommand.class, ClientCommand.class, ChaosCommand.class, io.longlink.app.bench.BenchCommand.class,
+    subcommands = {ServerCommand.class, ClientCommand.class, ChaosCommand.class, io.longlink.bench.BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,4 +1,4 @@
-package io.longlink.app.bench;
+package io.longlink.bench;
 
 import io.longlink.client.Destination;
 import io.longlink.client.LonglinkClient;

@@ -1,4 +1,4 @@
-package io.longlink.app.bench;
+package io.longlink.bench;
 
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;

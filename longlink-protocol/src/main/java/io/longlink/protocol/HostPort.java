@@ -1,4 +1,4 @@
-package io.longlink.app;
+package io.longlink.protocol;
 
 import java.net.InetSocketAddress;
 

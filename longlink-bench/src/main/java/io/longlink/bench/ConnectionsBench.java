@@ -1,4 +1,4 @@
-package io.longlink.app.bench;
+package io.longlink.bench;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -67,7 +67,7 @@ final class ConnectionsBench implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter console = spec.commandLine().getOut();
-    java.net.InetSocketAddress target = io.longlink.app.HostPort.parse(server, "--server");
+    java.net.InetSocketAddress target = io.longlink.protocol.HostPort.parse(server, "--server");
     String host = target.getHostString();
     int port = target.getPort();
     int half = count / 2;
