@@ -18,6 +18,8 @@ final class LivenessSweeper {
   private final EventExecutor loop;
   private ServerConnection[] connections = new ServerConnection[64];
   private int size;
+  /** Duration of the last sweep, for {@link LonglinkServer#lastLivenessSweep()}; written by the loop. */
+  private volatile long lastSweepNanos;
 
   LivenessSweeper(EventExecutor loop, Gateway gateway) {
     this.loop = loop;
@@ -56,6 +58,7 @@ final class LivenessSweeper {
    */
   int sweep(long nowNanos) {
     assert loop.inEventLoop();
+    long start = System.nanoTime(); // a measurement, not a deadline: the real clock
     int expired = 0;
     // Downwards: an expiring connection removes itself, swapping in one already visited.
     for (int i = size - 1; i >= 0; i--) {
@@ -66,7 +69,12 @@ final class LivenessSweeper {
         expired++;
       }
     }
+    lastSweepNanos = System.nanoTime() - start;
     return expired;
+  }
+
+  long lastSweepNanos() {
+    return lastSweepNanos;
   }
 
   int size() {

@@ -9,8 +9,11 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.local.LocalAddress;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -88,11 +91,13 @@ public final class LonglinkServer implements AutoCloseable {
         TimeUnit.NANOSECONDS);
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(group)
-        .channel(transport.serverChannelClass())
-        .option(ChannelOption.SO_REUSEADDR, true) // a restarted node gets its port back at once
-        .childOption(ChannelOption.TCP_NODELAY, true)
-        .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_ALLOCATOR) // one for all, not one per channel
-        .childHandler(new ChannelInitializer<Channel>() {
+        .channel(transport.serverChannelClass());
+    if (transport.socket()) {
+      bootstrap.option(ChannelOption.SO_REUSEADDR, true) // a restarted node gets its port back at once
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_ALLOCATOR); // one for all, not one per channel
+    }
+    bootstrap.childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
             LivenessSweeper sweeper = sweepers.get(ch.eventLoop());
@@ -103,7 +108,9 @@ public final class LonglinkServer implements AutoCloseable {
           }
         });
     try {
-      serverChannel = bootstrap.bind(c.host(), c.port()).syncUninterruptibly().channel();
+      SocketAddress bindTo = transport.socket() ? new InetSocketAddress(c.host(), c.port())
+          : c.port() == 0 ? LocalAddress.ANY : new LocalAddress(c.host() + ":" + c.port());
+      serverChannel = bootstrap.bind(bindTo).syncUninterruptibly().channel();
     } catch (RuntimeException e) {
       group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       state = State.STOPPED;
@@ -111,18 +118,45 @@ public final class LonglinkServer implements AutoCloseable {
     }
     state = State.RUNNING;
     log.info("longlink gateway listening on {} ({}, {} I/O threads, heartbeat {} ms x {}, handshake timeout {} ms)",
-        format(localAddress()), transportName, threads, c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
+        format(boundAddress()), transportName, threads, c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
         c.handshakeTimeout().toMillis());
     return this;
   }
 
-  /** The bound address (useful with port 0). */
+  /**
+   * The bound TCP address (useful with port 0).
+   *
+   * @throws IllegalStateException if not started, or started on the in-memory transport
+   */
   public InetSocketAddress localAddress() {
+    if (!(boundAddress() instanceof InetSocketAddress a)) {
+      throw new IllegalStateException("localAddress(): the server is on the in-memory transport; use boundAddress()");
+    }
+    return a;
+  }
+
+  /** Where clients connect: an {@link InetSocketAddress}, or a Netty {@code LocalAddress} in memory. */
+  public SocketAddress boundAddress() {
     Channel ch = serverChannel;
     if (ch == null) {
-      throw new IllegalStateException("localAddress(): server not started");
+      throw new IllegalStateException("boundAddress(): server not started");
     }
-    return (InetSocketAddress) ch.localAddress();
+    return ch.localAddress();
+  }
+
+  /**
+   * How long the last liveness sweep took on the slowest event loop: the cost of supervising every
+   * connection's heartbeat deadline, paid once per sweep interval.
+   */
+  public Duration lastLivenessSweep() {
+    long max = 0;
+    Map<EventExecutor, LivenessSweeper> s = sweepers;
+    if (s != null) {
+      for (LivenessSweeper sweeper : s.values()) {
+        max = Math.max(max, sweeper.lastSweepNanos());
+      }
+    }
+    return Duration.ofNanos(max);
   }
 
   /** The settings this node runs with. */
@@ -211,11 +245,11 @@ public final class LonglinkServer implements AutoCloseable {
       e.getKey().submit(e.getValue()::closeAll).syncUninterruptibly();
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-    log.info("longlink gateway on {} stopped", format((InetSocketAddress) serverChannel.localAddress()));
+    log.info("longlink gateway on {} stopped", format(serverChannel.localAddress()));
   }
 
-  private static String format(InetSocketAddress a) {
-    return a == null ? "?" : a.getHostString() + ":" + a.getPort();
+  private static String format(SocketAddress a) {
+    return a instanceof InetSocketAddress i ? i.getHostString() + ":" + i.getPort() : String.valueOf(a);
   }
 
   /** Assembles a server from a config and the application's plug-ins. */

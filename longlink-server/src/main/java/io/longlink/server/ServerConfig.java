@@ -56,7 +56,12 @@ public record ServerConfig(
     /** Native epoll when available, else NIO (logged). */
     AUTO,
     EPOLL,
-    NIO
+    NIO,
+    /**
+     * No sockets: Netty's in-JVM local channels, bound to the name {@code host:port}. For embedding
+     * the gateway with its clients in one process and for the million-session benchmark.
+     */
+    IN_MEMORY
   }
 
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
