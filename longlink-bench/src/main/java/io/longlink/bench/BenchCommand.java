@@ -32,7 +32,8 @@ import picocli.CommandLine.Model.CommandSpec;
     mixinStandardHelpOptions = true,
     description = "Benchmarks (gateway and clients in this process, over loopback). Results: one line, "
         + "and JSON with --out.",
-    subcommands = {BenchCommand.Resume.class, BenchCommand.Acks.class, ConnectionsBench.class, SessionsBench.class})
+    subcommands = {BenchCommand.Resume.class, BenchCommand.Acks.class, ConnectionsBench.class, SessionsBench.class,
+        BareServer.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
 

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -32,7 +31,9 @@ import picocli.CommandLine.Spec;
         + "gateway's live heap (after a forced GC) and RSS slope per connection between N/2 and N, and its CPU "
         + "while holding.")
 final class ConnectionsBench implements Callable<Integer> {
-  private static final Pattern PROGRESS = Pattern.compile("connected=(\\d+) failed=(\\d+)");
+  private static final Pattern PROGRESS = Pattern.compile("connected=(\\d+) failed=(\\d+) reasons=(\\{.*})");
+  private static final Pattern REASON = Pattern.compile("\"([^\"]+)\":(\\d+)");
+  private static final Pattern SELF = Pattern.compile("^self heap=(\\d+) rss=(\\d+) latency=(\\S+)");
   private static final Pattern USED = Pattern.compile("used (\\d+)K");
 
   @Spec CommandSpec spec;
@@ -58,11 +59,33 @@ final class ConnectionsBench implements Callable<Integer> {
   @Option(names = "--server-pid", description = "PID of a gateway on this machine: measure its heap, RSS and CPU.")
   Long serverPid;
 
+  @Option(names = "--protocol", defaultValue = "LONGLINK",
+      description = "What the server speaks: ${COMPLETION-CANDIDATES} (TCP: a bare server that echoes; default: ${DEFAULT-VALUE}).")
+  PeerProtocol protocol;
+
+  @Option(names = "--heartbeat", defaultValue = "30s", description = "Client heartbeat interval (default: ${DEFAULT-VALUE}).")
+  Duration heartbeat;
+
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
 
+  @Option(names = "--plot", description = "Write connections and server memory over time as a self-contained HTML page.")
+  Path plot;
+
   private final List<Process> workers = new ArrayList<>();
+  private final List<WorkerState> states = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<double[]> samples = java.util.Collections.synchronizedList(new ArrayList<>());
   private int nextSource = 2;
+
+  /** What one worker process last reported. */
+  private static final class WorkerState {
+    volatile int connected;
+    volatile int failed;
+    volatile java.util.Map<String, Integer> reasons = java.util.Map.of();
+    volatile long selfHeap = -1;
+    volatile long selfRss = -1;
+    volatile org.HdrHistogram.Histogram latency;
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -71,6 +94,8 @@ final class ConnectionsBench implements Callable<Integer> {
     String host = target.getHostString();
     int port = target.getPort();
     int half = count / 2;
+    long t0 = System.nanoTime();
+    Thread sampler = Thread.ofPlatform().daemon().start(() -> sample(t0));
     try {
       Measurement base = measure();
       int connectedHalf = ramp(host, port, half, 0, console);
@@ -78,30 +103,64 @@ final class ConnectionsBench implements Callable<Integer> {
       int connectedAll = ramp(host, port, count - half, connectedHalf, console);
       Measurement atFull = measure();
       long cpu0 = cpuTicks();
-      long t0 = System.nanoTime();
+      long h0 = System.nanoTime();
       TimeUnit.NANOSECONDS.sleep(hold.toNanos());
-      double seconds = (System.nanoTime() - t0) / 1e9;
+      double seconds = (System.nanoTime() - h0) / 1e9;
       double cpuPercent = serverPid == null ? -1 : (cpuTicks() - cpu0) / 100.0 / seconds * 100;
       int failed = count - connectedAll;
-      double heapSlope = atHalf == null ? -1 : (atFull.heapBytes - atHalf.heapBytes) / (double) (connectedAll - connectedHalf);
-      double rssSlope = atHalf == null ? -1 : (atFull.rssBytes - atHalf.rssBytes) / (double) (connectedAll - connectedHalf);
-      String line = String.format(Locale.ROOT, "connections: %d connected, %d failed; server live heap %s B/conn, RSS %s "
-              + "B/conn (slope %d..%d); server CPU while holding %s%%", connectedAll, failed, fmt(heapSlope),
-          fmt(rssSlope), connectedHalf, connectedAll, fmt(cpuPercent));
-      console.println(line);
+      int added = Math.max(1, connectedAll - connectedHalf);
+      double heapSlope = atHalf == null || atHalf.heapBytes < 0 ? -1 : (atFull.heapBytes - atHalf.heapBytes) / (double) added;
+      double rssSlope = atHalf == null ? -1 : (atFull.rssBytes - atHalf.rssBytes) / (double) added;
+      console.println(String.format(Locale.ROOT, "connections (%s): %d connected, %d failed; server live heap %s B/conn, "
+              + "RSS %s B/conn (slope %d..%d); server CPU while holding %s%%", protocol, connectedAll, failed,
+          fmt(heapSlope), fmt(rssSlope), connectedHalf, connectedAll, fmt(cpuPercent)));
       if (base != null) {
-        console.printf(Locale.ROOT, "server heap used: %d KiB at 0, %d KiB at %d, %d KiB at %d; RSS %d / %d / %d KiB%n",
-            base.heapBytes >> 10, atHalf.heapBytes >> 10, connectedHalf, atFull.heapBytes >> 10, connectedAll,
-            base.rssBytes >> 10, atHalf.rssBytes >> 10, atFull.rssBytes >> 10);
+        console.println(String.format(Locale.ROOT, "server heap used: %s KiB at 0, %s KiB at %d, %s KiB at %d; RSS %d / %d "
+                + "/ %d KiB", kib(base.heapBytes), kib(atHalf.heapBytes), connectedHalf, kib(atFull.heapBytes),
+            connectedAll, base.rssBytes >> 10, atHalf.rssBytes >> 10, atFull.rssBytes >> 10));
       }
+      java.util.Map<String, Integer> reasons = new java.util.TreeMap<>();
+      org.HdrHistogram.Histogram latency = new org.HdrHistogram.Histogram(3);
+      long selfHeap = 0;
+      long selfRss = 0;
+      for (WorkerState w : states) {
+        w.reasons.forEach((k, v) -> reasons.merge(k, v, Integer::sum));
+        if (w.latency != null) {
+          latency.add(w.latency);
+        }
+        selfHeap += Math.max(0, w.selfHeap);
+        selfRss += Math.max(0, w.selfRss);
+      }
+      if (!reasons.isEmpty()) {
+        console.println("failures by reason: " + reasons);
+      }
+      console.println(String.format(Locale.ROOT, "connect to logged in: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
+          ms(latency, 50), ms(latency, 90), ms(latency, 99), latency.getMaxValue() / 1000.0));
+      double genHeap = selfHeap / (double) Math.max(1, connectedAll);
+      double genRss = selfRss / (double) Math.max(1, connectedAll);
+      console.println(String.format(Locale.ROOT, "load generator (%d processes): %.0f B heap and %.0f B RSS per connection, "
+          + "JVM baseline included", states.size(), genHeap, genRss));
       if (out != null) {
-        Files.writeString(out, String.format(Locale.ROOT, "{\"bench\":\"connections\",\"count\":%d,\"connected\":%d,"
-                + "\"failed\":%d,\"heap_bytes_per_connection\":%.1f,\"rss_bytes_per_connection\":%.1f,"
-                + "\"server_cpu_percent\":%.2f,\"slope_from\":%d,\"slope_to\":%d}%n", count, connectedAll, failed,
-            heapSlope, rssSlope, cpuPercent, connectedHalf, connectedAll));
+        StringBuilder r = new StringBuilder();
+        reasons.forEach((k, v) -> r.append(r.length() == 0 ? "" : ",").append('"')
+            .append(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(k)).append("\":").append(v));
+        Files.writeString(out, String.format(Locale.ROOT, "{\"bench\":\"connections\",\"protocol\":\"%s\",\"count\":%d,"
+                + "\"connected\":%d,\"failed\":%d,\"failures\":{%s},\"heap_bytes_per_connection\":%.1f,"
+                + "\"rss_bytes_per_connection\":%.1f,\"server_cpu_percent\":%.2f,\"slope_from\":%d,\"slope_to\":%d,"
+                + "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+                + "\"load_generator\":{\"processes\":%d,\"heap_bytes_per_connection\":%.1f,\"rss_bytes_per_connection\":%.1f},"
+                + "\"points\":[%s,%s,%s]}%n", protocol.name().toLowerCase(Locale.ROOT), count, connectedAll, failed, r,
+            heapSlope, rssSlope, cpuPercent, connectedHalf, connectedAll, ms(latency, 50), ms(latency, 90),
+            ms(latency, 99), latency.getMaxValue() / 1000.0, states.size(), genHeap, genRss, point(0, base),
+            point(connectedHalf, atHalf), point(connectedAll, atFull)));
+      }
+      if (plot != null) {
+        writePlot();
+        console.println("wrote " + plot);
       }
       return failed == 0 ? 0 : 1;
     } finally {
+      sampler.interrupt();
       for (Process w : workers) {
         w.destroy();
       }
@@ -109,6 +168,57 @@ final class ConnectionsBench implements Callable<Integer> {
         w.waitFor(10, TimeUnit.SECONDS);
       }
     }
+  }
+
+  private static String point(int connections, Measurement m) {
+    return m == null ? String.format(Locale.ROOT, "{\"connections\":%d}", connections)
+        : String.format(Locale.ROOT, "{\"connections\":%d,\"heap_bytes\":%d,\"rss_bytes\":%d}", connections,
+            m.heapBytes, m.rssBytes);
+  }
+
+  private static double ms(org.HdrHistogram.Histogram h, double percentile) {
+    return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  private static String kib(long bytes) {
+    return bytes < 0 ? "n/a" : String.valueOf(bytes >> 10);
+  }
+
+  /** Every 500 ms: seconds since start, connections up, server RSS in MiB (0 without --server-pid). */
+  private void sample(long t0) {
+    try {
+      while (!Thread.currentThread().isInterrupted()) {
+        int up = 0;
+        for (WorkerState w : states) {
+          up += w.connected;
+        }
+        samples.add(new double[] {(System.nanoTime() - t0) / 1e9, up, serverPid == null ? 0 : rss() / 1048576.0});
+        TimeUnit.MILLISECONDS.sleep(500);
+      }
+    } catch (InterruptedException | IOException e) {
+      // done
+    }
+  }
+
+  private void writePlot() throws IOException {
+    double[][] s;
+    synchronized (samples) {
+      s = samples.toArray(new double[0][]);
+    }
+    double[] t = new double[s.length];
+    double[] up = new double[s.length];
+    double[] rss = new double[s.length];
+    for (int i = 0; i < s.length; i++) {
+      t[i] = s[i][0];
+      up[i] = s[i][1];
+      rss[i] = s[i][2];
+    }
+    HtmlPlot page = new HtmlPlot("longlink bench connections: " + count + " x " + protocol + " to " + server)
+        .add(new HtmlPlot.Chart("Connections", "seconds", "connected", List.of(new HtmlPlot.Series("connected", t, up))));
+    if (serverPid != null) {
+      page.add(new HtmlPlot.Chart("Server memory", "seconds", "RSS MiB", List.of(new HtmlPlot.Series("server RSS", t, rss))));
+    }
+    Files.writeString(plot, page.render());
   }
 
   private static String fmt(double v) {
@@ -127,47 +237,66 @@ final class ConnectionsBench implements Callable<Integer> {
           "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
           LoadWorker.class.getName(), host, String.valueOf(port), String.valueOf(k),
           String.valueOf(Math.max(1, rate / Math.max(1, (n + perProcess - 1) / perProcess))), source, "w" + nextSource + "-",
-          "86400", String.valueOf(inFlight));
+          "86400", String.valueOf(inFlight), protocol.name(), String.valueOf(heartbeat.toMillis()));
       Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       workers.add(p);
       started.add(p);
     }
-    AtomicIntegerArray connected = new AtomicIntegerArray(started.size());
-    AtomicIntegerArray failed = new AtomicIntegerArray(started.size());
-    List<Thread> readers = new ArrayList<>();
-    for (int i = 0; i < started.size(); i++) {
-      int idx = i;
-      Process p = started.get(i);
-      readers.add(Thread.ofPlatform().daemon().start(() -> {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-          for (String line; (line = r.readLine()) != null; ) {
-            Matcher m = PROGRESS.matcher(line);
-            if (m.find()) {
-              connected.set(idx, Integer.parseInt(m.group(1)));
-              failed.set(idx, Integer.parseInt(m.group(2)));
-            }
-          }
-        } catch (IOException e) {
-          // worker gone
-        }
-      }));
+    List<WorkerState> mine = new ArrayList<>();
+    for (Process p : started) {
+      WorkerState w = new WorkerState();
+      mine.add(w);
+      states.add(w);
+      Thread.ofPlatform().daemon().start(() -> follow(p, w));
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60 + n / Math.max(1, rate) * 3L);
     int sum;
     int fails;
+    boolean reported;
     do {
       TimeUnit.MILLISECONDS.sleep(500);
       sum = 0;
       fails = 0;
-      for (int i = 0; i < started.size(); i++) {
-        sum += connected.get(i);
-        fails += failed.get(i);
+      reported = true;
+      for (WorkerState w : mine) {
+        sum += w.connected;
+        fails += w.failed;
+        reported &= w.latency != null;
       }
       console.printf("\rramping: %d/%d connected, %d failed   ", already + sum, already + n, fails);
       console.flush();
-    } while (sum + fails < n && System.nanoTime() < deadline);
+    } while ((sum + fails < n || !reported) && System.nanoTime() < deadline);
     console.println();
     return already + sum;
+  }
+
+  /** Reads a worker's report lines into its state until the worker exits. */
+  private static void follow(Process p, WorkerState w) {
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line; (line = r.readLine()) != null; ) {
+        Matcher m = PROGRESS.matcher(line);
+        if (m.find()) {
+          java.util.Map<String, Integer> reasons = new java.util.HashMap<>();
+          Matcher rm = REASON.matcher(m.group(3));
+          while (rm.find()) {
+            reasons.put(rm.group(1), Integer.parseInt(rm.group(2)));
+          }
+          w.reasons = reasons;
+          w.failed = Integer.parseInt(m.group(2));
+          w.connected = Integer.parseInt(m.group(1));
+          continue;
+        }
+        Matcher s = SELF.matcher(line);
+        if (s.find()) {
+          w.selfHeap = Long.parseLong(s.group(1));
+          w.selfRss = Long.parseLong(s.group(2));
+          w.latency = org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(
+              java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(s.group(3))), 0);
+        }
+      }
+    } catch (IOException | java.util.zip.DataFormatException e) {
+      // worker gone
+    }
   }
 
   private record Measurement(long heapBytes, long rssBytes) {}
@@ -177,18 +306,29 @@ final class ConnectionsBench implements Callable<Integer> {
     if (serverPid == null) {
       return null;
     }
-    String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-    run(jcmd, String.valueOf(serverPid), "GC.run");
-    run(jcmd, String.valueOf(serverPid), "GC.run");
-    Matcher m = USED.matcher(run(jcmd, String.valueOf(serverPid), "GC.heap_info"));
-    long heap = m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
-    long rss = -1;
+    long heap = -1;
+    if (isJvm()) {
+      String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+      run(jcmd, String.valueOf(serverPid), "GC.run");
+      run(jcmd, String.valueOf(serverPid), "GC.run");
+      Matcher m = USED.matcher(run(jcmd, String.valueOf(serverPid), "GC.heap_info"));
+      heap = m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+    }
+    return new Measurement(heap, rss());
+  }
+
+  private boolean isJvm() throws IOException {
+    Path exe = Path.of("/proc/" + serverPid + "/exe").toRealPath();
+    return exe.getFileName().toString().equals("java");
+  }
+
+  private long rss() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/" + serverPid + "/status"))) {
       if (line.startsWith("VmRSS:")) {
-        rss = Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+        return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
       }
     }
-    return new Measurement(heap, rss);
+    return -1;
   }
 
   /** utime + stime of the gateway, in clock ticks (100 per second). */

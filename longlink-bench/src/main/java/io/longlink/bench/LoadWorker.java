@@ -1,16 +1,12 @@
 package io.longlink.bench;
 
-import io.longlink.protocol.Frame;
-import io.longlink.protocol.FrameCodec;
-import io.longlink.protocol.FrameDecoder;
-import io.longlink.protocol.FrameEncoder;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -21,37 +17,49 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
 
 /**
- * One load-generator process: opens up to ~19,000 idle sessions (this machine allows 20,000 open
- * files per process) from one source address, logs each in with a raw HELLO, keeps them alive with
- * one shared ping sweep, and reports progress on stdout. Lean on purpose: one handler per channel,
- * no SDK state. Run by {@code longlink bench connections}, not by hand.
+ * One load-generator process: opens up to ~19,000 idle connections (this machine allows 20,000
+ * open files per process) from one source address, logs each in with the peer's protocol, keeps
+ * them alive with one shared heartbeat sweep, and reports progress on stdout. Lean on purpose:
+ * while logging in a connection has one small handler of its own (for its start time), after that
+ * only the one shared handler. Run by {@code longlink bench connections}, not by hand.
  *
- * <p>Arguments: host port count ratePerSecond sourceIp idPrefix holdSeconds maxInFlight
+ * <p>Arguments: host port count ratePerSecond sourceIp idPrefix holdSeconds maxInFlight protocol
+ * heartbeatMillis
+ *
+ * <p>Output lines: {@code progress connected=C failed=F reasons={...}}, once all are up
+ * {@code self heap=BYTES rss=BYTES latency=BASE64} (its own memory after a GC, and the
+ * connect-to-logged-in times as a compressed HdrHistogram in microseconds), and {@code final ...}.
  */
 public final class LoadWorker {
   private final InetSocketAddress server;
   private final InetSocketAddress source;
   private final String idPrefix;
+  private final PeerProtocol protocol;
   private final AtomicInteger connected = new AtomicInteger();
   private final AtomicInteger failed = new AtomicInteger();
   private final Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
   private final List<Channel> channels = java.util.Collections.synchronizedList(new ArrayList<>());
-  private final ConnectionHandler handler = new ConnectionHandler();
-  private volatile long heartbeatNanos = TimeUnit.SECONDS.toNanos(30);
+  private final Established established = new Established();
+  private final Recorder latencyMicros = new Recorder(3);
 
-  private LoadWorker(InetSocketAddress server, InetSocketAddress source, String idPrefix) {
+  private LoadWorker(InetSocketAddress server, InetSocketAddress source, String idPrefix, PeerProtocol protocol) {
     this.server = server;
     this.source = source;
     this.idPrefix = idPrefix;
+    this.protocol = protocol;
   }
 
   public static void main(String[] args) throws Exception {
@@ -62,27 +70,23 @@ public final class LoadWorker {
     String prefix = args[5];
     long holdSeconds = Long.parseLong(args[6]);
     int maxInFlight = Integer.parseInt(args[7]);
-    new LoadWorker(server, source, prefix).run(count, rate, holdSeconds, maxInFlight);
+    PeerProtocol protocol = PeerProtocol.valueOf(args[8]);
+    long heartbeatMillis = Long.parseLong(args[9]);
+    new LoadWorker(server, source, prefix, protocol).run(count, rate, holdSeconds, maxInFlight, heartbeatMillis);
   }
 
-  private void run(int count, int rate, long holdSeconds, int maxInFlight) throws Exception {
+  private void run(int count, int rate, long holdSeconds, int maxInFlight, long heartbeatMillis) throws Exception {
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
         epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    Semaphore inFlight = new Semaphore(maxInFlight);
     Bootstrap b = new Bootstrap().group(group)
         .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
-        .handler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(FrameEncoder.INSTANCE, new FrameDecoder(FrameCodec.DEFAULT_MAX_FRAME_SIZE), handler);
-          }
-        });
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000);
     if (epoll) {
       b.option(EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, true);
     }
-    Semaphore inFlight = new Semaphore(maxInFlight);
     long intervalNanos = 1_000_000_000L / Math.max(1, rate);
     long start = System.nanoTime();
     for (int i = 0; i < count; i++) {
@@ -91,104 +95,175 @@ public final class LoadWorker {
         java.util.concurrent.locks.LockSupport.parkNanos(wait);
       }
       inFlight.acquire();
-      String id = idPrefix + i;
-      b.connect(server, source).addListener((ChannelFutureListener) f -> {
+      Handshake handshake = new Handshake(idPrefix + i, inFlight);
+      b.clone().handler(handshake).connect(server, source).addListener((ChannelFutureListener) f -> {
         if (!f.isSuccess()) {
-          fail(f.cause());
-          inFlight.release();
-          return;
+          handshake.failed(f.cause() == null ? "closed" : f.cause().getClass().getSimpleName());
         }
-        f.channel().attr(ConnectionHandler.PERMIT).set(inFlight);
-        f.channel().writeAndFlush(new Frame.Hello(1, id, "", "", 0, 0));
-        channels.add(f.channel());
       });
       if (i % 1000 == 999) {
-        report(false);
+        report("progress");
       }
     }
-    // Wait for the last handshakes, then hold with one ping sweep per heartbeat interval.
+    // Wait for the last handshakes, then hold with one heartbeat sweep per interval.
     inFlight.acquire(maxInFlight);
-    report(false);
+    report("progress");
+    reportSelf();
     long holdUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(holdSeconds);
+    long heartbeatNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(100, heartbeatMillis));
     while (System.nanoTime() < holdUntil) {
-      long next = System.nanoTime() + Math.max(heartbeatNanos / 2, TimeUnit.MILLISECONDS.toNanos(100));
+      long next = System.nanoTime() + heartbeatNanos;
       List<Channel> snapshot;
       synchronized (channels) {
         snapshot = new ArrayList<>(channels);
       }
-      Frame.Ping ping = new Frame.Ping(1);
       for (Channel ch : snapshot) {
         if (ch.isActive()) {
-          ch.writeAndFlush(ping, ch.voidPromise());
+          ch.writeAndFlush(protocol.ping(ch.alloc()), ch.voidPromise());
         }
       }
-      report(false);
+      report("progress");
       long wait = Math.min(next, holdUntil) - System.nanoTime();
       if (wait > 0) {
         TimeUnit.NANOSECONDS.sleep(wait);
       }
     }
-    report(true);
+    report("final");
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
-  private void fail(Throwable cause) {
+  private void fail(String reason) {
     failed.incrementAndGet();
-    String reason = cause == null ? "closed" : cause.getClass().getSimpleName();
     failures.computeIfAbsent(reason, k -> new AtomicInteger()).incrementAndGet();
   }
 
-  private synchronized void report(boolean last) {
+  private synchronized void report(String kind) {
     StringBuilder f = new StringBuilder("{");
     failures.forEach((k, v) -> f.append(f.length() > 1 ? "," : "").append('"').append(k).append("\":").append(v.get()));
     f.append('}');
-    System.out.println((last ? "final " : "progress ") + "connected=" + connected.get() + " failed=" + failed.get()
-        + " reasons=" + f);
+    System.out.println(kind + " connected=" + connected.get() + " failed=" + failed.get() + " reasons=" + f);
     System.out.flush();
   }
 
-  /** The one handler every connection shares: counts logins and failures. */
-  @ChannelHandler.Sharable
-  private final class ConnectionHandler extends ChannelInboundHandlerAdapter {
-    static final io.netty.util.AttributeKey<Semaphore> PERMIT = io.netty.util.AttributeKey.valueOf("permit");
+  /** This process's own cost: live heap after a GC and RSS, with the login latencies. */
+  private synchronized void reportSelf() throws java.io.IOException {
+    System.gc();
+    Runtime rt = Runtime.getRuntime();
+    long heap = rt.totalMemory() - rt.freeMemory();
+    long rss = 0;
+    for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        rss = Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+      }
+    }
+    Histogram h = latencyMicros.getIntervalHistogram();
+    ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
+    int n = h.encodeIntoCompressedByteBuffer(buf);
+    System.out.println("self heap=" + heap + " rss=" + rss + " latency="
+        + Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n)));
+    System.out.flush();
+  }
+
+  /** A connection's handler until it is logged in: its start time and in-flight permit. */
+  private final class Handshake extends ChannelInboundHandlerAdapter {
+    private final String id;
+    private final Semaphore permit;
+    private final long startNanos = System.nanoTime();
+    private boolean done;
+
+    Handshake(String id, Semaphore permit) {
+      this.id = id;
+      this.permit = permit;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ByteBuf hello = protocol.hello(ctx.alloc(), id);
+      if (hello == null) {
+        loggedIn(ctx);
+      } else {
+        ctx.writeAndFlush(hello);
+      }
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof Frame.Welcome) {
-        Frame.Welcome w = (Frame.Welcome) msg;
-        heartbeatNanos = TimeUnit.MILLISECONDS.toNanos(w.heartbeatIntervalMs());
-        connected.incrementAndGet();
-        release(ctx);
-      } else if (msg instanceof Frame.Error) {
-        fail(new IllegalStateException(((Frame.Error) msg).code().name()));
-        release(ctx);
-        ctx.close();
+      ByteBuf in = (ByteBuf) msg;
+      try {
+        switch (protocol.read(in, ctx.alloc())) {
+          case LOGGED_IN -> loggedIn(ctx);
+          case REFUSED -> {
+            failed("refused");
+            ctx.close();
+          }
+          case ANSWER_PING -> ctx.writeAndFlush(protocol.pong(ctx.alloc()), ctx.voidPromise());
+          default -> { }
+        }
+      } finally {
+        in.release();
+      }
+    }
+
+    private void loggedIn(ChannelHandlerContext ctx) {
+      if (done) {
+        return;
+      }
+      done = true;
+      latencyMicros.recordValue(Math.max(1, (System.nanoTime() - startNanos) / 1000));
+      connected.incrementAndGet();
+      channels.add(ctx.channel());
+      permit.release();
+      ctx.pipeline().replace(this, null, established);
+    }
+
+    void failed(String reason) {
+      if (!done) {
+        done = true;
+        fail(reason);
+        permit.release();
       }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      if (release(ctx)) {
-        fail(null);
-      } else {
-        connected.decrementAndGet();
-        fail(null);
+      failed("closed during login");
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      failed(cause.getClass().getSimpleName());
+      ctx.close();
+    }
+  }
+
+  /** The one handler every logged-in connection shares: answers server pings, counts drops. */
+  @ChannelHandler.Sharable
+  private final class Established extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf in = (ByteBuf) msg;
+      try {
+        PeerProtocol.Reply r = protocol.read(in, ctx.alloc());
+        if (r == PeerProtocol.Reply.ANSWER_PING) {
+          ctx.writeAndFlush(protocol.pong(ctx.alloc()), ctx.voidPromise());
+        } else if (r == PeerProtocol.Reply.REFUSED) {
+          ctx.close();
+        }
+      } finally {
+        in.release();
       }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      connected.decrementAndGet();
+      channels.remove(ctx.channel());
+      fail("dropped after login");
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close();
-    }
-
-    /** Returns the in-flight permit once; true if this call released it. */
-    private boolean release(ChannelHandlerContext ctx) {
-      Semaphore s = ctx.channel().attr(PERMIT).getAndSet(null);
-      if (s != null) {
-        s.release();
-        return true;
-      }
-      return false;
     }
   }
 }
