@@ -68,10 +68,9 @@ CONF
 
 # JVMs get a fixed, pre-touched heap, so their RSS slope is what lives outside the heap and the
 # live-heap slope (after a forced GC) is added to it; for the others RSS is all there is.
-export LONGLINK_JAVA_OPTS="-Xms2g -Xmx2g -XX:+AlwaysPreTouch"
-run longlink LONGLINK 7600 4000 -- ./longlink server --port 7600 --admin-port -1
-run bare-netty TCP 7700 4000 -- ./longlink bench bare-server --port 7700
-unset LONGLINK_JAVA_OPTS
+JVM="LONGLINK_JAVA_OPTS=-Xms2g -Xmx2g -XX:+AlwaysPreTouch"
+run longlink LONGLINK 7600 4000 -- env "$JVM" ./longlink server --port 7600 --admin-port -1
+run bare-netty TCP 7700 4000 -- env "$JVM" ./longlink bench bare-server --port 7700
 run nats-server NATS 4333 4000 -- nats-server -c "$OUT/nats.conf"
 # mosquitto listens with a backlog of 100: ramp gently.
 run mosquitto MQTT 1884 1000 -- mosquitto -c "$OUT/mosquitto.conf"

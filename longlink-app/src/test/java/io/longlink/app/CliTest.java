@@ -156,9 +156,53 @@ class CliTest {
     assertThat(conns.code()).as(conns.err() + conns.out()).isZero();
     assertThat(conns.out()).contains("200 connected, 0 failed");
     assertThat(Files.readString(dir.resolve("c.json"))).contains("\"connected\":200");
+    assertThat(Files.readString(dir.resolve("c.json"))).contains("\"p99\":").contains("\"load_generator\":");
     Result acks = run("bench", "acks", "--messages", "2000", "--window", "500");
     assertThat(acks.code()).as(acks.err()).isZero();
     assertThat(acks.out()).contains("acks batched").contains("msg/s");
+    Result flow = run("bench", "throughput", "--rate", "2000", "--duration", "1s", "--warmup", "200ms");
+    assertThat(flow.code()).as(flow.err() + flow.out()).isZero();
+    assertThat(flow.out()).contains("delivered 2,400 of 2,400").contains("lost 0, duplicated 0, reordered 0");
+    Result fanout = run("bench", "fanout", "--subscribers", "20", "--rate", "200", "--duration", "1s", "--warmup", "0s",
+        "--out", dir.resolve("f.json").toString());
+    assertThat(fanout.code()).as(fanout.err() + fanout.out()).isZero();
+    assertThat(Files.readString(dir.resolve("f.json"))).contains("\"delivered\":4000").contains("\"lost\":0");
+    Result sessions = run("bench", "sessions", "--count", "10000", "--out", dir.resolve("s.json").toString());
+    assertThat(sessions.code()).as(sessions.err() + sessions.out()).isZero();
+    assertThat(sessions.out()).contains("10,000 logged in, 0 failed");
+    String sessionsJson = Files.readString(dir.resolve("s.json"));
+    assertThat(sessionsJson).contains("\"connected\":10000").contains("\"liveness_sweep_ms\"");
+    // Replay buffers are freed once acked: what is left per session is far below one buffer (>= 56 B).
+    java.util.regex.Matcher left = java.util.regex.Pattern.compile("\"longlink_bytes_per_session_after_publish\":([-0-9.]+)")
+        .matcher(sessionsJson);
+    assertThat(left.find()).isTrue();
+    assertThat(Double.parseDouble(left.group(1))).isLessThan(32);
+  }
+
+  /** The peer-comparison path: the bare Netty server and the load generator's plain-TCP mode. */
+  @Test
+  void benchConnectionsAgainstTheBareNettyServer(@TempDir Path dir) throws Exception {
+    int port = freePort();
+    Thread bare = new Thread(() -> run("bench", "bare-server", "--port", String.valueOf(port)));
+    bare.start();
+    try {
+      await().until(() -> {
+        try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+          return true;
+        } catch (IOException e) {
+          return false;
+        }
+      });
+      Result r = run("bench", "connections", "--protocol", "TCP", "--server", "127.0.0.1:" + port, "--count", "300",
+          "--rate", "3000", "--hold", "1s", "--heartbeat", "200ms", "--plot", dir.resolve("p.html").toString());
+      assertThat(r.code()).as(r.err() + r.out()).isZero();
+      assertThat(r.out()).contains("300 connected, 0 failed");
+      assertThat(Files.readString(dir.resolve("p.html"))).contains("<svg").contains("connected");
+    } finally {
+      bare.interrupt();
+      bare.join(10_000);
+    }
+    assertThat(bare.isAlive()).isFalse();
   }
 
   @Test

@@ -282,14 +282,35 @@ public final class FrameCodec {
     return v;
   }
 
+  /**
+   * The fast path for the usual case (ids, topics): all bytes ASCII, which is valid UTF-8 and
+   * decodes to the same string as Latin-1. {@code null} if any byte is not ASCII.
+   */
+  private static String ascii(ByteBuf in, int index, int length) {
+    if (length == 0) {
+      return "";
+    }
+    byte[] bytes = new byte[length];
+    in.getBytes(index, bytes);
+    for (byte b : bytes) {
+      if (b < 0) {
+        return null;
+      }
+    }
+    return new String(bytes, StandardCharsets.ISO_8859_1);
+  }
+
   private static String readString(ByteBuf in, FieldRule rule) {
     int length = readU16(in, rule.fieldName() + " length");
     need(in, length, rule.fieldName());
     int index = in.readerIndex();
-    if (!ByteBufUtil.isText(in, index, length, StandardCharsets.UTF_8)) {
-      throw bad(rule.fieldName() + ": malformed UTF-8 (expected: well-formed UTF-8)");
+    String value = ascii(in, index, length);
+    if (value == null) {
+      if (!ByteBufUtil.isText(in, index, length, StandardCharsets.UTF_8)) {
+        throw bad(rule.fieldName() + ": malformed UTF-8 (expected: well-formed UTF-8)");
+      }
+      value = in.toString(index, length, StandardCharsets.UTF_8);
     }
-    String value = in.toString(index, length, StandardCharsets.UTF_8);
     in.skipBytes(length);
     String violation = rule.violation(value, length);
     if (violation != null) {

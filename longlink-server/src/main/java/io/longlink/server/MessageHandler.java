@@ -15,11 +15,23 @@ public interface MessageHandler {
    */
   boolean onMessage(InboundMessage message);
 
-  /** Routes every message; the default. */
+  /** Routes every message; the default (the gateway then skips building {@link InboundMessage}s). */
   static MessageHandler routeAll() {
-    return m -> true;
+    return RouteAll.INSTANCE;
   }
 
   /** One message as a client sent it; {@code from} is the authenticated client id. */
   record InboundMessage(String from, String sessionId, TargetKind targetKind, String target, byte[] payload) {}
+
+  /** The default handler, recognised by identity. */
+  final class RouteAll implements MessageHandler {
+    static final RouteAll INSTANCE = new RouteAll();
+
+    private RouteAll() {}
+
+    @Override
+    public boolean onMessage(InboundMessage message) {
+      return true;
+    }
+  }
 }

@@ -320,13 +320,16 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   }
 
   private void onData(Frame.Data d) {
-    boolean route;
-    try {
-      route = gateway().messageHandler.onMessage(
-          new InboundMessage(session.clientId, session.id().toString(), d.targetKind(), d.target(), d.payload()));
-    } catch (RuntimeException e) {
-      log.warn("{}: message handler failed on message {}; not routed", this, d.seq(), e);
-      route = false;
+    MessageHandler handler = gateway().messageHandler;
+    boolean route = true;
+    if (handler != MessageHandler.RouteAll.INSTANCE) { // the default needs no InboundMessage per message
+      try {
+        route = handler.onMessage(
+            new InboundMessage(session.clientId, session.id().toString(), d.targetKind(), d.target(), d.payload()));
+      } catch (RuntimeException e) {
+        log.warn("{}: message handler failed on message {}; not routed", this, d.seq(), e);
+        route = false;
+      }
     }
     if (route) {
       gateway().route(session.clientId, d.targetKind(), d.target(), d.payload());

@@ -1,0 +1,369 @@
+package io.longlink.bench;
+
+import io.longlink.protocol.Frame;
+import io.longlink.protocol.FrameCodec;
+import io.longlink.protocol.FrameDecoder;
+import io.longlink.protocol.HostPort;
+import io.longlink.protocol.TargetKind;
+import io.longlink.server.LonglinkServer;
+import io.longlink.server.ServerConfig;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Open-loop message flow through the gateway with its delivery guarantees on (numbered frames,
+ * acks, replay buffers), from raw-protocol clients: one sender at a fixed rate to one receiver
+ * ({@code bench throughput}) or to a topic with many subscribers ({@code bench fanout}).
+ *
+ * <p>Latency is measured from each message's <em>intended</em> send time (start + i / rate), not
+ * from when the sender got round to it, so a stalled sender or gateway shows up in the latency
+ * instead of silently lowering the rate (coordinated omission). Every receiver checks that it gets
+ * each message exactly once and in order.
+ */
+abstract class FlowBench implements Callable<Integer> {
+  private static final int HEADER = 16; // intended send time (nanoTime) + message index
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--server", description = "Gateway HOST:PORT (default: one started in this process on loopback).")
+  String server;
+
+  @Option(names = "--rate", defaultValue = "100000", description = "Messages per second the sender offers (default: ${DEFAULT-VALUE}).")
+  int rate;
+
+  @Option(names = "--duration", defaultValue = "10s", description = "How long the sender sends (default: ${DEFAULT-VALUE}).")
+  Duration duration;
+
+  @Option(names = "--warmup", defaultValue = "2s", description = "Sent but not measured: JIT and pools warm up (default: ${DEFAULT-VALUE}).")
+  Duration warmup;
+
+  @Option(names = "--payload", defaultValue = "100", description = "Payload bytes, at least 16 (default: ${DEFAULT-VALUE}).")
+  int payload;
+
+  @Option(names = "--out", description = "Write the result as JSON to this file.")
+  Path out;
+
+  @Option(names = "--plot", description = "Write delivery rate and latency over time as a self-contained HTML page.")
+  Path plot;
+
+  private final Recorder latency = new Recorder(TimeUnit.SECONDS.toNanos(60), 3);
+  private final Histogram total = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+  private final AtomicLong delivered = new AtomicLong();
+  private final AtomicLong duplicated = new AtomicLong();
+  private final AtomicLong reordered = new AtomicLong();
+  private final List<double[]> timeline = new ArrayList<>();
+  /** Messages intended before this are not measured (warm-up). */
+  private volatile long measureFrom = Long.MAX_VALUE;
+
+  /** The bench's name in output. */
+  abstract String name();
+
+  /** How many receivers; each gets every message. */
+  abstract int receivers();
+
+  /** True: the sender publishes to a topic all receivers subscribe to; false: to one client. */
+  abstract boolean topic();
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter console = spec.commandLine().getOut();
+    if (payload < HEADER) {
+      throw new IllegalArgumentException("--payload: " + payload + " (expected: >= " + HEADER + ")");
+    }
+    if (rate < 1) {
+      throw new IllegalArgumentException("--rate: " + rate + " (expected: >= 1)");
+    }
+    LonglinkServer local = null;
+    InetSocketAddress target;
+    if (server == null) {
+      local = LonglinkServer.builder().config(ServerConfig.builder().host("127.0.0.1").port(0).build()).build().start();
+      target = local.localAddress();
+    } else {
+      target = HostPort.parse(server, "--server");
+    }
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("bench-flow"),
+        EpollIoHandler.newFactory());
+    List<Channel> channels = new ArrayList<>();
+    try {
+      String run = Long.toHexString(System.nanoTime());
+      List<Receiver> rs = new ArrayList<>();
+      for (int i = 0; i < receivers(); i++) {
+        Receiver r = new Receiver();
+        Channel ch = connect(group, target, "flow-rx-" + run + "-" + i, r, channels);
+        if (topic()) {
+          ch.writeAndFlush(FrameCodec.encode(ch.alloc(), new Frame.Subscribe(1, "flow-" + run))).sync();
+        }
+        rs.add(r);
+      }
+      for (Receiver r : rs) {
+        r.ready.get(10, TimeUnit.SECONDS); // logged in (and subscribed: the ACK of the SUBSCRIBE)
+      }
+      Sender sender = new Sender(topic() ? "flow-" + run : "flow-rx-" + run + "-0");
+      Channel tx = connect(group, target, "flow-tx-" + run, sender, channels);
+      sender.ready.get(10, TimeUnit.SECONDS);
+      long start = System.nanoTime();
+      measureFrom = start + warmup.toNanos();
+      long messages = rate * (warmup.toNanos() + duration.toNanos()) / 1_000_000_000L;
+      tx.eventLoop().execute(() -> sender.begin(tx, start, messages));
+      long expected = messages * receivers();
+      long deadline = start + warmup.toNanos() + duration.toNanos() + TimeUnit.SECONDS.toNanos(30);
+      long nextTick = start + TimeUnit.MILLISECONDS.toNanos(500);
+      long lastDelivered = 0;
+      while (delivered.get() < expected && System.nanoTime() < deadline && !sender.failed && !anyFailed(rs)) {
+        TimeUnit.NANOSECONDS.sleep(Math.max(0, nextTick - System.nanoTime()));
+        long d = delivered.get();
+        Histogram interval = latency.getIntervalHistogram();
+        total.add(interval);
+        synchronized (timeline) {
+          timeline.add(new double[] {(nextTick - start) / 1e9, (d - lastDelivered) * 2.0,
+              interval.getTotalCount() == 0 ? 0 : interval.getValueAtPercentile(99) / 1e6});
+        }
+        lastDelivered = d;
+        nextTick += TimeUnit.MILLISECONDS.toNanos(500);
+      }
+      total.add(latency.getIntervalHistogram());
+      double seconds = Math.max((System.nanoTime() - start) / 1e9, (warmup.toNanos() + duration.toNanos()) / 1e9);
+      long got = delivered.get();
+      String failures = sender.failed ? "; SENDER FAILED: " + sender.failure : "";
+      for (Receiver r : rs) {
+        if (r.failed) {
+          failures += "; A RECEIVER FAILED: " + r.failure;
+          break;
+        }
+      }
+      long lost = expected - got;
+      String line = String.format(Locale.ROOT, "%s: offered %,d msg/s for %s to %d receiver(s); delivered %,d of %,d "
+              + "(%,.0f deliveries/s), lost %d, duplicated %d, reordered %d; latency from intended send p50 %.3f ms, "
+              + "p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms%s", name(), rate, duration, receivers(), got,
+          expected, got / seconds, lost, duplicated.get(), reordered.get(),
+          pct(50), pct(90), pct(99), pct(99.9), total.getMaxValue() / 1e6,
+          failures);
+      console.println(line);
+      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"%s\",\"rate\":%d,\"duration_s\":%.1f,"
+              + "\"payload\":%d,\"receivers\":%d,\"expected\":%d,\"delivered\":%d,\"lost\":%d,\"duplicated\":%d,"
+              + "\"reordered\":%d,\"deliveries_per_second\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
+              + "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}", name(), rate, duration.toNanos() / 1e9, payload,
+          receivers(), expected, got, lost, duplicated.get(), reordered.get(),
+          got / seconds, pct(50), pct(90), pct(99), pct(99.9),
+          total.getMaxValue() / 1e6), console);
+      if (plot != null) {
+        writePlot();
+        console.println("wrote " + plot);
+      }
+      return lost == 0 && duplicated.get() == 0 && reordered.get() == 0 && failures.isEmpty() ? 0 : 1;
+    } finally {
+      for (Channel ch : channels) {
+        ch.close();
+      }
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+      if (local != null) {
+        local.close();
+      }
+    }
+  }
+
+  private static boolean anyFailed(List<Receiver> rs) {
+    for (Receiver r : rs) {
+      if (r.failed) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private double pct(double p) {
+    return total.getTotalCount() == 0 ? 0 : total.getValueAtPercentile(p) / 1e6;
+  }
+
+  private void writePlot() throws java.io.IOException {
+    double[][] s;
+    synchronized (timeline) {
+      s = timeline.toArray(new double[0][]);
+    }
+    double[] t = new double[s.length];
+    double[] rateSeries = new double[s.length];
+    double[] p99 = new double[s.length];
+    for (int i = 0; i < s.length; i++) {
+      t[i] = s[i][0];
+      rateSeries[i] = s[i][1];
+      p99[i] = s[i][2];
+    }
+    Files.writeString(plot, new HtmlPlot("longlink bench " + name() + ": " + rate + " msg/s to " + receivers()
+        + " receiver(s)")
+        .add(new HtmlPlot.Chart("Deliveries per second", "seconds", "deliveries/s",
+            List.of(new HtmlPlot.Series("delivered", t, rateSeries))))
+        .add(new HtmlPlot.Chart("Latency p99 per 0.5 s", "seconds", "ms", List.of(new HtmlPlot.Series("p99", t, p99))))
+        .render());
+  }
+
+  private static Channel connect(EventLoopGroup group, InetSocketAddress target, String id, Peer peer,
+      List<Channel> channels) throws InterruptedException {
+    Channel ch = new Bootstrap().group(group).channel(EpollSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel c) {
+            c.pipeline().addLast(new FrameDecoder(FrameCodec.DEFAULT_MAX_FRAME_SIZE), peer);
+          }
+        }).connect(target).sync().channel();
+    channels.add(ch);
+    ch.writeAndFlush(FrameCodec.encode(ch.alloc(), Frame.Hello.newSession(id, "")));
+    return ch;
+  }
+
+  /** A raw client: completes {@code ready} once logged in; any ERROR or GOAWAY fails the run. */
+  private abstract static class Peer extends ChannelInboundHandlerAdapter {
+    final CompletableFuture<Void> ready = new CompletableFuture<>();
+    volatile boolean failed;
+    volatile String failure = "";
+
+    void fail(String why) {
+      failure = why;
+      failed = true;
+      ready.completeExceptionally(new IllegalStateException(why));
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (!failed) {
+        fail(ready.isDone() ? "connection closed" : "connection closed during login");
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      fail(cause.toString());
+      ctx.close();
+    }
+  }
+
+  /** Writes due messages every millisecond while the socket is writable. */
+  private final class Sender extends Peer {
+    private final String destination;
+    private Channel ch;
+    private long start;
+    private long messages;
+    private long next;
+    private ScheduledFuture<?> tick;
+
+    Sender(String destination) {
+      this.destination = destination;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Frame.Welcome) {
+        ready.complete(null);
+      } else if (msg instanceof Frame.Error || msg instanceof Frame.GoAway) {
+        fail(msg.toString());
+        ctx.close();
+      }
+      // ACKs of our messages: the gateway has them; nothing to keep in a bench.
+    }
+
+    void begin(Channel ch, long start, long messages) {
+      this.ch = ch;
+      this.start = start;
+      this.messages = messages;
+      tick = ch.eventLoop().scheduleAtFixedRate(this::sendDue, 0, 1, TimeUnit.MILLISECONDS);
+    }
+
+    private void sendDue() {
+      long due = Math.min(messages, (System.nanoTime() - start) * rate / 1_000_000_000L);
+      boolean wrote = false;
+      TargetKind kind = topic() ? TargetKind.TOPIC : TargetKind.CLIENT;
+      while (next < due && ch.isWritable()) {
+        byte[] p = new byte[payload];
+        ByteBuffer.wrap(p).putLong(start + next * 1_000_000_000L / rate).putLong(next);
+        next++;
+        ch.write(FrameCodec.encode(ch.alloc(), new Frame.Data(next, kind, destination, "", p)), ch.voidPromise());
+        wrote = true;
+      }
+      if (wrote) {
+        ch.flush();
+      }
+      if (next >= messages) {
+        tick.cancel(false);
+      }
+    }
+  }
+
+  /** Records latency, checks exactly-once in-order delivery, acks once per read batch. */
+  private final class Receiver extends Peer {
+    private long expectedIndex;
+    private long lastSeq;
+    private boolean unacked;
+    private int pendingSubscribeAck = topic() ? 1 : 0;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Frame.Data d) {
+        ByteBuffer b = ByteBuffer.wrap(d.payload());
+        long intended = b.getLong();
+        long index = b.getLong();
+        if (intended >= measureFrom) {
+          latency.recordValue(Math.max(0, System.nanoTime() - intended));
+        }
+        if (index < expectedIndex) {
+          duplicated.incrementAndGet();
+        } else {
+          if (index > expectedIndex) {
+            reordered.incrementAndGet();
+          }
+          expectedIndex = index + 1;
+          delivered.incrementAndGet();
+        }
+        lastSeq = d.seq();
+        unacked = true;
+      } else if (msg instanceof Frame.Welcome) {
+        if (pendingSubscribeAck == 0) {
+          ready.complete(null);
+        }
+      } else if (msg instanceof Frame.Ack) {
+        if (pendingSubscribeAck > 0 && --pendingSubscribeAck == 0) {
+          ready.complete(null);
+        }
+      } else if (msg instanceof Frame.Error || msg instanceof Frame.GoAway) {
+        fail(msg.toString());
+        ctx.close();
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (unacked) {
+        unacked = false;
+        ctx.writeAndFlush(FrameCodec.encode(ctx.alloc(), new Frame.Ack(lastSeq)), ctx.voidPromise());
+      }
+    }
+  }
+}
