@@ -167,6 +167,9 @@ class CliTest {
         "--out", dir.resolve("f.json").toString());
     assertThat(fanout.code()).as(fanout.err() + fanout.out()).isZero();
     assertThat(Files.readString(dir.resolve("f.json"))).contains("\"delivered\":4000").contains("\"lost\":0");
+    Result storm = run("bench", "storm", "--clients", "50", "--out", dir.resolve("st.json").toString());
+    assertThat(storm.code()).as(storm.err() + storm.out()).isZero();
+    assertThat(storm.out()).contains("50 of 50 clients back").contains("sessions lost 50");
     Result sessions = run("bench", "sessions", "--count", "10000", "--out", dir.resolve("s.json").toString());
     assertThat(sessions.code()).as(sessions.err() + sessions.out()).isZero();
     assertThat(sessions.out()).contains("10,000 logged in, 0 failed");

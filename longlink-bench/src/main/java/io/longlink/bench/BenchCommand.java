@@ -33,7 +33,7 @@ import picocli.CommandLine.Model.CommandSpec;
     description = "Benchmarks (gateway and clients in this process, over loopback). Results: one line, "
         + "and JSON with --out.",
     subcommands = {BenchCommand.Resume.class, BenchCommand.Acks.class, ConnectionsBench.class, SessionsBench.class,
-        BareServer.class, ThroughputBench.class, FanoutBench.class})
+        BareServer.class, ThroughputBench.class, FanoutBench.class, StormBench.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
 

@@ -1,0 +1,223 @@
+package io.longlink.bench;
+
+import io.longlink.client.ClientListener;
+import io.longlink.client.ClientState;
+import io.longlink.client.LonglinkClient;
+import io.longlink.client.SessionLostEvent;
+import io.longlink.server.LonglinkServer;
+import io.longlink.server.ServerConfig;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code longlink bench storm}: N SDK clients are connected to a gateway in a child process; the
+ * gateway is killed ({@code kill -9}) and started again on the same port. Measures how the clients
+ * come back: time until all are connected again, the reconnect-rate curve, the kernel's listen-queue
+ * drops meanwhile, and the sessions reported lost (all of them: a killed single node keeps none).
+ */
+@Command(name = "storm", mixinStandardHelpOptions = true,
+    description = "Reconnect storm: N SDK clients, the gateway (a child process) is killed with kill -9 and "
+        + "restarted on the same port; reports time until all are back, the reconnect-rate curve, listen-queue "
+        + "drops and sessions lost.")
+final class StormBench implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--clients", defaultValue = "2000", description = "SDK clients (default: ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(names = "--out", description = "Write the result as JSON to this file.")
+  Path out;
+
+  @Option(names = "--plot", description = "Write the reconnect curve as a self-contained HTML page.")
+  Path plot;
+
+  private final AtomicInteger connected = new AtomicInteger();
+  private final AtomicLong sessionsLost = new AtomicLong();
+  private volatile long restartedAt;
+  private long[] backAtNanos;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter console = spec.commandLine().getOut();
+    if (clients < 1 || clients > 15_000) {
+      throw new IllegalArgumentException("--clients: " + clients + " (expected: 1..15000, one process's open files)");
+    }
+    int port = freePort();
+    Process gateway = startGateway(port);
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    List<LonglinkClient> all = new ArrayList<>();
+    backAtNanos = new long[clients];
+    try {
+      List<CompletableFuture<Void>> logins = new ArrayList<>();
+      for (int i = 0; i < clients; i++) {
+        int idx = i;
+        LonglinkClient c = LonglinkClient.builder().endpoint("127.0.0.1", port).clientId("storm-" + i)
+            .eventLoopGroup(group).listener(new ClientListener() {
+              @Override
+              public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
+                if (current == ClientState.CONNECTED) {
+                  connected.incrementAndGet();
+                  if (restartedAt != 0 && backAtNanos[idx] == 0) {
+                    backAtNanos[idx] = System.nanoTime();
+                  }
+                } else if (previous == ClientState.CONNECTED) {
+                  connected.decrementAndGet();
+                }
+              }
+
+              @Override
+              public void onSessionLost(SessionLostEvent event) {
+                sessionsLost.incrementAndGet();
+              }
+            }).build();
+        all.add(c);
+        logins.add(c.connect());
+      }
+      CompletableFuture.allOf(logins.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
+      console.println(String.format(Locale.ROOT, "%,d clients connected; killing the gateway (kill -9)", connected.get()));
+      long drops0 = listenDrops();
+      gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      long killedAt = System.nanoTime();
+      awaitCondition(() -> connected.get() == 0, 30);
+      gateway = startGateway(port);
+      restartedAt = System.nanoTime();
+      console.println(String.format(Locale.ROOT, "gateway back %.0f ms after the kill; waiting for the clients",
+          (restartedAt - killedAt) / 1e6));
+      List<double[]> curve = new ArrayList<>();
+      long deadline = restartedAt + TimeUnit.SECONDS.toNanos(180);
+      while (connected.get() < clients && System.nanoTime() < deadline) {
+        curve.add(new double[] {(System.nanoTime() - restartedAt) / 1e9, connected.get()});
+        TimeUnit.MILLISECONDS.sleep(100);
+      }
+      curve.add(new double[] {(System.nanoTime() - restartedAt) / 1e9, connected.get()});
+      long drops = listenDrops() - drops0;
+      long[] back = Arrays.stream(backAtNanos).filter(t -> t != 0).map(t -> t - restartedAt).sorted().toArray();
+      int returned = back.length;
+      String line = String.format(Locale.ROOT, "storm: %,d of %,d clients back; after the restart p10 %.0f ms, p50 %.0f ms, "
+              + "p90 %.0f ms, all %.0f ms; peak %.0f reconnects/s; listen-queue drops %d; sessions lost %d", returned,
+          clients, pct(back, 0.1), pct(back, 0.5), pct(back, 0.9), pct(back, 1.0), peakRate(curve), drops,
+          sessionsLost.get());
+      console.println(line);
+      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"storm\",\"clients\":%d,\"returned\":%d,"
+              + "\"back_ms\":{\"p10\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"all\":%.1f},\"peak_reconnects_per_second\":%.0f,"
+              + "\"listen_drops\":%d,\"sessions_lost\":%d}", clients, returned, pct(back, 0.1), pct(back, 0.5),
+          pct(back, 0.9), pct(back, 1.0), peakRate(curve), drops, sessionsLost.get()), console);
+      if (plot != null) {
+        double[] t = curve.stream().mapToDouble(p -> p[0]).toArray();
+        double[] n = curve.stream().mapToDouble(p -> p[1]).toArray();
+        Files.writeString(plot, new HtmlPlot("longlink bench storm: " + clients + " clients, gateway killed and restarted")
+            .add(new HtmlPlot.Chart("Clients connected after the restart", "seconds", "connected",
+                List.of(new HtmlPlot.Series("connected", t, n))))
+            .render());
+        console.println("wrote " + plot);
+      }
+      return returned == clients ? 0 : 1;
+    } finally {
+      for (LonglinkClient c : all) {
+        c.close();
+      }
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+      gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Highest number of clients that came back within any one second. */
+  private static double peakRate(List<double[]> curve) {
+    double peak = 0;
+    for (int i = 0, j = 0; i < curve.size(); i++) {
+      while (curve.get(i)[0] - curve.get(j)[0] > 1.0) {
+        j++;
+      }
+      peak = Math.max(peak, curve.get(i)[1] - curve.get(j)[1]);
+    }
+    return peak;
+  }
+
+  private static double pct(long[] sorted, double q) {
+    if (sorted.length == 0) {
+      return -1;
+    }
+    int i = (int) Math.max(0, Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1));
+    return sorted[i] / 1e6;
+  }
+
+  /** A gateway in a child JVM: killable like a real node. Returns once it accepts connections. */
+  private static Process startGateway(int port) throws Exception {
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "-XX:+UseCompactObjectHeaders", "-cp", System.getProperty("java.class.path"),
+        StormBench.class.getName() + "$Gateway", String.valueOf(port))
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    awaitCondition(() -> {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
+    }, 30);
+    return p;
+  }
+
+  private static void awaitCondition(java.util.function.BooleanSupplier done, int seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (!done.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("not reached within " + seconds + " s");
+      }
+      TimeUnit.MILLISECONDS.sleep(10);
+    }
+  }
+
+  /** TcpExt ListenDrops of this network namespace (the kernel's count of dropped SYNs/accepts). */
+  private static long listenDrops() throws IOException {
+    List<String> lines = Files.readAllLines(Path.of("/proc/net/netstat"));
+    for (int i = 0; i + 1 < lines.size(); i += 2) {
+      if (lines.get(i).startsWith("TcpExt:")) {
+        String[] names = lines.get(i).split("\\s+");
+        String[] values = lines.get(i + 1).split("\\s+");
+        for (int k = 1; k < names.length; k++) {
+          if (names[k].equals("ListenDrops")) {
+            return Long.parseLong(values[k]);
+          }
+        }
+      }
+    }
+    return -1;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** The child process: a default gateway on 127.0.0.1:PORT until killed. */
+  public static final class Gateway {
+    private Gateway() {}
+
+    public static void main(String[] args) throws InterruptedException {
+      LonglinkServer.builder().config(ServerConfig.builder().host("127.0.0.1").port(Integer.parseInt(args[0])).build())
+          .build().start();
+      new CountDownLatch(1).await();
+    }
+  }
+}
