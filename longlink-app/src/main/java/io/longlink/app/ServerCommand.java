@@ -2,6 +2,7 @@ package io.longlink.app;
 
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
+import io.longlink.server.TcpOptions;
 import io.longlink.server.admin.AdminServer;
 import java.io.File;
 import java.time.Duration;
@@ -67,6 +68,47 @@ final class ServerCommand implements Callable<Integer> {
       description = "AUTO (epoll if available, else NIO), EPOLL or NIO (default: ${DEFAULT-VALUE}).")
   ServerConfig.Transport transport;
 
+  @Option(names = "--tcp-keepalive", defaultValue = "true", arity = "1",
+      description = "TCP keepalive on client connections (default: ${DEFAULT-VALUE}).")
+  boolean tcpKeepAlive;
+
+  @Option(names = "--tcp-keepalive-idle", defaultValue = "60s",
+      description = "Idle time before the first keepalive probe, whole seconds (default: ${DEFAULT-VALUE}).")
+  Duration tcpKeepAliveIdle;
+
+  @Option(names = "--tcp-keepalive-interval", defaultValue = "10s",
+      description = "Time between keepalive probes (default: ${DEFAULT-VALUE}).")
+  Duration tcpKeepAliveInterval;
+
+  @Option(names = "--tcp-keepalive-count", defaultValue = "3",
+      description = "Unanswered probes before the kernel drops the connection (default: ${DEFAULT-VALUE}).")
+  int tcpKeepAliveCount;
+
+  @Option(names = "--tcp-user-timeout", defaultValue = "30s",
+      description = "Unacknowledged data older than this fails the connection; epoll only; 0s = kernel default "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration tcpUserTimeout;
+
+  @Option(names = "--so-rcvbuf", defaultValue = "0", description = "Socket receive buffer; 0 = kernel autotuning (default).")
+  int receiveBuffer;
+
+  @Option(names = "--so-sndbuf", defaultValue = "0", description = "Socket send buffer; 0 = kernel autotuning (default).")
+  int sendBuffer;
+
+  @Option(names = "--backlog", defaultValue = "4096", description = "Listen backlog (default: ${DEFAULT-VALUE}).")
+  int backlog;
+
+  @Option(names = "--tcp-nodelay", defaultValue = "true", arity = "1", description = "TCP_NODELAY (default: ${DEFAULT-VALUE}).")
+  boolean noDelay;
+
+  @Option(names = "--write-buffer-low", defaultValue = "32768",
+      description = "Per-connection write-buffer low watermark, bytes (default: ${DEFAULT-VALUE}).")
+  int writeBufferLow;
+
+  @Option(names = "--write-buffer-high", defaultValue = "65536",
+      description = "Per-connection write-buffer high watermark, bytes (default: ${DEFAULT-VALUE}).")
+  int writeBufferHigh;
+
   @Option(names = "--config", paramLabel = "FILE", description = "Properties file with defaults for these options.")
   File config;
 
@@ -84,6 +126,14 @@ final class ServerCommand implements Callable<Integer> {
         .sessionRetention(sessionRetention)
         .replayBufferMessages(replayBufferMessages)
         .replayBufferBytes(replayBufferBytes)
+        .tcp(TcpOptions.builder()
+            .keepAlive(tcpKeepAlive, tcpKeepAliveIdle, tcpKeepAliveInterval, tcpKeepAliveCount)
+            .userTimeout(tcpUserTimeout)
+            .buffers(receiveBuffer, sendBuffer)
+            .backlog(backlog)
+            .noDelay(noDelay)
+            .writeBufferWaterMarks(writeBufferLow, writeBufferHigh)
+            .build())
         .build();
     LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);

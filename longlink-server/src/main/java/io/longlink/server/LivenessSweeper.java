@@ -81,6 +81,12 @@ final class LivenessSweeper {
     return size;
   }
 
+  /** The connections on this loop, copied. */
+  ServerConnection[] snapshot() {
+    assert loop.inEventLoop();
+    return java.util.Arrays.copyOf(connections, size);
+  }
+
   /** Closes every connection on this loop (they leave the sweeper as their channels go inactive). */
   void closeAll() {
     assert loop.inEventLoop();

@@ -94,8 +94,8 @@ public final class LonglinkServer implements AutoCloseable {
         .channel(transport.serverChannelClass());
     if (transport.socket()) {
       bootstrap.option(ChannelOption.SO_REUSEADDR, true) // a restarted node gets its port back at once
-          .childOption(ChannelOption.TCP_NODELAY, true)
           .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_ALLOCATOR); // one for all, not one per channel
+      transport.apply(c.tcp(), bootstrap);
     }
     bootstrap.childHandler(new ChannelInitializer<Channel>() {
           @Override
@@ -142,6 +142,15 @@ public final class LonglinkServer implements AutoCloseable {
       throw new IllegalStateException("boundAddress(): server not started");
     }
     return ch.localAddress();
+  }
+
+  /** Every open connection, handshaking or not, gathered from the event loops. */
+  java.util.List<ServerConnection> connections() {
+    java.util.List<ServerConnection> all = new java.util.ArrayList<>();
+    for (Map.Entry<EventExecutor, LivenessSweeper> e : sweepers.entrySet()) {
+      all.addAll(java.util.List.of(e.getKey().submit(e.getValue()::snapshot).syncUninterruptibly().getNow()));
+    }
+    return all;
   }
 
   /**

@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param ackBatchMessages the server acknowledges at the latest after this many client frames
  * @param ackDelay zero: acknowledge at the end of each batch read from the socket; else at most
  *     this long after the first unacknowledged frame
+ * @param tcp socket settings of client connections (keepalive, user timeout, buffers, backlog,
+ *     watermarks); see {@link TcpOptions} for the defaults and why
  */
 public record ServerConfig(
     String host,
@@ -49,7 +51,8 @@ public record ServerConfig(
     int maxDetachedSessions,
     long maxDetachedBytes,
     int ackBatchMessages,
-    Duration ackDelay) {
+    Duration ackDelay,
+    TcpOptions tcp) {
 
   /** Netty transport choice. */
   public enum Transport {
@@ -94,6 +97,7 @@ public record ServerConfig(
     check(ackBatchMessages >= 1, "ackBatchMessages", ackBatchMessages, ">= 1");
     Objects.requireNonNull(ackDelay, "ackDelay");
     check(!ackDelay.isNegative(), "ackDelay", ackDelay, ">= 0");
+    Objects.requireNonNull(tcp, "tcp");
   }
 
   /** How long a connection may stay silent: interval × misses. */
@@ -126,6 +130,7 @@ public record ServerConfig(
     b.maxDetachedBytes = maxDetachedBytes;
     b.ackBatchMessages = ackBatchMessages;
     b.ackDelay = ackDelay;
+    b.tcp = tcp;
     return b;
   }
 
@@ -160,6 +165,7 @@ public record ServerConfig(
     private long maxDetachedBytes = 1L << 30;
     private int ackBatchMessages = 64;
     private Duration ackDelay = Duration.ZERO;
+    private TcpOptions tcp = TcpOptions.builder().build();
 
     private Builder() {}
 
@@ -274,6 +280,12 @@ public record ServerConfig(
       return this;
     }
 
+    /** Default: {@code TcpOptions.builder().build()}. */
+    public Builder tcp(TcpOptions tcp) {
+      this.tcp = tcp;
+      return this;
+    }
+
     public ServerConfig build() {
       Duration sweep = sweepInterval;
       if (sweep == null && heartbeatInterval != null && handshakeTimeout != null) {
@@ -288,7 +300,7 @@ public record ServerConfig(
       }
       return new ServerConfig(host, port, ioThreads, transport, heartbeatInterval, heartbeatMisses,
           handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
-          replayBufferBytes, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay);
+          replayBufferBytes, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, tcp);
     }
   }
 }

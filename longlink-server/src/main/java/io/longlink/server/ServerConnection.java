@@ -67,6 +67,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     return sweeper.gateway;
   }
 
+  /** The connection's channel, once added to a pipeline. */
+  io.netty.channel.Channel channel() {
+    return ctx.channel();
+  }
+
   ConnectionState state() {
     return state;
   }

@@ -1,20 +1,27 @@
 package io.longlink.server;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.local.LocalServerChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Picks the Netty transport: native epoll where it loads, NIO otherwise, or in-memory local
- * channels ({@code socket} false: no TCP options apply).
+ * channels ({@code socket} false: no TCP options apply), and applies {@link TcpOptions} in the
+ * transport's own terms.
  */
 record Transports(String name, IoHandlerFactory ioHandlerFactory, Class<? extends ServerChannel> serverChannelClass,
     boolean socket) {
@@ -38,6 +45,39 @@ record Transports(String name, IoHandlerFactory ioHandlerFactory, Class<? extend
         }
         log.info("native epoll unavailable ({}); using NIO", String.valueOf(Epoll.unavailabilityCause()));
         return nio();
+    }
+  }
+
+  /** Sets the listen backlog and the client connections' socket options. */
+  void apply(TcpOptions tcp, ServerBootstrap b) {
+    if (!socket) {
+      return;
+    }
+    b.option(ChannelOption.SO_BACKLOG, tcp.backlog())
+        .childOption(ChannelOption.TCP_NODELAY, tcp.noDelay())
+        .childOption(ChannelOption.SO_KEEPALIVE, tcp.keepAlive())
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(tcp.writeBufferLowWaterMark(), tcp.writeBufferHighWaterMark()));
+    if (tcp.receiveBuffer() > 0) {
+      b.childOption(ChannelOption.SO_RCVBUF, tcp.receiveBuffer());
+    }
+    if (tcp.sendBuffer() > 0) {
+      b.childOption(ChannelOption.SO_SNDBUF, tcp.sendBuffer());
+    }
+    if (name.equals("epoll")) {
+      b.childOption(EpollChannelOption.TCP_KEEPIDLE, (int) tcp.keepAliveIdle().toSeconds())
+          .childOption(EpollChannelOption.TCP_KEEPINTVL, (int) tcp.keepAliveInterval().toSeconds())
+          .childOption(EpollChannelOption.TCP_KEEPCNT, tcp.keepAliveCount());
+      if (!tcp.userTimeout().isZero()) {
+        b.childOption(EpollChannelOption.TCP_USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
+      }
+    } else {
+      b.childOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), (int) tcp.keepAliveIdle().toSeconds())
+          .childOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), (int) tcp.keepAliveInterval().toSeconds())
+          .childOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), tcp.keepAliveCount());
+      if (!tcp.userTimeout().isZero()) {
+        log.info("TCP_USER_TIMEOUT needs the epoll transport; NIO connections use the kernel default");
+      }
     }
   }
 

@@ -211,6 +211,24 @@ class KernelFaultIT {
   }
 
   @Test
+  void tcpUserTimeoutFreesAConnectionWithDataInFlightToAVanishedPeer() throws Exception {
+    lab = NetnsLab.create();
+    // Heartbeats far too slow to notice (60 s x 3): only TCP_USER_TIMEOUT can find the dead peer.
+    JarProcess server = in(lab.server, "server", "server", "--host", NetnsLab.SERVER_IP, "--port", "7000",
+        "--admin-port", "-1", "--heartbeat-interval", "60s", "--io-threads", "1", "--tcp-user-timeout", "2s");
+    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("listening on " + NetnsLab.SERVER_IP));
+    bob();
+    lab.partition();
+    long cutAt = System.nanoTime();
+    carolSends(5); // data in flight to bob that will never be acknowledged
+    await().atMost(Duration.ofSeconds(15)).until(() -> server.errText().matches("(?s).*client bob.*(timed out|I/O error).*"));
+    double detected = (System.nanoTime() - cutAt) / 1e9;
+    System.out.println(String.format("tcp-user-timeout: the gateway dropped bob's connection %.1f s after the cut "
+        + "(user timeout 2 s, heartbeat window 180 s)", detected));
+    assertThat(detected).isLessThan(10);
+  }
+
+  @Test
   void oneWayLossCostsNothing() throws Exception {
     lab = NetnsLab.create();
     gateway("1s", 5);
