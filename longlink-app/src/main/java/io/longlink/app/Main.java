@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Long-connection (persistent TCP) gateway and client.",
     subcommands = {ServerCommand.class, ClientCommand.class, ChaosCommand.class, io.longlink.bench.BenchCommand.class,
+        DoctorCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,157 @@
+package io.longlink.app;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code longlink doctor}: checks this host against what N connections need and prints, for each
+ * shortfall, the command that fixes it. Exit code 1 when something falls short.
+ */
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+    description = {"Checks this host for what --connections idle connections need (open files, kernel limits, "
+        + "accept queues, conntrack, memory) and prints each shortfall with the command that fixes it.",
+        "Exit code 0: all fine; 1: something falls short."})
+final class DoctorCommand implements Callable<Integer> {
+  /** Planning figures per connection, from docs/BENCHMARKS.md (heap sized at 2.5x live). */
+  static final long HEAP_BYTES_PER_CONNECTION = 1_300 * 5 / 2;
+  static final long KERNEL_BYTES_PER_CONNECTION = 5 * 1024;
+  static final int WANTED_BACKLOG = 4096;
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--connections", defaultValue = "1000000",
+      description = "Connections one gateway process should hold (default: ${DEFAULT-VALUE}).")
+  long connections;
+
+  /** Where /proc lives: for tests. */
+  @Option(names = "--proc", defaultValue = "/proc", hidden = true)
+  Path proc;
+
+  /** One line of the report. */
+  record Check(String name, String have, String need, boolean ok, String fix) {}
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    List<Check> checks = checks();
+    out.println(String.format(Locale.ROOT, "longlink doctor: can this host hold %,d connections in one gateway process?",
+        connections));
+    int short_ = 0;
+    for (Check c : checks) {
+      out.println(String.format(Locale.ROOT, "%-5s %-34s have %-22s need %s", c.ok() ? "ok" : "SHORT", c.name(), c.have(),
+          c.need()));
+      if (!c.ok()) {
+        short_++;
+        out.println("      fix: " + c.fix());
+      }
+    }
+    out.println(short_ == 0 ? "all checks passed" : short_ + " shortfall(s); the fixes above need root and last until "
+        + "reboot (persist sysctls in /etc/sysctl.d/, limits in the service unit's LimitNOFILE=)");
+    return short_ == 0 ? 0 : 1;
+  }
+
+  List<Check> checks() throws IOException {
+    long files = connections + 1_000; // listeners, logs, jars, epoll, admin
+    List<Check> checks = new ArrayList<>();
+    long[] nofile = openFileLimits();
+    checks.add(new Check("open files, soft limit (ulimit -n)", fmt(nofile[0]), fmt(files), nofile[0] >= files,
+        nofile[1] >= files ? "ulimit -n " + files + " in the shell that starts the gateway (or LimitNOFILE=" + files
+            + " in its systemd unit)"
+            : "the hard limit is " + fmt(nofile[1]) + ": raise it first (/etc/security/limits.conf or LimitNOFILE="
+                + files + "); where a container caps it, run several gateway processes of at most "
+                + fmt(Math.max(0, nofile[1] - 1_000)) + " connections each"));
+    checks.add(new Check("open files, hard limit", fmt(nofile[1]), fmt(files), nofile[1] >= files,
+        "LimitNOFILE=" + files + " (systemd) or '* hard nofile " + files + "' in /etc/security/limits.conf; it cannot "
+            + "exceed fs.nr_open"));
+    sysctl(checks, "fs.nr_open", files, "sysctl -w fs.nr_open=" + files);
+    sysctl(checks, "fs.file-max", files + 100_000, "sysctl -w fs.file-max=" + (files + 100_000));
+    sysctl(checks, "net.core.somaxconn", WANTED_BACKLOG, "sysctl -w net.core.somaxconn=" + WANTED_BACKLOG);
+    sysctl(checks, "net.ipv4.tcp_max_syn_backlog", 2L * WANTED_BACKLOG,
+        "sysctl -w net.ipv4.tcp_max_syn_backlog=" + 2 * WANTED_BACKLOG);
+    String range = read("sys/net/ipv4/ip_local_port_range");
+    if (range != null) {
+      String[] r = range.trim().split("\\s+");
+      long width = Long.parseLong(r[1]) - Long.parseLong(r[0]) + 1;
+      checks.add(new Check("net.ipv4.ip_local_port_range", r[0] + "-" + r[1], ">= 50,000 ports", width >= 50_000,
+          "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\" (outbound connections: load generators, relays, "
+              + "Redis; each source address reaches one server port at most this many times)"));
+    }
+    String conntrack = read("sys/net/netfilter/nf_conntrack_max");
+    if (conntrack != null) { // only when conntrack is loaded: then every connection takes an entry
+      long need = connections + connections / 4;
+      long have = Long.parseLong(conntrack.trim());
+      checks.add(new Check("net.netfilter.nf_conntrack_max", fmt(have), fmt(need), have >= need,
+          "sysctl -w net.netfilter.nf_conntrack_max=" + need + " (or exempt the gateway's port from conntrack with "
+              + "an nftables 'notrack' rule in a raw-priority prerouting chain)"));
+    }
+    long available = memAvailable();
+    long need = connections * (HEAP_BYTES_PER_CONNECTION + KERNEL_BYTES_PER_CONNECTION);
+    checks.add(new Check("memory available", mib(available), mib(need) + " (heap + kernel)", available >= need,
+        "more memory, or spread the connections over more nodes; gateway heap: -Xmx"
+            + Math.max(1, connections * HEAP_BYTES_PER_CONNECTION >> 30) + "g via LONGLINK_JAVA_OPTS"));
+    return checks;
+  }
+
+  private void sysctl(List<Check> checks, String name, long need, String fix) throws IOException {
+    String v = read("sys/" + name.replace('.', '/'));
+    if (v == null) {
+      return;
+    }
+    long have = Long.parseLong(v.trim().split("\\s+")[0]);
+    checks.add(new Check(name, fmt(have), fmt(need), have >= need, fix));
+  }
+
+  /** Soft and hard "Max open files" of this process (the gateway inherits the shell's). */
+  private long[] openFileLimits() throws IOException {
+    String limits = read("self/limits");
+    if (limits != null) {
+      for (String line : limits.split("\n")) {
+        if (line.startsWith("Max open files")) {
+          String[] f = line.substring("Max open files".length()).trim().split("\\s+");
+          return new long[] {limit(f[0]), limit(f[1])};
+        }
+      }
+    }
+    return new long[] {-1, -1};
+  }
+
+  private static long limit(String s) {
+    return s.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(s);
+  }
+
+  private long memAvailable() throws IOException {
+    String meminfo = read("meminfo");
+    if (meminfo != null) {
+      for (String line : meminfo.split("\n")) {
+        if (line.startsWith("MemAvailable:")) {
+          return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+        }
+      }
+    }
+    return -1;
+  }
+
+  private String read(String relative) throws IOException {
+    Path p = proc.resolve(relative);
+    // Line by line: Files.readString/readAllBytes return only the first byte of some sysctl files.
+    return Files.isReadable(p) ? String.join("\n", Files.readAllLines(p)) : null;
+  }
+
+  private static String fmt(long v) {
+    return v == Long.MAX_VALUE ? "unlimited" : String.format(Locale.ROOT, "%,d", v);
+  }
+
+  private static String mib(long bytes) {
+    return String.format(Locale.ROOT, "%,d MiB", bytes >> 20);
+  }
+}
