@@ -1,5 +1,6 @@
 package io.longlink.app;
 
+import io.longlink.server.Limits;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import io.longlink.server.TcpOptions;
@@ -109,6 +110,30 @@ final class ServerCommand implements Callable<Integer> {
       description = "Per-connection write-buffer high watermark, bytes (default: ${DEFAULT-VALUE}).")
   int writeBufferHigh;
 
+  @Option(names = "--max-connections", defaultValue = "1000000",
+      description = "Open connections per node; 0 = no bound (default: ${DEFAULT-VALUE}).")
+  int maxConnections;
+
+  @Option(names = "--max-connections-per-address", defaultValue = "0",
+      description = "Open connections per remote IP; 0 = off, the default (clients behind one NAT share an address).")
+  int maxConnectionsPerAddress;
+
+  @Option(names = "--max-new-connections-per-second-per-address", defaultValue = "0",
+      description = "New connections per second per remote IP; 0 = off (default).")
+  int maxNewConnectionsPerSecondPerAddress;
+
+  @Option(names = "--max-inbound-messages-per-second", defaultValue = "10000",
+      description = "Frames per second one connection may send, at most 32767; 0 = no bound (default: ${DEFAULT-VALUE}).")
+  int maxInboundMessagesPerSecond;
+
+  @Option(names = "--max-inbound-bytes-per-second", defaultValue = "16777216",
+      description = "Bytes per second one connection may send; 0 = no bound (default: ${DEFAULT-VALUE}).")
+  int maxInboundBytesPerSecond;
+
+  @Option(names = "--max-subscriptions", defaultValue = "1000",
+      description = "Topics one session may subscribe to; 0 = no bound (default: ${DEFAULT-VALUE}).")
+  int maxSubscriptions;
+
   @Option(names = "--config", paramLabel = "FILE", description = "Properties file with defaults for these options.")
   File config;
 
@@ -134,6 +159,8 @@ final class ServerCommand implements Callable<Integer> {
             .noDelay(noDelay)
             .writeBufferWaterMarks(writeBufferLow, writeBufferHigh)
             .build())
+        .limits(new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress,
+            maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions))
         .build();
     LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);

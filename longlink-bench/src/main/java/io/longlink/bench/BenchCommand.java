@@ -6,6 +6,7 @@ import io.longlink.client.ClientListener;
 import io.longlink.client.ReceivedMessage;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.SessionStatus;
+import io.longlink.server.Limits;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import java.io.IOException;
@@ -43,7 +44,8 @@ public final class BenchCommand implements Runnable {
   }
 
   static LonglinkServer gateway(ServerConfig.Builder config) {
-    return LonglinkServer.builder().config(config.host("127.0.0.1").port(0).build()).build().start();
+    // The benches measure the gateway itself: no per-client rate bounds in the way.
+    return LonglinkServer.builder().config(config.host("127.0.0.1").port(0).limits(Limits.none()).build()).build().start();
   }
 
   static void write(Path out, String json, PrintWriter console) throws IOException {

@@ -105,7 +105,7 @@ abstract class FlowBench implements Callable<Integer> {
     LonglinkServer local = null;
     InetSocketAddress target;
     if (server == null) {
-      local = LonglinkServer.builder().config(ServerConfig.builder().host("127.0.0.1").port(0).build()).build().start();
+      local = BenchCommand.gateway(ServerConfig.builder());
       target = local.localAddress();
     } else {
       target = HostPort.parse(server, "--server");

@@ -80,6 +80,7 @@ final class SessionsBench implements Callable<Integer> {
     }
     channels = new Channel[count];
     ServerConfig config = ServerConfig.builder().transport(ServerConfig.Transport.IN_MEMORY).port(0)
+        .limits(io.longlink.server.Limits.none())
         .heartbeatInterval(heartbeat).sweepInterval(Duration.ofMillis(500)).build();
     EventLoopGroup clients = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(CLIENT_THREADS),
         LocalIoHandler.newFactory());

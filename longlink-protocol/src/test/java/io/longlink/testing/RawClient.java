@@ -29,7 +29,15 @@ public final class RawClient implements AutoCloseable {
   }
 
   public static RawClient connect(InetSocketAddress address) throws IOException {
+    return connect(address, null);
+  }
+
+  /** Connects from {@code source} (e.g. 127.0.0.2, to look like another client address). */
+  public static RawClient connect(InetSocketAddress address, java.net.InetAddress source) throws IOException {
     Socket s = new Socket();
+    if (source != null) {
+      s.bind(new InetSocketAddress(source, 0));
+    }
     s.setTcpNoDelay(true);
     s.connect(address, 5000);
     s.setSoTimeout(10_000);

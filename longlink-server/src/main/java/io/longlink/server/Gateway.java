@@ -33,6 +33,9 @@ final class Gateway {
   final LongAdder resumesLost = new LongAdder();
   final LongAdder sessionsExpired = new LongAdder();
   final LongAdder sessionsEvicted = new LongAdder();
+  /** Refusals per bound. */
+  final java.util.EnumMap<Limits.Limit, LongAdder> limitHits = new java.util.EnumMap<>(Limits.Limit.class);
+  final AddressLimiter addresses;
 
   Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler, Ticker ticker) {
     this.config = config;
@@ -44,6 +47,11 @@ final class Gateway {
     this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
         config.maxDetachedBytes());
     this.replayLimits = new Session.ReplayLimits(config.replayBufferMessages(), config.replayBufferBytes());
+    for (Limits.Limit l : Limits.Limit.values()) {
+      limitHits.put(l, new LongAdder());
+    }
+    this.addresses = new AddressLimiter(config.limits().maxConnectionsPerAddress(),
+        config.limits().maxNewConnectionsPerSecondPerAddress());
   }
 
   /** A new session for a client logging in on {@code connection}; ends the one it replaces. */

@@ -20,6 +20,8 @@ final class LivenessSweeper {
   private int size;
   /** Duration of the last sweep, for {@link LonglinkServer#lastLivenessSweep()}; written by the loop. */
   private volatile long lastSweepNanos;
+  /** Start of the current one-second window of the inbound rate limits. */
+  private long rateWindowStartNanos = Long.MIN_VALUE;
 
   LivenessSweeper(EventExecutor loop, Gateway gateway) {
     this.loop = loop;
@@ -60,9 +62,16 @@ final class LivenessSweeper {
     assert loop.inEventLoop();
     long start = System.nanoTime(); // a measurement, not a deadline: the real clock
     int expired = 0;
+    boolean newRateWindow = rateWindowStartNanos == Long.MIN_VALUE || nowNanos - rateWindowStartNanos >= 1_000_000_000L;
+    if (newRateWindow) {
+      rateWindowStartNanos = nowNanos;
+    }
     // Downwards: an expiring connection removes itself, swapping in one already visited.
     for (int i = size - 1; i >= 0; i--) {
       ServerConnection c = connections[i];
+      if (newRateWindow) {
+        c.newRateWindow();
+      }
       if (nowNanos - c.deadlineNanos >= 0) {
         remove(c);
         c.deadlineExpired();

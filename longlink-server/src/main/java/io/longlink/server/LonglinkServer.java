@@ -87,8 +87,11 @@ public final class LonglinkServer implements AutoCloseable {
       loop.scheduleAtFixedRate(() -> sweeper.sweep(gateway.ticker.nanoTime()), sweepNanos, sweepNanos, TimeUnit.NANOSECONDS);
     }
     // Session retention runs on one loop: the store is shared and its expiry is cheap.
-    group.next().scheduleAtFixedRate(() -> gateway.expireDetached(gateway.ticker.nanoTime()), sweepNanos, sweepNanos,
-        TimeUnit.NANOSECONDS);
+    group.next().scheduleAtFixedRate(() -> {
+      long now = gateway.ticker.nanoTime();
+      gateway.expireDetached(now);
+      gateway.addresses.sweep(now);
+    }, sweepNanos, sweepNanos, TimeUnit.NANOSECONDS);
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(group)
         .channel(transport.serverChannelClass());
@@ -230,6 +233,16 @@ public final class LonglinkServer implements AutoCloseable {
   /** Topics with at least one subscriber. */
   public int topicCount() {
     return gateway.topics.topicCount();
+  }
+
+  /** Clients refused for breaking {@code limit} since start. */
+  public long limitHits(Limits.Limit limit) {
+    return gateway.limitHits.get(limit).sum();
+  }
+
+  /** Remote addresses currently tracked by the per-address limits (0 when those are off). */
+  public int trackedAddresses() {
+    return gateway.addresses.trackedAddresses();
   }
 
   /** Messages addressed to a client id that had no session. */

@@ -32,6 +32,7 @@ import java.util.Objects;
  *     this long after the first unacknowledged frame
  * @param tcp socket settings of client connections (keepalive, user timeout, buffers, backlog,
  *     watermarks); see {@link TcpOptions} for the defaults and why
+ * @param limits bounds against bad or hostile clients; see {@link Limits}
  */
 public record ServerConfig(
     String host,
@@ -52,7 +53,8 @@ public record ServerConfig(
     long maxDetachedBytes,
     int ackBatchMessages,
     Duration ackDelay,
-    TcpOptions tcp) {
+    TcpOptions tcp,
+    Limits limits) {
 
   /** Netty transport choice. */
   public enum Transport {
@@ -98,6 +100,7 @@ public record ServerConfig(
     Objects.requireNonNull(ackDelay, "ackDelay");
     check(!ackDelay.isNegative(), "ackDelay", ackDelay, ">= 0");
     Objects.requireNonNull(tcp, "tcp");
+    Objects.requireNonNull(limits, "limits");
   }
 
   /** How long a connection may stay silent: interval × misses. */
@@ -131,6 +134,7 @@ public record ServerConfig(
     b.ackBatchMessages = ackBatchMessages;
     b.ackDelay = ackDelay;
     b.tcp = tcp;
+    b.limits = limits;
     return b;
   }
 
@@ -166,6 +170,7 @@ public record ServerConfig(
     private int ackBatchMessages = 64;
     private Duration ackDelay = Duration.ZERO;
     private TcpOptions tcp = TcpOptions.builder().build();
+    private Limits limits = Limits.defaults();
 
     private Builder() {}
 
@@ -286,6 +291,12 @@ public record ServerConfig(
       return this;
     }
 
+    /** Default: {@link Limits#defaults()}. */
+    public Builder limits(Limits limits) {
+      this.limits = limits;
+      return this;
+    }
+
     public ServerConfig build() {
       Duration sweep = sweepInterval;
       if (sweep == null && heartbeatInterval != null && handshakeTimeout != null) {
@@ -300,7 +311,7 @@ public record ServerConfig(
       }
       return new ServerConfig(host, port, ioThreads, transport, heartbeatInterval, heartbeatMisses,
           handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
-          replayBufferBytes, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, tcp);
+          replayBufferBytes, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, tcp, limits);
     }
   }
 }

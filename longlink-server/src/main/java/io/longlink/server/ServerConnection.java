@@ -54,6 +54,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   private ScheduledFuture<?> ackTimer;
   private volatile int flushScheduled;
 
+  /** Frames and bytes received in the current one-second window (see {@link #newRateWindow}). */
+  private short framesInWindow;
+  private int bytesInWindow;
+  /** Counted by the per-address limiter: must be released on close. */
+  private boolean addressCounted;
+
   /** When the connection expires unless something arrives; read by the sweeper. */
   long deadlineNanos;
   /** Slot in the sweeper's array; -1 when not supervised. */
@@ -83,10 +89,39 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    gateway().connections.increment();
-    deadlineNanos = gateway().ticker.nanoTime() + gateway().handshakeTimeoutNanos;
+    Gateway g = gateway();
+    g.connections.increment();
+    deadlineNanos = g.ticker.nanoTime() + g.handshakeTimeoutNanos;
     sweeper.add(this);
     ctx.fireChannelActive();
+    Limits limits = g.config.limits();
+    if (limits.maxConnections() > 0 && g.connections.sum() > limits.maxConnections()) {
+      refuse(Limits.Limit.CONNECTIONS, ErrorCode.LIMIT_EXCEEDED, "node at its limit of " + limits.maxConnections()
+          + " connections; try another node");
+    } else if (g.addresses.enabled() && ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote) {
+      Limits.Limit broken = g.addresses.admit(remote.getAddress(), g.ticker.nanoTime());
+      if (broken == null) {
+        addressCounted = true;
+      } else if (broken == Limits.Limit.CONNECTIONS_PER_ADDRESS) {
+        refuse(broken, ErrorCode.LIMIT_EXCEEDED, "address at its limit of " + limits.maxConnectionsPerAddress()
+            + " connections");
+      } else {
+        refuse(broken, ErrorCode.RATE_LIMITED, "more than " + limits.maxNewConnectionsPerSecondPerAddress()
+            + " new connections per second from this address");
+      }
+    }
+  }
+
+  /** Turns a client away for breaking a bound: counted, logged at debug, ERROR and close. */
+  private void refuse(Limits.Limit limit, ErrorCode code, String why) {
+    gateway().limitHits.get(limit).increment();
+    fail(code, why);
+  }
+
+  /** A new one-second window of the inbound rate limits; called by the sweeper. */
+  void newRateWindow() {
+    framesInWindow = 0;
+    bytesInWindow = 0;
   }
 
   /**
@@ -101,11 +136,23 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       in.release();
       return;
     }
+    int maxBytes = gateway().config.limits().maxInboundBytesPerSecond();
+    bytesInWindow += in.readableBytes();
+    if (maxBytes > 0 && (bytesInWindow > maxBytes || bytesInWindow < 0)) {
+      in.release();
+      refuse(Limits.Limit.INBOUND_BYTES, ErrorCode.RATE_LIMITED, "more than " + maxBytes + " bytes per second");
+      return;
+    }
     ByteBuf buf = cumulation == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
     cumulation = null;
     try {
       Frame frame;
+      int maxFrames = gateway().config.limits().maxInboundMessagesPerSecond();
       while (reading() && (frame = FrameDecoder.decodeOne(buf, maxFrameSize())) != null) {
+        if (maxFrames > 0 && ++framesInWindow > maxFrames) {
+          refuse(Limits.Limit.INBOUND_MESSAGES, ErrorCode.RATE_LIMITED, "more than " + maxFrames + " frames per second");
+          break;
+        }
         if (state == ConnectionState.HANDSHAKING) {
           onHandshakeFrame(frame);
         } else {
@@ -302,6 +349,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       }
     } else if (frame instanceof Frame.Subscribe) {
       Frame.Subscribe sub = (Frame.Subscribe) frame;
+      int maxTopics = gateway().config.limits().maxSubscriptions();
+      if (maxTopics > 0 && session.topicCount() >= maxTopics && !session.hasTopic(sub.topic())) {
+        refuse(Limits.Limit.SUBSCRIPTIONS, ErrorCode.LIMIT_EXCEEDED, "more than " + maxTopics + " subscriptions");
+        return;
+      }
       if (acceptSeq(sub.seq()) && session.addTopic(sub.topic())) {
         gateway().topics.subscribe(sub.topic(), session);
       }
@@ -475,6 +527,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     moveTo(ConnectionState.CLOSED);
     releaseCumulation();
+    if (addressCounted && ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote) {
+      addressCounted = false;
+      gateway().addresses.release(remote.getAddress());
+    }
     sweeper.remove(this);
     if (ackTimer != null) {
       ackTimer.cancel(false);

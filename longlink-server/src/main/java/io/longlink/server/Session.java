@@ -258,6 +258,14 @@ final class Session {
     return topics.add(topic);
   }
 
+  synchronized int topicCount() {
+    return topics == null ? 0 : topics.size();
+  }
+
+  synchronized boolean hasTopic(String topic) {
+    return topics != null && topics.contains(topic);
+  }
+
   synchronized boolean removeTopic(String topic) {
     return topics != null && topics.remove(topic);
   }
