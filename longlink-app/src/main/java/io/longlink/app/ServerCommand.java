@@ -134,6 +134,16 @@ final class ServerCommand implements Callable<Integer> {
       description = "Topics one session may subscribe to; 0 = no bound (default: ${DEFAULT-VALUE}).")
   int maxSubscriptions;
 
+  @Option(names = "--drain-spread", defaultValue = "30s",
+      description = "On SIGTERM or POST /v1/drain, clients are told to reconnect after a delay drawn from [0, this] "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration drainSpread;
+
+  @Option(names = "--drain-timeout", defaultValue = "30s",
+      description = "How long a drain waits for clients to acknowledge and leave before closing the rest "
+          + "(default: ${DEFAULT-VALUE}).")
+  Duration drainTimeout;
+
   @Option(names = "--config", paramLabel = "FILE", description = "Properties file with defaults for these options.")
   File config;
 
@@ -164,7 +174,19 @@ final class ServerCommand implements Callable<Integer> {
         .build();
     LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);
-    UntilStopped.await(() -> stop(server, admin));
+    if (admin != null) {
+      admin.onDrain(UntilStopped::signalDrain); // the same path as SIGTERM: drain, then exit 0
+    }
+    UntilStopped.awaitWithDrain(() -> {
+      try {
+        server.drain(drainSpread, drainTimeout);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (IllegalStateException e) {
+        // not running any more: nothing to drain
+      }
+      stop(server, admin);
+    }, () -> stop(server, admin));
     return 0;
   }
 

@@ -43,7 +43,8 @@ class LauncherIT {
   void quickstartDeliversHelloFromAliceToBob() throws Exception {
     int port = CliTest.freePort();
     int admin = CliTest.freePort();
-    JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin));
+    JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin),
+        "--drain-spread", "1s", "--drain-timeout", "10s");
     await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port));
     HttpResponse<String> health = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/healthz")).build(),
@@ -60,9 +61,36 @@ class LauncherIT {
     assertThat(bob.process().exitValue()).as(bob.errText()).isZero();
     assertThat(bob.outLines()).containsExactly("{\"from\":\"alice\",\"to\":\"bob\",\"seq\":1,\"payload\":\"hello\"}");
 
-    // SIGTERM stops the node through its shutdown hook.
+    HttpResponse<String> ready = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/readyz")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+
+    // SIGTERM drains: carol, still connected, is told to go elsewhere; the node exits 0 once she left.
+    JarProcess carol = start("carol", "client", "--id", "carol", "--server", address, "--receive", "1", "--timeout", "60s");
+    await().atMost(Duration.ofSeconds(30)).until(() -> carol.errContains("connected as carol"));
     server.process().destroy();
     assertThat(server.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
-    assertThat(server.errText()).contains("longlink gateway on 127.0.0.1:" + port + " stopped");
+    assertThat(server.process().exitValue()).as(server.errText()).isZero();
+    assertThat(server.errText()).contains("draining 1 connections").contains("1 of 1 connections left")
+        .contains("longlink gateway on 127.0.0.1:" + port + " stopped");
+    await().atMost(Duration.ofSeconds(10)).until(() -> carol.errContains("SERVER_SHUTDOWN"));
+  }
+
+  @Test
+  void drainThroughTheAdminApiEndsTheProcessWithExitCodeZero() throws Exception {
+    int port = CliTest.freePort();
+    int admin = CliTest.freePort();
+    JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin),
+        "--drain-spread", "0s", "--drain-timeout", "5s");
+    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port));
+    HttpResponse<String> drain = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/v1/drain"))
+            .POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(drain.statusCode()).as(drain.body()).isEqualTo(202);
+    assertThat(server.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(server.process().exitValue()).as(server.errText()).isZero();
+    assertThat(server.errText()).contains("draining 0 connections");
   }
 }

@@ -633,6 +633,9 @@ public final class LonglinkClient implements AutoCloseable {
 
   /** The server asks us to leave: wait at least its delay, go where it says, then resume. */
   private void onGoAway(Frame.GoAway g) {
+    if (unackedInbound > 0 && state == ClientState.CONNECTED) {
+      sendAck(); // a draining server waits for this before it lets the session go
+    }
     goAwayDelayNanos = TimeUnit.MILLISECONDS.toNanos(g.reconnectDelayMs());
     redirect = parseEndpoint(g.alternativeEndpoint());
     closeWith(new LonglinkException(g.code(), "GOAWAY: " + g.reason()));

@@ -42,8 +42,16 @@ public final class LonglinkServer implements AutoCloseable {
   public enum State {
     NEW,
     RUNNING,
+    /** Not accepting; clients told to go elsewhere; waiting for them to leave. Not ready. */
+    DRAINING,
     STOPPED
   }
+
+  /**
+   * What a drain found: connections when it began, connections still open when it ended, and
+   * whether it ended because every client left (rather than at the timeout).
+   */
+  public record DrainResult(int connectionsAtStart, int connectionsLeft, boolean allLeft, Duration took) {}
 
   /** Shared by every connection: Netty otherwise creates one per channel. */
   private static final ReceiveBufferSizer RECEIVE_ALLOCATOR = new ReceiveBufferSizer();
@@ -248,6 +256,64 @@ public final class LonglinkServer implements AutoCloseable {
   /** Messages addressed to a client id that had no session. */
   public long undeliverableCount() {
     return gateway.undeliverable.sum();
+  }
+
+  /** True if every event loop runs a no-op task within {@code timeout}: none is stuck. */
+  public boolean eventLoopsAnswer(Duration timeout) {
+    EventLoopGroup g = group;
+    if (g == null) {
+      return false;
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      for (EventExecutor loop : g) {
+        if (!loop.submit(() -> { }).await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+          return false;
+        }
+      }
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * Graceful shutdown, step one: stop accepting, report not ready, send every client GOAWAY
+   * SERVER_SHUTDOWN with a reconnect delay drawn uniformly from {@code [0, spread]} (so they do not
+   * all come back at once), after writing what their sessions have buffered; then wait up to
+   * {@code timeout} for the clients to acknowledge and leave. {@link #close()} then releases the
+   * rest. Blocks the caller, not the event loops.
+   *
+   * @throws IllegalStateException if the server is not running
+   */
+  public DrainResult drain(Duration spread, Duration timeout) throws InterruptedException {
+    Objects.requireNonNull(spread, "spread");
+    Objects.requireNonNull(timeout, "timeout");
+    synchronized (this) {
+      if (state != State.RUNNING) {
+        throw new IllegalStateException("drain(): server is " + state + " (expected: RUNNING)");
+      }
+      state = State.DRAINING;
+    }
+    long start = System.nanoTime();
+    serverChannel.close().syncUninterruptibly();
+    java.util.List<ServerConnection> all = connections();
+    log.info("draining {} connections: reconnect delays spread over {} ms, waiting up to {} ms", all.size(),
+        spread.toMillis(), timeout.toMillis());
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (ServerConnection c : all) {
+      c.drainFromAnyThread((int) Math.min(Integer.MAX_VALUE, random.nextLong(spread.toMillis() + 1)));
+    }
+    long deadline = start + timeout.toNanos();
+    while (connectionCount() > 0 && System.nanoTime() < deadline) {
+      TimeUnit.MILLISECONDS.sleep(10);
+    }
+    int left = connectionCount();
+    DrainResult r = new DrainResult(all.size(), left, left == 0, Duration.ofNanos(System.nanoTime() - start));
+    log.info("drain ended after {} ms: {} of {} connections left{}", r.took().toMillis(), all.size() - left, all.size(),
+        left == 0 ? "" : "; closing the rest");
+    return r;
   }
 
   /** Stops accepting, closes every connection and releases the event loops. Idempotent. */

@@ -482,6 +482,24 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     closeAfter(new Frame.GoAway(code, truncate(reason), reconnectDelayMs, ""));
   }
 
+  /**
+   * Node drain: writes what the session has buffered, then GOAWAY SERVER_SHUTDOWN with this
+   * client's reconnect delay, and keeps the connection open so the client can acknowledge what it
+   * got; the client closes it (or the node does when the drain times out). Any thread.
+   */
+  void drainFromAnyThread(int reconnectDelayMs) {
+    onLoop(() -> {
+      if (state == ConnectionState.HANDSHAKING) {
+        fail(ErrorCode.SERVER_SHUTDOWN, "node draining");
+      } else if (state == ConnectionState.OPEN) {
+        flushSession();
+        log.debug("{}: draining, GOAWAY with reconnect delay {} ms", this, reconnectDelayMs);
+        ctx.writeAndFlush(encode(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, "node draining", reconnectDelayMs, "")),
+            ctx.voidPromise());
+      }
+    });
+  }
+
   /** Closes the connection at once (node shutdown). Event loop only. */
   void close() {
     if (ctx != null) {

@@ -14,8 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's operator HTTP endpoint, on its own port (loopback by default). Today: {@code GET
- * /healthz}. Served by the JDK's HTTP server on one small thread, apart from the event loops.
+ * The node's operator HTTP endpoint, on its own port (loopback by default): {@code GET /healthz}
+ * (alive), {@code GET /readyz} (taking clients: running, not draining, event loops answering) and
+ * {@code POST /v1/drain}. Served by the JDK's HTTP server on one small thread, apart from the event loops.
  */
 public final class AdminServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
@@ -23,6 +24,8 @@ public final class AdminServer implements AutoCloseable {
   private final LonglinkServer node;
   private final HttpServer http;
   private final ExecutorService executor;
+  /** What {@code POST /v1/drain} runs (drain, then stop the process); {@code null}: not offered. */
+  private volatile Runnable onDrain;
 
   private AdminServer(LonglinkServer node, HttpServer http, ExecutorService executor) {
     this.node = node;
@@ -42,10 +45,18 @@ public final class AdminServer implements AutoCloseable {
     http.setExecutor(executor);
     AdminServer admin = new AdminServer(node, http, executor);
     http.createContext("/healthz", admin::healthz);
+    http.createContext("/readyz", admin::readyz);
+    http.createContext("/v1/drain", admin::drain);
     http.createContext("/", admin::notFound);
     http.start();
     log.info("admin API listening on {}:{}", http.getAddress().getHostString(), http.getAddress().getPort());
     return admin;
+  }
+
+  /** Offers {@code POST /v1/drain}, which runs {@code drainAndStop} on a thread of its own. */
+  public AdminServer onDrain(Runnable drainAndStop) {
+    this.onDrain = drainAndStop;
+    return this;
   }
 
   public InetSocketAddress address() {
@@ -57,8 +68,39 @@ public final class AdminServer implements AutoCloseable {
       respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: GET)\"}");
       return;
     }
-    boolean up = node.state() == LonglinkServer.State.RUNNING;
-    respond(exchange, up ? 200 : 503, "{\"status\":\"" + (up ? "ok" : node.state().name().toLowerCase()) + "\"}");
+    // Alive while draining too: an orchestrator must not kill a node that is handing clients over.
+    LonglinkServer.State s = node.state();
+    boolean up = s == LonglinkServer.State.RUNNING || s == LonglinkServer.State.DRAINING;
+    respond(exchange, up ? 200 : 503, "{\"status\":\"" + (up ? "ok" : s.name().toLowerCase()) + "\"}");
+  }
+
+  /** Ready for new clients: running (not draining) and every event loop answers within a second. */
+  private void readyz(HttpExchange exchange) throws IOException {
+    if (!"GET".equals(exchange.getRequestMethod())) {
+      respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: GET)\"}");
+      return;
+    }
+    LonglinkServer.State s = node.state();
+    if (s != LonglinkServer.State.RUNNING) {
+      respond(exchange, 503, "{\"status\":\"" + s.name().toLowerCase() + "\"}");
+      return;
+    }
+    boolean loops = node.eventLoopsAnswer(java.time.Duration.ofSeconds(1));
+    respond(exchange, loops ? 200 : 503, loops ? "{\"status\":\"ready\"}" : "{\"status\":\"event loops stalled\"}");
+  }
+
+  /** Starts a drain in the background; the node stops once every client has left or the timeout passed. */
+  private void drain(HttpExchange exchange) throws IOException {
+    if (!"POST".equals(exchange.getRequestMethod())) {
+      respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: POST)\"}");
+      return;
+    }
+    if (node.state() != LonglinkServer.State.RUNNING || onDrain == null) {
+      respond(exchange, 409, "{\"error\":\"node is " + node.state().name().toLowerCase() + "\"}");
+      return;
+    }
+    respond(exchange, 202, "{\"status\":\"draining\"}"); // first: the drain ends by closing this server
+    Thread.ofPlatform().name("longlink-drain").start(onDrain);
   }
 
   private void notFound(HttpExchange exchange) throws IOException {

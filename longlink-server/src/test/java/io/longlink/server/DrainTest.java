@@ -1,0 +1,124 @@
+package io.longlink.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.longlink.protocol.ErrorCode;
+import io.longlink.protocol.Frame;
+import io.longlink.testing.RawClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Graceful drain over real sockets: buffered messages first, spread GOAWAYs, no new clients. */
+class DrainTest {
+  static final int CLIENTS = 200;
+  static final int MESSAGES = 5;
+  LonglinkServer server;
+  final List<RawClient> clients = new ArrayList<>();
+
+  @AfterEach
+  void stop() throws IOException {
+    for (RawClient c : clients) {
+      c.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @Test
+  void clientsGetTheirMessagesThenSpreadGoawaysAndTheNodeTakesNoNewOnes() throws Exception {
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build().start();
+    InetSocketAddress a = server.localAddress();
+    for (int i = 0; i < CLIENTS; i++) {
+      clients.add(RawClient.login(a, "c" + i));
+    }
+    // Messages published before the drain: the clients have not read them yet.
+    for (int i = 0; i < CLIENTS; i++) {
+      for (int m = 0; m < MESSAGES; m++) {
+        server.publishToClient("c" + i, ("m" + m).getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    CompletableFuture<LonglinkServer.DrainResult> drain = CompletableFuture.supplyAsync(() -> {
+      try {
+        return server.drain(Duration.ofSeconds(2), Duration.ofSeconds(10));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    List<Integer> delays = new ArrayList<>();
+    for (RawClient c : clients) {
+      List<String> got = new ArrayList<>();
+      long lastSeq = 0;
+      while (true) {
+        Frame f = c.read();
+        if (f instanceof Frame.Data d) {
+          got.add(new String(d.payload(), StandardCharsets.UTF_8));
+          lastSeq = d.seq();
+        } else if (f instanceof Frame.GoAway g) {
+          assertThat(g.code()).isEqualTo(ErrorCode.SERVER_SHUTDOWN);
+          delays.add(g.reconnectDelayMs());
+          break;
+        }
+      }
+      assertThat(got).containsExactly("m0", "m1", "m2", "m3", "m4"); // all of them, before the GOAWAY
+      c.send(new Frame.Ack(lastSeq)); // what a client does on GOAWAY: ack, then leave
+      c.close();
+    }
+    LonglinkServer.DrainResult r = drain.get(15, TimeUnit.SECONDS);
+    assertThat(r.connectionsAtStart()).isEqualTo(CLIENTS);
+    assertThat(r.allLeft()).isTrue();
+    assertThat(server.state()).isEqualTo(LonglinkServer.State.DRAINING);
+    assertThatThrownBy(() -> RawClient.connect(a)).isInstanceOf(IOException.class); // not accepting any more
+    // Reconnect delays spread over [0, 2000] ms: uniform, so both ends and the middle are used.
+    assertThat(delays).hasSize(CLIENTS).allMatch(d -> d >= 0 && d <= 2000);
+    assertThat(delays.stream().filter(d -> d < 500).count()).isBetween(20L, 90L);
+    assertThat(delays.stream().filter(d -> d >= 1500).count()).isBetween(20L, 90L);
+    assertThat(delays.stream().distinct().count()).isGreaterThan(CLIENTS / 2);
+  }
+
+  @Test
+  void drainingTwiceOrBeforeStartIsRefused() throws Exception {
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build();
+    assertThatThrownBy(() -> server.drain(Duration.ZERO, Duration.ZERO)).hasMessageContaining("server is NEW");
+    server.start();
+    assertThat(server.drain(Duration.ZERO, Duration.ofSeconds(1)).allLeft()).isTrue(); // nobody connected
+    assertThatThrownBy(() -> server.drain(Duration.ZERO, Duration.ZERO)).hasMessageContaining("server is DRAINING");
+  }
+
+  @Test
+  void readinessFollowsTheDrainWhileLivenessStaysUp() throws Exception {
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build().start();
+    try (io.longlink.server.admin.AdminServer admin = io.longlink.server.admin.AdminServer.start(server, "127.0.0.1", 0)) {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      java.util.function.Function<String, java.net.http.HttpResponse<String>> get = path -> {
+        try {
+          return http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + admin.address().getPort() + path)).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+        } catch (IOException | InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      assertThat(get.apply("/readyz").statusCode()).isEqualTo(200);
+      server.drain(Duration.ZERO, Duration.ofSeconds(1));
+      java.net.http.HttpResponse<String> ready = get.apply("/readyz");
+      assertThat(ready.statusCode()).isEqualTo(503);
+      assertThat(ready.body()).contains("draining");
+      assertThat(get.apply("/healthz").statusCode()).isEqualTo(200); // alive: do not kill a draining node
+      // Without a drain action wired (embedded use), POST /v1/drain is refused rather than ignored.
+      java.net.http.HttpResponse<String> drain = http.send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + admin.address().getPort() + "/v1/drain"))
+          .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(drain.statusCode()).isEqualTo(409);
+    }
+  }
+}
