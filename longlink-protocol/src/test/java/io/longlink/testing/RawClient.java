@@ -125,6 +125,12 @@ public final class RawClient implements AutoCloseable {
     return socket;
   }
 
+  /** Closes with a TCP RST instead of a FIN: what a killed process or a pulled cable looks like to the peer. */
+  public void abort() throws IOException {
+    socket.setSoLinger(true, 0);
+    socket.close();
+  }
+
   @Override
   public void close() throws IOException {
     socket.close();
