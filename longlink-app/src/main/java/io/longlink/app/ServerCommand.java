@@ -134,6 +134,19 @@ final class ServerCommand implements Callable<Integer> {
       description = "Topics one session may subscribe to; 0 = no bound (default: ${DEFAULT-VALUE}).")
   int maxSubscriptions;
 
+  @Option(names = "--max-handshakes-per-second", defaultValue = "10000",
+      description = "Admission control: logins and resumes per second per node; past it clients get GOAWAY "
+          + "RATE_LIMITED with a spread retry-after; 0 = off (default: ${DEFAULT-VALUE}).")
+  int maxHandshakesPerSecond;
+
+  @Option(names = "--handshake-burst", defaultValue = "20000",
+      description = "Logins admitted at once before the per-second rate applies (default: ${DEFAULT-VALUE}).")
+  int handshakeBurst;
+
+  @Option(names = "--handshake-retry-window", defaultValue = "10s",
+      description = "Refused logins are told to retry after a delay drawn from [0, this] (default: ${DEFAULT-VALUE}).")
+  Duration handshakeRetryWindow;
+
   @Option(names = "--drain-spread", defaultValue = "30s",
       description = "On SIGTERM or POST /v1/drain, clients are told to reconnect after a delay drawn from [0, this] "
           + "(default: ${DEFAULT-VALUE}).")
@@ -170,7 +183,8 @@ final class ServerCommand implements Callable<Integer> {
             .writeBufferWaterMarks(writeBufferLow, writeBufferHigh)
             .build())
         .limits(new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress,
-            maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions))
+            maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions, maxHandshakesPerSecond,
+            handshakeBurst, (int) Math.min(Integer.MAX_VALUE, handshakeRetryWindow.toMillis())))
         .build();
     LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);

@@ -17,8 +17,7 @@ final class AddressLimiter {
   /** One address's count and bucket; guarded by its own monitor. */
   private static final class Entry {
     int open;
-    double tokens;
-    long refilledAtNanos;
+    TokenBucket bucket;
   }
 
   AddressLimiter(int maxOpen, int maxPerSecond) {
@@ -39,25 +38,18 @@ final class AddressLimiter {
     while (true) {
       Entry e = byAddress.computeIfAbsent(address, a -> {
         Entry n = new Entry();
-        n.tokens = maxPerSecond;
-        n.refilledAtNanos = nowNanos;
+        n.bucket = maxPerSecond > 0 ? new TokenBucket(maxPerSecond, maxPerSecond, nowNanos) : null;
         return n;
       });
       synchronized (e) {
         if (byAddress.get(address) != e) {
           continue; // swept meanwhile
         }
-        if (maxPerSecond > 0) {
-          refill(e, nowNanos);
-          if (e.tokens < 1) {
-            return Limit.NEW_CONNECTIONS_PER_ADDRESS;
-          }
-        }
         if (maxOpen > 0 && e.open >= maxOpen) {
           return Limit.CONNECTIONS_PER_ADDRESS;
         }
-        if (maxPerSecond > 0) {
-          e.tokens -= 1;
+        if (e.bucket != null && !e.bucket.tryTake(nowNanos)) {
+          return Limit.NEW_CONNECTIONS_PER_ADDRESS;
         }
         e.open++;
         return null;
@@ -78,10 +70,7 @@ final class AddressLimiter {
   void sweep(long nowNanos) {
     byAddress.forEach((address, e) -> {
       synchronized (e) {
-        if (maxPerSecond > 0) {
-          refill(e, nowNanos);
-        }
-        if (e.open == 0 && (maxPerSecond == 0 || e.tokens >= maxPerSecond)) {
+        if (e.open == 0 && (e.bucket == null || e.bucket.isFull(nowNanos))) {
           byAddress.remove(address, e);
         }
       }
@@ -90,13 +79,5 @@ final class AddressLimiter {
 
   int trackedAddresses() {
     return byAddress.size();
-  }
-
-  private void refill(Entry e, long nowNanos) {
-    double add = (nowNanos - e.refilledAtNanos) / 1e9 * maxPerSecond;
-    if (add > 0) {
-      e.tokens = Math.min(maxPerSecond, e.tokens + add);
-      e.refilledAtNanos = nowNanos;
-    }
   }
 }

@@ -36,6 +36,8 @@ final class Gateway {
   /** Refusals per bound. */
   final java.util.EnumMap<Limits.Limit, LongAdder> limitHits = new java.util.EnumMap<>(Limits.Limit.class);
   final AddressLimiter addresses;
+  /** Admission control for logins and resumes; {@code null} when off. Guarded by itself. */
+  private final TokenBucket handshakes;
 
   Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler, Ticker ticker) {
     this.config = config;
@@ -50,8 +52,21 @@ final class Gateway {
     for (Limits.Limit l : Limits.Limit.values()) {
       limitHits.put(l, new LongAdder());
     }
+    Limits l = config.limits();
+    this.handshakes = l.maxHandshakesPerSecond() == 0 ? null
+        : new TokenBucket(l.maxHandshakesPerSecond(), l.handshakeBurst(), ticker.nanoTime());
     this.addresses = new AddressLimiter(config.limits().maxConnectionsPerAddress(),
         config.limits().maxNewConnectionsPerSecondPerAddress());
+  }
+
+  /** Takes a handshake token; false: the node is at its login rate and the client must come back later. */
+  boolean admitHandshake() {
+    if (handshakes == null) {
+      return true;
+    }
+    synchronized (handshakes) {
+      return handshakes.tryTake(ticker.nanoTime());
+    }
   }
 
   /** A new session for a client logging in on {@code connection}; ends the one it replaces. */

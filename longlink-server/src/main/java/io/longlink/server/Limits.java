@@ -20,6 +20,12 @@ package io.longlink.server;
  * @param maxInboundBytesPerSecond bytes per second one connection may send, per one-second window
  *     (default 16 MiB)
  * @param maxSubscriptions topics one session may subscribe to (default 1,000)
+ * @param maxHandshakesPerSecond admission control: logins and resumes per second per node, a token
+ *     bucket (default 10,000). Past it a HELLO is answered with {@code GOAWAY RATE_LIMITED} and a
+ *     reconnect delay drawn uniformly from {@code [0, handshakeRetryWindowMillis]}, so a crowd
+ *     returning at once is paced instead of dropped or synchronised
+ * @param handshakeBurst the bucket's size (default 20,000)
+ * @param handshakeRetryWindowMillis the spread of the retry-after of refused handshakes (default 10 s)
  */
 public record Limits(
     int maxConnections,
@@ -27,7 +33,10 @@ public record Limits(
     int maxNewConnectionsPerSecondPerAddress,
     int maxInboundMessagesPerSecond,
     int maxInboundBytesPerSecond,
-    int maxSubscriptions) {
+    int maxSubscriptions,
+    int maxHandshakesPerSecond,
+    int handshakeBurst,
+    int handshakeRetryWindowMillis) {
 
   /** The bounds, for counting refusals. */
   public enum Limit {
@@ -36,7 +45,8 @@ public record Limits(
     NEW_CONNECTIONS_PER_ADDRESS,
     INBOUND_MESSAGES,
     INBOUND_BYTES,
-    SUBSCRIPTIONS
+    SUBSCRIPTIONS,
+    HANDSHAKES
   }
 
   public Limits {
@@ -50,6 +60,13 @@ public record Limits(
     }
     check(maxInboundBytesPerSecond, "maxInboundBytesPerSecond");
     check(maxSubscriptions, "maxSubscriptions");
+    check(maxHandshakesPerSecond, "maxHandshakesPerSecond");
+    check(handshakeBurst, "handshakeBurst");
+    check(handshakeRetryWindowMillis, "handshakeRetryWindowMillis");
+    if (maxHandshakesPerSecond > 0 && handshakeBurst < 1) {
+      throw new IllegalArgumentException("handshakeBurst: " + handshakeBurst + " (expected: >= 1 when "
+          + "maxHandshakesPerSecond is on)");
+    }
   }
 
   private static void check(int v, String name) {
@@ -60,41 +77,40 @@ public record Limits(
 
   /** The defaults above. */
   public static Limits defaults() {
-    return new Limits(1_000_000, 0, 0, 10_000, 16 << 20, 1_000);
+    return new Limits(1_000_000, 0, 0, 10_000, 16 << 20, 1_000, 10_000, 20_000, 10_000);
   }
 
   /** Every bound off: for benchmarks that measure the gateway itself. */
   public static Limits none() {
-    return new Limits(0, 0, 0, 0, 0, 0);
+    return new Limits(0, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   public Limits withMaxConnections(int v) {
-    return new Limits(v, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress, maxInboundMessagesPerSecond,
-        maxInboundBytesPerSecond, maxSubscriptions);
+    return new Limits(v, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress, maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions, maxHandshakesPerSecond, handshakeBurst, handshakeRetryWindowMillis);
   }
 
   public Limits withMaxConnectionsPerAddress(int v) {
-    return new Limits(maxConnections, v, maxNewConnectionsPerSecondPerAddress, maxInboundMessagesPerSecond,
-        maxInboundBytesPerSecond, maxSubscriptions);
+    return new Limits(maxConnections, v, maxNewConnectionsPerSecondPerAddress, maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions, maxHandshakesPerSecond, handshakeBurst, handshakeRetryWindowMillis);
   }
 
   public Limits withMaxNewConnectionsPerSecondPerAddress(int v) {
-    return new Limits(maxConnections, maxConnectionsPerAddress, v, maxInboundMessagesPerSecond, maxInboundBytesPerSecond,
-        maxSubscriptions);
+    return new Limits(maxConnections, maxConnectionsPerAddress, v, maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions, maxHandshakesPerSecond, handshakeBurst, handshakeRetryWindowMillis);
   }
 
   public Limits withMaxInboundMessagesPerSecond(int v) {
-    return new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress, v,
-        maxInboundBytesPerSecond, maxSubscriptions);
+    return new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress, v, maxInboundBytesPerSecond, maxSubscriptions, maxHandshakesPerSecond, handshakeBurst, handshakeRetryWindowMillis);
   }
 
   public Limits withMaxInboundBytesPerSecond(int v) {
-    return new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress,
-        maxInboundMessagesPerSecond, v, maxSubscriptions);
+    return new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress, maxInboundMessagesPerSecond, v, maxSubscriptions, maxHandshakesPerSecond, handshakeBurst, handshakeRetryWindowMillis);
   }
 
   public Limits withMaxSubscriptions(int v) {
-    return new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress,
-        maxInboundMessagesPerSecond, maxInboundBytesPerSecond, v);
+    return new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress, maxInboundMessagesPerSecond, maxInboundBytesPerSecond, v, maxHandshakesPerSecond, handshakeBurst, handshakeRetryWindowMillis);
+  }
+
+  /** Admission control: handshakes per second, bucket size, and the spread of the retry-after. */
+  public Limits withHandshakes(int perSecond, int burst, int retryWindowMillis) {
+    return new Limits(maxConnections, maxConnectionsPerAddress, maxNewConnectionsPerSecondPerAddress, maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions, perSecond, burst, retryWindowMillis);
   }
 }
