@@ -45,7 +45,8 @@ class LauncherIT {
     int admin = CliTest.freePort();
     JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin),
         "--drain-spread", "1s", "--drain-timeout", "10s");
-    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port));
+    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port)
+        && server.errContains("admin API listening"));
     HttpResponse<String> health = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/healthz")).build(),
         HttpResponse.BodyHandlers.ofString());
@@ -83,7 +84,7 @@ class LauncherIT {
     int admin = CliTest.freePort();
     JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin),
         "--drain-spread", "0s", "--drain-timeout", "5s");
-    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port));
+    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("admin API listening"));
     HttpResponse<String> drain = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/v1/drain"))
             .POST(HttpRequest.BodyPublishers.noBody()).build(),

@@ -303,7 +303,8 @@ public final class LonglinkServer implements AutoCloseable {
         spread.toMillis(), timeout.toMillis());
     java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
     for (ServerConnection c : all) {
-      c.drainFromAnyThread((int) Math.min(Integer.MAX_VALUE, random.nextLong(spread.toMillis() + 1)));
+      c.goAwayWithBacklogFromAnyThread("node draining",
+          (int) Math.min(Integer.MAX_VALUE, random.nextLong(spread.toMillis() + 1)));
     }
     long deadline = start + timeout.toNanos();
     while (connectionCount() > 0 && System.nanoTime() < deadline) {
@@ -314,6 +315,38 @@ public final class LonglinkServer implements AutoCloseable {
     log.info("drain ended after {} ms: {} of {} connections left{}", r.took().toMillis(), all.size() - left, all.size(),
         left == 0 ? "" : "; closing the rest");
     return r;
+  }
+
+  /**
+   * Load shedding: moves {@code count} of the logged-in connections (picked at random) away, each
+   * with GOAWAY SERVER_SHUTDOWN after what its session buffered and a reconnect delay drawn from
+   * {@code [0, spread]}. The node keeps running and accepting.
+   *
+   * @return how many connections were asked to leave
+   */
+  public int shed(int count, Duration spread) {
+    if (count < 0) {
+      throw new IllegalArgumentException("count: " + count + " (expected: >= 0)");
+    }
+    if (state() != State.RUNNING) {
+      throw new IllegalStateException("shed(): server is " + state() + " (expected: RUNNING)");
+    }
+    java.util.List<ServerConnection> open = new java.util.ArrayList<>(connections());
+    java.util.Collections.shuffle(open);
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    int n = 0;
+    for (ServerConnection c : open) {
+      if (n == count) {
+        break;
+      }
+      if (c.state() == ConnectionState.OPEN) {
+        c.goAwayWithBacklogFromAnyThread("load shedding: reconnect elsewhere",
+            (int) Math.min(Integer.MAX_VALUE, random.nextLong(spread.toMillis() + 1)));
+        n++;
+      }
+    }
+    log.info("shedding {} of {} connections, reconnect delays spread over {} ms", n, open.size(), spread.toMillis());
+    return n;
   }
 
   /** Stops accepting, closes every connection and releases the event loops. Idempotent. */

@@ -492,18 +492,19 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   }
 
   /**
-   * Node drain: writes what the session has buffered, then GOAWAY SERVER_SHUTDOWN with this
-   * client's reconnect delay, and keeps the connection open so the client can acknowledge what it
-   * got; the client closes it (or the node does when the drain times out). Any thread.
+   * Drain and load shedding: writes what the session has buffered, then GOAWAY SERVER_SHUTDOWN
+   * with this client's reconnect delay, and keeps the connection open so the client can
+   * acknowledge what it got; the client closes it (or the node does, at its drain timeout). Any
+   * thread.
    */
-  void drainFromAnyThread(int reconnectDelayMs) {
+  void goAwayWithBacklogFromAnyThread(String reason, int reconnectDelayMs) {
     onLoop(() -> {
       if (state == ConnectionState.HANDSHAKING) {
-        fail(ErrorCode.SERVER_SHUTDOWN, "node draining");
+        fail(ErrorCode.SERVER_SHUTDOWN, reason);
       } else if (state == ConnectionState.OPEN) {
         flushSession();
-        log.debug("{}: draining, GOAWAY with reconnect delay {} ms", this, reconnectDelayMs);
-        ctx.writeAndFlush(encode(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, "node draining", reconnectDelayMs, "")),
+        log.debug("{}: GOAWAY SERVER_SHUTDOWN ({}), reconnect delay {} ms", this, reason, reconnectDelayMs);
+        ctx.writeAndFlush(encode(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, "")),
             ctx.voidPromise());
       }
     });

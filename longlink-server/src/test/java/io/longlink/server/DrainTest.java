@@ -121,4 +121,48 @@ class DrainTest {
       assertThat(drain.statusCode()).isEqualTo(409);
     }
   }
+
+  @Test
+  void shedMovesTheAskedShareAwayWithSpreadDelaysAndKeepsTheRest() throws Exception {
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build().start();
+    InetSocketAddress a = server.localAddress();
+    for (int i = 0; i < 40; i++) {
+      clients.add(RawClient.login(a, "s" + i));
+    }
+    try (io.longlink.server.admin.AdminServer admin = io.longlink.server.admin.AdminServer.start(server, "127.0.0.1", 0)) {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      java.util.function.Function<String, java.net.http.HttpResponse<String>> post = body -> {
+        try {
+          return http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + admin.address().getPort() + "/v1/shed"))
+              .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+        } catch (IOException | InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      assertThat(post.apply("{\"fraction\": 2}").statusCode()).isEqualTo(400); // named, not guessed
+      assertThat(post.apply("not json").statusCode()).isEqualTo(400);
+      java.net.http.HttpResponse<String> r = post.apply("{\"fraction\": 0.25, \"spreadMs\": 5000}");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      assertThat(r.body()).contains("\"shed\":10").contains("\"connections\":40");
+    }
+    int told = 0;
+    for (RawClient c : clients) {
+      c.setReadTimeout(Duration.ofMillis(150));
+      try {
+        Frame f = c.read();
+        assertThat(f).isInstanceOf(Frame.GoAway.class);
+        assertThat(((Frame.GoAway) f).reconnectDelayMs()).isBetween(0, 5000);
+        told++;
+      } catch (java.net.SocketTimeoutException e) {
+        // not picked: stays
+      }
+    }
+    assertThat(told).isEqualTo(10);
+    assertThat(server.state()).isEqualTo(LonglinkServer.State.RUNNING);
+    try (RawClient newcomer = RawClient.login(a, "newcomer")) {
+      assertThat(newcomer).isNotNull(); // still accepting
+    }
+  }
 }

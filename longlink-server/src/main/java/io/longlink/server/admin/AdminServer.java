@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdminServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
   private final LonglinkServer node;
   private final HttpServer http;
@@ -47,6 +48,7 @@ public final class AdminServer implements AutoCloseable {
     http.createContext("/healthz", admin::healthz);
     http.createContext("/readyz", admin::readyz);
     http.createContext("/v1/drain", admin::drain);
+    http.createContext("/v1/shed", admin::shed);
     http.createContext("/", admin::notFound);
     http.start();
     log.info("admin API listening on {}:{}", http.getAddress().getHostString(), http.getAddress().getPort());
@@ -87,6 +89,42 @@ public final class AdminServer implements AutoCloseable {
     }
     boolean loops = node.eventLoopsAnswer(java.time.Duration.ofSeconds(1));
     respond(exchange, loops ? 200 : 503, loops ? "{\"status\":\"ready\"}" : "{\"status\":\"event loops stalled\"}");
+  }
+
+  /**
+   * {@code POST /v1/shed} with {@code {"fraction": 0.25}} or {@code {"count": 1000}} (and optionally
+   * {@code "spreadMs"}, default 10,000): moves that share of the connections to other nodes.
+   */
+  private void shed(HttpExchange exchange) throws IOException {
+    if (!"POST".equals(exchange.getRequestMethod())) {
+      respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: POST)\"}");
+      return;
+    }
+    com.fasterxml.jackson.databind.JsonNode body;
+    try (java.io.InputStream in = exchange.getRequestBody()) {
+      body = JSON.readTree(in);
+    } catch (IOException e) {
+      respond(exchange, 400, "{\"error\":\"body: not JSON (expected: {\\\"fraction\\\": 0.25} or {\\\"count\\\": 100})\"}");
+      return;
+    }
+    int open = node.connectionCount();
+    int count;
+    if (body != null && body.has("count") && body.get("count").canConvertToInt() && body.get("count").asInt() >= 0) {
+      count = body.get("count").asInt();
+    } else if (body != null && body.has("fraction") && body.get("fraction").isNumber()
+        && body.get("fraction").asDouble() >= 0 && body.get("fraction").asDouble() <= 1) {
+      count = (int) Math.round(open * body.get("fraction").asDouble());
+    } else {
+      respond(exchange, 400, "{\"error\":\"expected {\\\"fraction\\\": 0..1} or {\\\"count\\\": >= 0}\"}");
+      return;
+    }
+    long spreadMs = body.has("spreadMs") ? Math.max(0, body.get("spreadMs").asLong()) : 10_000;
+    try {
+      int shed = node.shed(count, java.time.Duration.ofMillis(spreadMs));
+      respond(exchange, 200, "{\"shed\":" + shed + ",\"connections\":" + open + "}");
+    } catch (IllegalStateException e) {
+      respond(exchange, 409, "{\"error\":\"node is " + node.state().name().toLowerCase() + "\"}");
+    }
   }
 
   /** Starts a drain in the background; the node stops once every client has left or the timeout passed. */
