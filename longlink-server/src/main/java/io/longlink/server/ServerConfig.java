@@ -96,7 +96,8 @@ public record ServerConfig(
         ">= maxFrameSize + " + Session.MESSAGE_OVERHEAD_BYTES + ", so the largest message fits");
     check(maxDetachedSessions >= 0, "maxDetachedSessions", maxDetachedSessions, ">= 0");
     check(maxDetachedBytes >= 0, "maxDetachedBytes", maxDetachedBytes, ">= 0");
-    check(ackBatchMessages >= 1, "ackBatchMessages", ackBatchMessages, ">= 1");
+    check(ackBatchMessages >= 1 && ackBatchMessages <= Short.MAX_VALUE, "ackBatchMessages", ackBatchMessages,
+        "1..32767");
     Objects.requireNonNull(ackDelay, "ackDelay");
     check(!ackDelay.isNegative(), "ackDelay", ackDelay, ">= 0");
     Objects.requireNonNull(tcp, "tcp");

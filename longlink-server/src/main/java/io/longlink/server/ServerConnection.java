@@ -13,7 +13,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.io.IOException;
 import java.util.concurrent.RejectedExecutionException;
@@ -50,8 +49,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   /** Highest server-to-client seq written on this connection. */
   private long writtenSeq;
   /** Client frames accepted since the last ACK. */
-  private int unackedInbound;
-  private ScheduledFuture<?> ackTimer;
+  private short unackedInbound; // at most ackBatchMessages, which the config caps at 32,767
+  /**
+   * An ACK timer is pending. A flag, not the timer's future: one reference less per connection; a
+   * timer that fires after the ACK went out finds nothing to acknowledge and does nothing.
+   */
+  private boolean ackTimerArmed;
   private volatile int flushScheduled;
 
   /** Frames and bytes received in the current one-second window (see {@link #newRateWindow}). */
@@ -188,9 +191,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       if (unackedInbound > 0) {
         if (gateway().config.ackDelay().isZero()) {
           writeAck();
-        } else if (ackTimer == null) {
-          ackTimer = ctx.executor().schedule(() -> {
-            ackTimer = null;
+        } else if (!ackTimerArmed) {
+          ackTimerArmed = true;
+          ctx.executor().schedule(() -> {
+            ackTimerArmed = false;
             if (state == ConnectionState.OPEN && unackedInbound > 0) {
               writeAck();
               ctx.flush();
@@ -418,10 +422,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   private void writeAck() {
     unackedInbound = 0;
-    if (ackTimer != null) {
-      ackTimer.cancel(false);
-      ackTimer = null;
-    }
     ctx.write(encode(new Frame.Ack(session.lastReceivedSeq())), ctx.voidPromise());
   }
 
@@ -560,10 +560,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       gateway().addresses.release(remote.getAddress());
     }
     sweeper.remove(this);
-    if (ackTimer != null) {
-      ackTimer.cancel(false);
-      ackTimer = null;
-    }
     if (session != null) {
       gateway().connectionLost(session, this);
     }
