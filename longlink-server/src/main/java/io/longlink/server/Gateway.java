@@ -59,6 +59,28 @@ final class Gateway {
         config.limits().maxNewConnectionsPerSecondPerAddress());
   }
 
+  /** Probe sessions' client ids start with a control character, which no real client id may contain. */
+  private static final String PROBE_PREFIX = "\u0001probe-";
+  private static final byte[] PROBE_PAYLOAD = {'p', 'r', 'o', 'b', 'e'};
+  private final java.util.concurrent.atomic.AtomicLong probes = new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * The data path works: a message routed by client id through this node's store and routing
+   * reaches a local probe session's replay buffer. The probe session exists only for the call.
+   */
+  boolean probeDataPath() {
+    String id = PROBE_PREFIX + probes.incrementAndGet();
+    Session probe = new Session(id, id, SessionIds.next(), null, 0);
+    if (store.register(probe) != null) {
+      return false; // cannot happen: no client id can collide
+    }
+    try {
+      return route("", TargetKind.CLIENT, id, PROBE_PAYLOAD) == 1 && probe.bufferedMessages() == 1;
+    } finally {
+      end(probe, null, true);
+    }
+  }
+
   /** Takes a handshake token; false: the node is at its login rate and the client must come back later. */
   boolean admitHandshake() {
     if (handshakes == null) {

@@ -258,6 +258,14 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.undeliverable.sum();
   }
 
+  /**
+   * True if a message routed through this node's session store reaches a local probe session: the
+   * readiness check's data-path half (the other half: {@link #eventLoopsAnswer}).
+   */
+  public boolean dataPathWorks() {
+    return state() == State.RUNNING && gateway.probeDataPath();
+  }
+
   /** True if every event loop runs a no-op task within {@code timeout}: none is stuck. */
   public boolean eventLoopsAnswer(Duration timeout) {
     EventLoopGroup g = group;

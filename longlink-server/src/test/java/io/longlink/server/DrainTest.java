@@ -109,10 +109,13 @@ class DrainTest {
         }
       };
       assertThat(get.apply("/readyz").statusCode()).isEqualTo(200);
+      assertThat(server.dataPathWorks()).isTrue();
+      assertThat(server.sessionCount()).isZero(); // the probe session does not outlive the probe
       server.drain(Duration.ZERO, Duration.ofSeconds(1));
       java.net.http.HttpResponse<String> ready = get.apply("/readyz");
       assertThat(ready.statusCode()).isEqualTo(503);
       assertThat(ready.body()).contains("draining");
+      assertThat(server.dataPathWorks()).isFalse(); // a draining node takes no new sessions
       assertThat(get.apply("/healthz").statusCode()).isEqualTo(200); // alive: do not kill a draining node
       // Without a drain action wired (embedded use), POST /v1/drain is refused rather than ignored.
       java.net.http.HttpResponse<String> drain = http.send(java.net.http.HttpRequest.newBuilder(

@@ -76,7 +76,10 @@ public final class AdminServer implements AutoCloseable {
     respond(exchange, up ? 200 : 503, "{\"status\":\"" + (up ? "ok" : s.name().toLowerCase()) + "\"}");
   }
 
-  /** Ready for new clients: running (not draining) and every event loop answers within a second. */
+  /**
+   * Ready for new clients: running (not draining), every event loop answers within a second, and a
+   * message routed through the node reaches a local probe session.
+   */
   private void readyz(HttpExchange exchange) throws IOException {
     if (!"GET".equals(exchange.getRequestMethod())) {
       respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: GET)\"}");
@@ -87,8 +90,13 @@ public final class AdminServer implements AutoCloseable {
       respond(exchange, 503, "{\"status\":\"" + s.name().toLowerCase() + "\"}");
       return;
     }
-    boolean loops = node.eventLoopsAnswer(java.time.Duration.ofSeconds(1));
-    respond(exchange, loops ? 200 : 503, loops ? "{\"status\":\"ready\"}" : "{\"status\":\"event loops stalled\"}");
+    if (!node.eventLoopsAnswer(java.time.Duration.ofSeconds(1))) {
+      respond(exchange, 503, "{\"status\":\"event loops stalled\"}");
+    } else if (!node.dataPathWorks()) {
+      respond(exchange, 503, "{\"status\":\"routing probe failed\"}");
+    } else {
+      respond(exchange, 200, "{\"status\":\"ready\"}");
+    }
   }
 
   /**
