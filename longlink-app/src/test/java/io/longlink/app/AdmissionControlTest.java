@@ -65,7 +65,9 @@ class AdmissionControlTest {
           BURST, refused));
       assertThat(server.sessionCount()).isEqualTo(CLIENTS);
       assertThat(t).hasSize(CLIENTS); // nobody was admitted twice or lost
-      assertThat(peak).isLessThanOrEqualTo(RATE + BURST + 20); // 20: logins of two event loops interleave
+      // The bucket admits at most rate + burst in any second; the margin covers the gap between taking a
+      // token and the authenticator's timestamp on two event loops. Unpaced, the first second would see ~5,000.
+      assertThat(peak).isLessThanOrEqualTo((RATE + BURST) * 5 / 4);
       assertThat(refused).isPositive();
       assertThat(seconds).isGreaterThan((CLIENTS - BURST) / (double) RATE * 0.9); // paced, not let through
     } finally {
