@@ -117,13 +117,17 @@ class ChaosProxyTest {
 
   @Test
   void slicerCutsWritesIntoSmallPieces() throws IOException {
-    proxy.addToxic(Toxic.slicer("slices", Toxic.Stream.UPSTREAM, 10, 5));
+    proxy.addToxic(Toxic.slicer("slices", Toxic.Stream.UPSTREAM, 10, 40));
     try (Socket s = connect()) {
       byte[] data = new byte[100];
       new Random(5).nextBytes(data);
       assertThat(roundTrip(s, data)).isEqualTo(data);
     }
-    assertThat(upstreamReads).isNotEmpty().allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(10));
+    // TCP keeps no write boundaries: a reader stalled for more than the 40 ms between slices may get
+    // two at once. Unsliced, the 100 bytes would arrive in one read.
+    assertThat(upstreamReads.stream().mapToInt(Integer::intValue).sum()).isEqualTo(100);
+    assertThat(upstreamReads).hasSizeGreaterThanOrEqualTo(5);
+    assertThat(upstreamReads.stream().filter(n -> n <= 10).count()).isGreaterThanOrEqualTo(3);
   }
 
   @Test
