@@ -31,8 +31,9 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
-    description = "Benchmarks (gateway and clients in this process, over loopback). Results: one line, "
-        + "and JSON with --out.",
+    description = "Benchmarks: idle connections against a running gateway or a peer (connections, "
+        + "bare-server), a million in-memory sessions, reliable flow (throughput, fanout), a crash-restart storm, "
+        + "resume and ack costs. Results: one line, JSON with --out, an HTML plot with --plot where offered.",
     subcommands = {BenchCommand.Resume.class, BenchCommand.Acks.class, ConnectionsBench.class, SessionsBench.class,
         BareServer.class, ThroughputBench.class, FanoutBench.class, StormBench.class})
 public final class BenchCommand implements Runnable {
