@@ -323,12 +323,7 @@ final class ConnectionsBench implements Callable<Integer> {
   }
 
   private long rss() throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/" + serverPid + "/status"))) {
-      if (line.startsWith("VmRSS:")) {
-        return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
-      }
-    }
-    return -1;
+    return ProcStatus.rssBytes(String.valueOf(serverPid));
   }
 
   /** utime + stime of the gateway, in clock ticks (100 per second). */

@@ -150,12 +150,7 @@ public final class LoadWorker {
     System.gc();
     Runtime rt = Runtime.getRuntime();
     long heap = rt.totalMemory() - rt.freeMemory();
-    long rss = 0;
-    for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
-      if (line.startsWith("VmRSS:")) {
-        rss = Long.parseLong(line.replaceAll("\\D", "")) * 1024;
-      }
-    }
+    long rss = Math.max(0, ProcStatus.rssBytes("self"));
     Histogram h = latencyMicros.getIntervalHistogram();
     ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
     int n = h.encodeIntoCompressedByteBuffer(buf);

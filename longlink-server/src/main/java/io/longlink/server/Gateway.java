@@ -81,6 +81,15 @@ final class Gateway {
     }
   }
 
+  /**
+   * A reconnect delay drawn uniformly from {@code [0, window]} (capped at the wire's int): how drain,
+   * load shedding and admission control keep clients they send away from returning in step.
+   */
+  static int spreadDelayMillis(long windowMillis) {
+    return windowMillis <= 0 ? 0
+        : (int) Math.min(Integer.MAX_VALUE, java.util.concurrent.ThreadLocalRandom.current().nextLong(windowMillis + 1));
+  }
+
   /** Takes a handshake token; false: the node is at its login rate and the client must come back later. */
   boolean admitHandshake() {
     if (handshakes == null) {

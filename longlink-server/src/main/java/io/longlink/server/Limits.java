@@ -70,9 +70,7 @@ public record Limits(
   }
 
   private static void check(int v, String name) {
-    if (v < 0) {
-      throw new IllegalArgumentException(name + ": " + v + " (expected: >= 0; 0 turns it off)");
-    }
+    ConfigChecks.check(v >= 0, name, v, ">= 0; 0 turns it off");
   }
 
   /** The defaults above. */

@@ -309,10 +309,9 @@ public final class LonglinkServer implements AutoCloseable {
     java.util.List<ServerConnection> all = connections();
     log.info("draining {} connections: reconnect delays spread over {} ms, waiting up to {} ms", all.size(),
         spread.toMillis(), timeout.toMillis());
-    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
     for (ServerConnection c : all) {
       c.goAwayWithBacklogFromAnyThread("node draining",
-          (int) Math.min(Integer.MAX_VALUE, random.nextLong(spread.toMillis() + 1)));
+          Gateway.spreadDelayMillis(spread.toMillis()));
     }
     long deadline = start + timeout.toNanos();
     while (connectionCount() > 0 && System.nanoTime() < deadline) {
@@ -341,7 +340,6 @@ public final class LonglinkServer implements AutoCloseable {
     }
     java.util.List<ServerConnection> open = new java.util.ArrayList<>(connections());
     java.util.Collections.shuffle(open);
-    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
     int n = 0;
     for (ServerConnection c : open) {
       if (n == count) {
@@ -349,7 +347,7 @@ public final class LonglinkServer implements AutoCloseable {
       }
       if (c.state() == ConnectionState.OPEN) {
         c.goAwayWithBacklogFromAnyThread("load shedding: reconnect elsewhere",
-            (int) Math.min(Integer.MAX_VALUE, random.nextLong(spread.toMillis() + 1)));
+            Gateway.spreadDelayMillis(spread.toMillis()));
         n++;
       }
     }

@@ -1,5 +1,7 @@
 package io.longlink.server;
 
+import static io.longlink.server.ConfigChecks.check;
+
 import io.longlink.protocol.FrameCodec;
 import java.time.Duration;
 import java.util.Objects;
@@ -139,11 +141,6 @@ public record ServerConfig(
     return b;
   }
 
-  private static void check(boolean ok, String name, Object value, String expected) {
-    if (!ok) {
-      throw new IllegalArgumentException(name + ": " + value + " (expected: " + expected + ")");
-    }
-  }
 
   private static void checkPositive(Duration d, String name) {
     Objects.requireNonNull(d, name);

@@ -255,8 +255,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     if (!gateway().admitHandshake()) {
       // Admission control: pace a returning crowd with spread retry-afters instead of doing the work.
-      int window = gateway().config.limits().handshakeRetryWindowMillis();
-      int delay = window == 0 ? 0 : java.util.concurrent.ThreadLocalRandom.current().nextInt(window + 1);
+      int delay = Gateway.spreadDelayMillis(gateway().config.limits().handshakeRetryWindowMillis());
       gateway().limitHits.get(Limits.Limit.HANDSHAKES).increment();
       log.debug("{}: login refused by admission control; retry in {} ms", this, delay);
       closeAfter(new Frame.GoAway(ErrorCode.RATE_LIMITED, "node busy: too many logins; retry after the delay", delay, ""));

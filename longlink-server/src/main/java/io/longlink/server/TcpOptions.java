@@ -1,5 +1,7 @@
 package io.longlink.server;
 
+import static io.longlink.server.ConfigChecks.check;
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -79,11 +81,6 @@ public record TcpOptions(
     return b;
   }
 
-  private static void check(boolean ok, String name, Object value, String expected) {
-    if (!ok) {
-      throw new IllegalArgumentException(name + ": " + value + " (expected: " + expected + ")");
-    }
-  }
 
   /** Builds {@link TcpOptions}; starts from the defaults above. */
   public static final class Builder {
