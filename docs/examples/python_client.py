@@ -38,6 +38,7 @@ def read_frame(sock):
                 hb=r.u32(), misses=r.u8(), maxframe=r.u32(), binit=r.u32(), bmax=r.u32(), retention=r.u32()))
     if t == 0x10: return ("DATA", dict(seq=r.u64(), kind=r.u8(), target=r.s(), frm=r.s(), payload=r.bytes()))
     if t == 0x11: return ("ACK", r.u64())
+    if t == 0x14: return ("GAP", (r.u64(), r.u64()))  # only from a drop-oldest server (section 5.5)
     if t == 0x04: return ("PONG", r.u64())
     if t == 0x21: return ("ERROR", (r.u16(), r.s()))
     if t == 0x20: return ("GOAWAY", (r.u16(), r.s(), r.u32(), r.s()))

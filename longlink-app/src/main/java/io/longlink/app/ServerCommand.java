@@ -62,6 +62,12 @@ final class ServerCommand implements Callable<Integer> {
       description = "Unacknowledged bytes kept per session (default: ${DEFAULT-VALUE}).")
   long replayBufferBytes;
 
+  @Option(names = "--slow-consumer", defaultValue = "DISCONNECT",
+      description = "When a session's replay buffer is full: DISCONNECT (ERROR SLOW_CONSUMER; the session is lost, "
+          + "with a count) or DROP_OLDEST (keep the session, drop the oldest messages, report a GAP) "
+          + "(default: ${DEFAULT-VALUE}).")
+  ServerConfig.SlowConsumerPolicy slowConsumer;
+
   @Option(names = "--io-threads", defaultValue = "0", description = "Event-loop threads; 0 = one per core (default).")
   int ioThreads;
 
@@ -174,6 +180,7 @@ final class ServerCommand implements Callable<Integer> {
         .sessionRetention(sessionRetention)
         .replayBufferMessages(replayBufferMessages)
         .replayBufferBytes(replayBufferBytes)
+        .slowConsumerPolicy(slowConsumer)
         .tcp(TcpOptions.builder()
             .keepAlive(tcpKeepAlive, tcpKeepAliveIdle, tcpKeepAliveInterval, tcpKeepAliveCount)
             .userTimeout(tcpUserTimeout)

@@ -7,7 +7,7 @@ package io.longlink.client;
 public interface ClientListener {
   /**
    * A message arrived. Within a session each is delivered exactly once and in the server's order,
-   * across reconnects too; a gap can only follow {@link #onSessionLost}.
+   * across reconnects too; a gap can only follow {@link #onSessionLost} or {@link #onMessagesDropped}.
    */
   default void onMessage(ReceivedMessage message) {}
 
@@ -18,6 +18,13 @@ public interface ClientListener {
    *     {@link LonglinkException} with the server's code, a heartbeat timeout); else {@code null}
    */
   default void onStateChanged(ClientState previous, ClientState current, Throwable cause) {}
+
+  /**
+   * The server dropped the messages in between, oldest first, to keep this client's buffer bounded
+   * (its drop-oldest slow-consumer policy). Called in sequence order, where the messages would have
+   * been delivered; the session continues.
+   */
+  default void onMessagesDropped(MessagesDroppedEvent event) {}
 
   /** The session could not be resumed; a fresh one replaced it. Called before the state becomes CONNECTED. */
   default void onSessionLost(SessionLostEvent event) {}

@@ -115,6 +115,7 @@ public final class LonglinkClient implements AutoCloseable {
   private Heartbeat heartbeat;
   private Backoff backoff;
   private long lastReceivedSeq;
+  private volatile long messagesDroppedByServer;
   private final Outbox outbox;
   /** Highest client-to-server seq written on the current connection. */
   private long writtenSeq;
@@ -247,6 +248,14 @@ public final class LonglinkClient implements AutoCloseable {
   public Duration lastRtt() {
     long n = lastRttNanos;
     return n < 0 ? null : Duration.ofNanos(n);
+  }
+
+  /**
+   * Messages the server dropped for this client under its drop-oldest policy, over the client's
+   * life (each drop was also reported to {@link ClientListener#onMessagesDropped}).
+   */
+  public long messagesDroppedByServer() {
+    return messagesDroppedByServer;
   }
 
   public String clientId() {
@@ -609,6 +618,8 @@ public final class LonglinkClient implements AutoCloseable {
     }
     if (frame instanceof Frame.Data) {
       onData((Frame.Data) frame);
+    } else if (frame instanceof Frame.Gap) {
+      onGap((Frame.Gap) frame);
     } else if (frame instanceof Frame.Ack) {
       if (!outbox.acknowledged(((Frame.Ack) frame).seq(), this::acked)) {
         protocolError(ErrorCode.SEQUENCE_GAP, "ACK " + ((Frame.Ack) frame).seq() + " (expected: <= "
@@ -656,6 +667,27 @@ public final class LonglinkClient implements AutoCloseable {
       listener.onMessage(new ReceivedMessage(d.from(), d.targetKind(), d.target(), d.seq(), d.payload()));
     } catch (RuntimeException e) {
       log.warn("client {}: listener failed on message {}", clientId, d.seq(), e);
+    }
+    countForAck();
+  }
+
+  /** Messages the server dropped (drop-oldest policy): skip them, tell the application, carry on. */
+  private void onGap(Frame.Gap g) {
+    if (g.fromSeq() > lastReceivedSeq + 1) {
+      protocolError(ErrorCode.SEQUENCE_GAP, "GAP from " + g.fromSeq() + " (expected: <= " + (lastReceivedSeq + 1) + ")");
+      return;
+    }
+    if (g.toSeq() <= lastReceivedSeq) {
+      countForAck();
+      return;
+    }
+    MessagesDroppedEvent event = new MessagesDroppedEvent(lastReceivedSeq + 1, g.toSeq());
+    lastReceivedSeq = g.toSeq();
+    messagesDroppedByServer += event.count();
+    try {
+      listener.onMessagesDropped(event);
+    } catch (RuntimeException e) {
+      log.warn("client {}: listener failed on {}", clientId, event, e);
     }
     countForAck();
   }

@@ -26,6 +26,7 @@ class ClientAgainstScriptedServerTest {
   final List<SessionLostEvent> lostEvents = new CopyOnWriteArrayList<>();
   final CompletableFuture<Throwable> gaveUp = new CompletableFuture<>();
   final CompletableFuture<Throwable> firstLoss = new CompletableFuture<>();
+  final List<Object> delivered = new CopyOnWriteArrayList<>(); // messages and drop reports, in order
   LonglinkClient client;
 
   ClientAgainstScriptedServerTest() throws IOException {
@@ -36,6 +37,12 @@ class ClientAgainstScriptedServerTest {
     @Override
     public void onMessage(ReceivedMessage m) {
       received.add(m);
+      delivered.add(m.seq());
+    }
+
+    @Override
+    public void onMessagesDropped(MessagesDroppedEvent event) {
+      delivered.add(event);
     }
 
     @Override
@@ -133,6 +140,24 @@ class ClientAgainstScriptedServerTest {
     }
     assertThat(received).extracting(ReceivedMessage::seq).containsExactly(1L, 2L);
     assertThat(received.get(0).from()).isEqualTo("bob");
+  }
+
+  @Test
+  void gapIsReportedInOrderSkippedAndAcknowledged() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    // 2 arrives, 3..5 were dropped by the server, 6 arrives; a GAP already covered is a duplicate.
+    peer.send(data(1, "a"), new Frame.Gap(2, 3), new Frame.Gap(2, 5), data(6, "f"), new Frame.Gap(4, 6));
+    Frame.Ack ack = peer.readUntil(Frame.Ack.class);
+    while (ack.seq() < 6) {
+      ack = peer.readUntil(Frame.Ack.class);
+    }
+    assertThat(delivered).containsExactly(1L, new MessagesDroppedEvent(2, 3), new MessagesDroppedEvent(4, 5), 6L);
+    assertThat(client.messagesDroppedByServer()).isEqualTo(4);
+    assertThat(client.state()).isEqualTo(ClientState.CONNECTED);
+
+    peer.send(new Frame.Gap(8, 9)); // 7 never came: the server broke the sequence
+    assertThat(firstLoss.get(5, TimeUnit.SECONDS)).hasMessageContaining("GAP from 8 (expected: <= 7)");
   }
 
   @Test

@@ -17,6 +17,7 @@ public sealed interface Frame
         Frame.Ack,
         Frame.Subscribe,
         Frame.Unsubscribe,
+        Frame.Gap,
         Frame.GoAway,
         Frame.Error,
         Frame.Close {
@@ -151,6 +152,29 @@ public sealed interface Frame
     @Override
     public FrameType type() {
       return FrameType.ACK;
+    }
+  }
+
+  /**
+   * Server to client: the messages numbered {@code fromSeq..toSeq} (inclusive) were dropped under
+   * the server's drop-oldest slow-consumer policy and will never be sent. The receiver moves its
+   * {@code lastReceived} to {@code toSeq} and tells its application how many it lost.
+   */
+  record Gap(long fromSeq, long toSeq) implements Frame {
+    public Gap {
+      if (fromSeq < 1 || toSeq < fromSeq) {
+        throw new IllegalArgumentException("gap " + fromSeq + ".." + toSeq + " (expected: 1 <= fromSeq <= toSeq)");
+      }
+    }
+
+    /** How many messages the gap covers. */
+    public long count() {
+      return toSeq - fromSeq + 1;
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.GAP;
     }
   }
 

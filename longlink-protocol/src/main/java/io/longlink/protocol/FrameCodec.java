@@ -84,6 +84,9 @@ public final class FrameCodec {
     } else if (frame instanceof Frame.Unsubscribe u) {
       out.writeLong(checkU63(u.seq(), "seq"));
       writeString(out, u.topic(), FieldRule.TOPIC);
+    } else if (frame instanceof Frame.Gap g) {
+      out.writeLong(checkU63(g.fromSeq(), "fromSeq"));
+      out.writeLong(checkU63(g.toSeq(), "toSeq"));
     } else if (frame instanceof Frame.GoAway g) {
       out.writeShort(checkU16(g.rawCode(), "code"));
       writeString(out, g.reason(), FieldRule.TEXT);
@@ -169,6 +172,15 @@ public final class FrameCodec {
       case UNSUBSCRIBE:
         result = new Frame.Unsubscribe(readU63(frame, "seq"), readString(frame, FieldRule.TOPIC));
         break;
+      case GAP: {
+        long from = readU63(frame, "fromSeq");
+        long to = readU63(frame, "toSeq");
+        if (from < 1 || to < from) {
+          throw bad("gap " + from + ".." + to + " (expected: 1 <= fromSeq <= toSeq)");
+        }
+        result = new Frame.Gap(from, to);
+        break;
+      }
       case GOAWAY: {
         int code = readU16(frame, "code");
         result = new Frame.GoAway(ErrorCode.ofCode(code), code, readString(frame, FieldRule.TEXT),

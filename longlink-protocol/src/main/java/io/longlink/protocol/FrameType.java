@@ -10,6 +10,7 @@ public enum FrameType {
   ACK(0x11),
   SUBSCRIBE(0x12),
   UNSUBSCRIBE(0x13),
+  GAP(0x14),
   GOAWAY(0x20),
   ERROR(0x21),
   CLOSE(0x22);

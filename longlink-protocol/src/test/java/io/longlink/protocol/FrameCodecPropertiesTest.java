@@ -106,6 +106,8 @@ class FrameCodecPropertiesTest {
         seqs.map(Frame.Ack::new),
         Combinators.combine(seqs, ids).as(Frame.Subscribe::new),
         Combinators.combine(seqs, ids).as(Frame.Unsubscribe::new),
+        Combinators.combine(Arbitraries.longs().between(1, Long.MAX_VALUE / 2), Arbitraries.longs().between(0, Long.MAX_VALUE / 2))
+            .as((from, extra) -> new Frame.Gap(from, from + extra)),
         Combinators.combine(codes, texts, u31, texts).as(Frame.GoAway::new),
         Combinators.combine(codes, texts).as(Frame.Error::new),
         Combinators.combine(codes, texts).as(Frame.Close::new));

@@ -33,6 +33,15 @@ class FrameCodecTest {
   }
 
   @Test
+  void gapEncodesBothEndsAndRejectsAnEmptyOrBackwardRange() {
+    assertEncodes(new Frame.Gap(3, 7), "00000011 14 0000000000000003 0000000000000007");
+    assertThat(new Frame.Gap(3, 7).count()).isEqualTo(5);
+    assertRejected("14 0000000000000007 0000000000000003", ErrorCode.PROTOCOL_ERROR, "gap 7..3");
+    assertRejected("14 0000000000000000 0000000000000003", ErrorCode.PROTOCOL_ERROR, "gap 0..3");
+    assertThatThrownBy(() -> new Frame.Gap(5, 4)).hasMessageContaining("gap 5..4 (expected: 1 <= fromSeq <= toSeq)");
+  }
+
+  @Test
   void unknownTypeIsTyped() {
     assertRejected("7f", ErrorCode.UNKNOWN_FRAME_TYPE, "0x7f");
   }

@@ -48,7 +48,8 @@ final class Gateway {
     this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
     this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
         config.maxDetachedBytes());
-    this.replayLimits = new Session.ReplayLimits(config.replayBufferMessages(), config.replayBufferBytes());
+    this.replayLimits = new Session.ReplayLimits(config.replayBufferMessages(), config.replayBufferBytes(),
+        config.slowConsumerPolicy() == ServerConfig.SlowConsumerPolicy.DROP_OLDEST);
     for (Limits.Limit l : Limits.Limit.values()) {
       limitHits.put(l, new LongAdder());
     }

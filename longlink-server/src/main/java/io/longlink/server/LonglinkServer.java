@@ -253,6 +253,14 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.addresses.trackedAddresses();
   }
 
+  /**
+   * Messages dropped from full replay buffers under {@link ServerConfig.SlowConsumerPolicy#DROP_OLDEST}
+   * since start (each reported to its client by a GAP).
+   */
+  public long droppedMessagesCount() {
+    return gateway.replayLimits.dropped().sum();
+  }
+
   /** Messages addressed to a client id that had no session. */
   public long undeliverableCount() {
     return gateway.undeliverable.sum();

@@ -27,6 +27,8 @@ import java.util.Objects;
  * @param replayBufferMessages most unacknowledged messages buffered per session
  * @param replayBufferBytes most bytes of unacknowledged messages buffered per session (payload,
  *     names and {@value Session#MESSAGE_OVERHEAD_BYTES} B per message)
+ * @param slowConsumerPolicy what happens when a message for a session does not fit in its replay
+ *     buffer (the client reads slower than it is sent to, or stays away too long)
  * @param maxDetachedSessions most detached sessions kept; past it the oldest-detached go first
  * @param maxDetachedBytes most bytes buffered by detached sessions (as at their detach)
  * @param ackBatchMessages the server acknowledges at the latest after this many client frames
@@ -51,6 +53,7 @@ public record ServerConfig(
     Duration sessionRetention,
     int replayBufferMessages,
     long replayBufferBytes,
+    SlowConsumerPolicy slowConsumerPolicy,
     int maxDetachedSessions,
     long maxDetachedBytes,
     int ackBatchMessages,
@@ -69,6 +72,21 @@ public record ServerConfig(
      * the gateway with its clients in one process and for the million-session benchmark.
      */
     IN_MEMORY
+  }
+
+  /** What a full replay buffer does to its session (docs/PROTOCOL.md 5.5). */
+  public enum SlowConsumerPolicy {
+    /**
+     * Close the connection with ERROR SLOW_CONSUMER; what no longer fits is lost and the next resume
+     * answers LOST with the count. For clients that must see every message or know they did not.
+     */
+    DISCONNECT,
+    /**
+     * Keep the connection and drop the oldest buffered messages to make room; the client is told
+     * with a GAP frame (while connected, or first thing after its resume) and keeps its session. For
+     * feeds where the latest data matters more than completeness (prices, positions, live comments).
+     */
+    DROP_OLDEST
   }
 
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
@@ -96,6 +114,7 @@ public record ServerConfig(
     check(replayBufferMessages >= 1, "replayBufferMessages", replayBufferMessages, ">= 1");
     check(replayBufferBytes >= maxFrameSize + Session.MESSAGE_OVERHEAD_BYTES, "replayBufferBytes", replayBufferBytes,
         ">= maxFrameSize + " + Session.MESSAGE_OVERHEAD_BYTES + ", so the largest message fits");
+    Objects.requireNonNull(slowConsumerPolicy, "slowConsumerPolicy");
     check(maxDetachedSessions >= 0, "maxDetachedSessions", maxDetachedSessions, ">= 0");
     check(maxDetachedBytes >= 0, "maxDetachedBytes", maxDetachedBytes, ">= 0");
     check(ackBatchMessages >= 1 && ackBatchMessages <= Short.MAX_VALUE, "ackBatchMessages", ackBatchMessages,
@@ -132,6 +151,7 @@ public record ServerConfig(
     b.sessionRetention = sessionRetention;
     b.replayBufferMessages = replayBufferMessages;
     b.replayBufferBytes = replayBufferBytes;
+    b.slowConsumerPolicy = slowConsumerPolicy;
     b.maxDetachedSessions = maxDetachedSessions;
     b.maxDetachedBytes = maxDetachedBytes;
     b.ackBatchMessages = ackBatchMessages;
@@ -163,6 +183,7 @@ public record ServerConfig(
     private Duration sessionRetention = Duration.ofSeconds(120);
     private int replayBufferMessages = 65_536;
     private long replayBufferBytes = 4L << 20;
+    private SlowConsumerPolicy slowConsumerPolicy = SlowConsumerPolicy.DISCONNECT;
     private int maxDetachedSessions = 1_000_000;
     private long maxDetachedBytes = 1L << 30;
     private int ackBatchMessages = 64;
@@ -259,6 +280,12 @@ public record ServerConfig(
       return this;
     }
 
+    /** Default {@link SlowConsumerPolicy#DISCONNECT}. */
+    public Builder slowConsumerPolicy(SlowConsumerPolicy slowConsumerPolicy) {
+      this.slowConsumerPolicy = slowConsumerPolicy;
+      return this;
+    }
+
     /** Default 1,000,000. */
     public Builder maxDetachedSessions(int maxDetachedSessions) {
       this.maxDetachedSessions = maxDetachedSessions;
@@ -309,7 +336,7 @@ public record ServerConfig(
       }
       return new ServerConfig(host, port, ioThreads, transport, heartbeatInterval, heartbeatMisses,
           handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
-          replayBufferBytes, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, tcp, limits);
+          replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, tcp, limits);
     }
   }
 }

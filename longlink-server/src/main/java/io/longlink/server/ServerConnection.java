@@ -305,7 +305,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   }
 
   private boolean resume(Session old, Frame.Hello hello) {
-    Session.Resume r = old.resume(this, hello.lastReceivedSeq(), hello.attemptStamp());
+    Session.Resume r = old.resume(this, hello.lastReceivedSeq(), hello.attemptStamp(), gateway().replayLimits.dropOldest());
     if (r.stale()) {
       log.debug("{}: stale resume of {}: a newer connection holds it", this, old);
       closeAfter(new Frame.GoAway(ErrorCode.REPLACED, "a newer connection holds session " + old.id(), 0, ""));
@@ -441,17 +441,20 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     flushSession();
   }
 
-  /** Writes the session's buffered messages after {@code writtenSeq}, in order, while writable. */
+  /**
+   * Writes the session's buffered messages after {@code writtenSeq}, in order, while writable; a
+   * GAP first where the messages next in line were dropped.
+   */
   private void flushSession() {
     flushScheduled = 0;
     if (state != ConnectionState.OPEN) {
       return;
     }
     boolean wrote = false;
-    Frame.Data d;
-    while (ctx.channel().isWritable() && (d = session.nextAfter(writtenSeq)) != null) {
-      ctx.write(encode(d), ctx.voidPromise());
-      writtenSeq = d.seq();
+    Frame next;
+    while (ctx.channel().isWritable() && (next = session.nextAfter(writtenSeq)) != null) {
+      ctx.write(encode(next), ctx.voidPromise());
+      writtenSeq = next instanceof Frame.Gap gap ? gap.toSeq() : ((Frame.Data) next).seq();
       wrote = true;
     }
     if (wrote) {

@@ -53,8 +53,19 @@ final class Session {
   private long lostMessages;
   private Set<String> topics;
 
-  /** How many messages and bytes a session may buffer; one instance per node. */
-  record ReplayLimits(int messages, long bytes) {}
+  /**
+   * How many messages and bytes a session may buffer, and what a full buffer does; one instance per
+   * node.
+   *
+   * @param dropOldest drop the oldest buffered messages to make room (else the session stops
+   *     buffering and its connection is cut as a slow consumer)
+   * @param dropped where dropped messages are counted
+   */
+  record ReplayLimits(int messages, long bytes, boolean dropOldest, java.util.concurrent.atomic.LongAdder dropped) {
+    ReplayLimits(int messages, long bytes, boolean dropOldest) {
+      this(messages, bytes, dropOldest, new java.util.concurrent.atomic.LongAdder());
+    }
+  }
 
   Session(String clientId, String subject, SessionIds id, ServerConnection connection, long attemptStamp) {
     this.clientId = clientId;
@@ -75,14 +86,18 @@ final class Session {
 
   /**
    * Numbers and buffers a message for the client and tells the attached connection to send it.
+   * When the buffer is full, the node's policy decides: drop the oldest buffered messages (the
+   * connection then sends a GAP), or stop numbering and cut the connection as a slow consumer.
    * Any thread.
    *
-   * @param limits the node's replay buffer bounds (passed in, not kept: one field less per session)
+   * @param limits the node's replay buffer bounds and policy (passed in, not kept: one field less
+   *     per session)
    * @return false if the session has ended
    */
   boolean offer(String from, TargetKind kind, String target, byte[] payload, ReplayLimits limits) {
     ServerConnection poke;
     ServerConnection tooSlow = null;
+    int dropped = 0;
     synchronized (this) {
       if (state == State.ENDED) {
         return false;
@@ -91,7 +106,19 @@ final class Session {
       if (outbound == null && lostMessages == 0) {
         outbound = new SeqBuffer<>(limits.messages(), limits.bytes());
       }
-      if (lostMessages > 0 || !outbound.fits(size)) {
+      if (limits.dropOldest()) {
+        while (!outbound.fits(size) && !outbound.isEmpty()) {
+          outbound.removeUpTo(outbound.firstSeq(), null);
+          dropped++;
+        }
+        long seq = ++lastSentSeq;
+        if (outbound.fits(size)) {
+          outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
+        } else {
+          dropped++; // larger than the whole buffer: numbered, so the client learns of it from the GAP
+        }
+        poke = connection;
+      } else if (lostMessages > 0 || !outbound.fits(size)) {
         if (lostMessages == 0) {
           tooSlow = connection;
         }
@@ -103,6 +130,9 @@ final class Session {
         poke = connection;
       }
     }
+    if (dropped > 0) {
+      limits.dropped().add(dropped);
+    }
     if (tooSlow != null) {
       tooSlow.replayBufferOverflowed();
     }
@@ -112,9 +142,20 @@ final class Session {
     return true;
   }
 
-  /** The buffered message after {@code seq}, for the connection to write; {@code null} if none. */
-  synchronized Frame.Data nextAfter(long seq) {
-    return outbound == null ? null : outbound.after(seq);
+  /**
+   * What a connection that has written up to {@code seq} sends next: the buffered message after
+   * it, a {@link Frame.Gap} when the messages after it were dropped (drop-oldest policy), or
+   * {@code null} when it is up to date.
+   */
+  synchronized Frame nextAfter(long seq) {
+    if (state == State.ENDED) {
+      return null;
+    }
+    if (outbound != null && !outbound.isEmpty()) {
+      long first = outbound.firstSeq();
+      return first > seq + 1 ? new Frame.Gap(seq + 1, first - 1) : outbound.after(seq);
+    }
+    return lastSentSeq > seq ? new Frame.Gap(seq + 1, lastSentSeq) : null;
   }
 
   /** Drops what the client acknowledged; false if it acknowledged more than was sent. */
@@ -190,18 +231,19 @@ final class Session {
   /**
    * Moves the session to {@code to} for a client that has received everything up to
    * {@code clientLastReceived}. Fails (resumed = false) if the session ended, lost messages, the
-   * client claims what was never sent or already dropped, or a newer connection holds it.
+   * client claims what was never sent, or a newer connection holds it; and, unless
+   * {@code gapsAllowed} (drop-oldest policy: the connection reports them with a GAP), if messages
+   * after what the client has are no longer buffered.
    */
-  synchronized Resume resume(ServerConnection to, long clientLastReceived, long attemptStamp) {
+  synchronized Resume resume(ServerConnection to, long clientLastReceived, long attemptStamp, boolean gapsAllowed) {
     if (state == State.ATTACHED && attemptStamp <= holderStamp) {
       // A HELLO from an attempt the client already gave up on, arriving late: never let it win.
       // (A detached session takes any stamp, so a restarted client with a skewed clock resumes.)
       return new Resume(false, true, 0, null);
     }
     boolean empty = outbound == null || outbound.isEmpty();
-    if (state == State.ENDED || lostMessages > 0 || clientLastReceived > lastSentSeq
-        || (!empty && clientLastReceived < outbound.firstSeq() - 1)
-        || (empty && clientLastReceived < lastSentSeq)) {
+    boolean gap = !empty ? clientLastReceived < outbound.firstSeq() - 1 : clientLastReceived < lastSentSeq;
+    if (state == State.ENDED || lostMessages > 0 || clientLastReceived > lastSentSeq || (gap && !gapsAllowed)) {
       return new Resume(false, false, 0, null);
     }
     trim(clientLastReceived);
