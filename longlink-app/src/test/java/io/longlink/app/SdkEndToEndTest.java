@@ -27,7 +27,7 @@ class SdkEndToEndTest {
   LonglinkServer server;
   final List<LonglinkClient> clients = new ArrayList<>();
 
-  static final class Recorder implements ClientListener {
+  static class Recorder implements ClientListener {
     final List<ReceivedMessage> messages = new CopyOnWriteArrayList<>();
     final List<ClientState> states = new CopyOnWriteArrayList<>();
     final CompletableFuture<Throwable> disconnected = new CompletableFuture<>();
@@ -168,5 +168,73 @@ class SdkEndToEndTest {
     await().until(() -> r.states.contains(ClientState.RECONNECTING));
     assertThat(c.nextRetryIn()).isNotNull();
     assertThat(r.disconnected).isNotDone(); // it keeps trying; it does not give up
+  }
+
+  /**
+   * Drop-oldest end to end: a client whose application stalls (its listener blocks the I/O thread,
+   * so it stops reading) stays connected in the same session, and afterwards gets the newest
+   * messages plus drop reports that together account for every message, in order.
+   */
+  @Test
+  void aStalledClientUnderDropOldestGetsTheNewestMessagesAndADropReportForTheRest() throws Exception {
+    start(ServerConfig.builder().replayBufferBytes((1 << 20) + 64)
+        .slowConsumerPolicy(ServerConfig.SlowConsumerPolicy.DROP_OLDEST));
+    java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+    List<Object> seen = new CopyOnWriteArrayList<>(); // seq of each message, or the drop report
+    Recorder recorder = new Recorder() {
+      @Override
+      public void onMessage(ReceivedMessage m) {
+        seen.add(m.seq());
+        if (m.seq() == 1) {
+          stalled.countDown();
+          try {
+            resume.await(30, TimeUnit.SECONDS); // the application hangs; nothing is read meanwhile
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+
+      @Override
+      public void onMessagesDropped(io.longlink.client.MessagesDroppedEvent event) {
+        seen.add(event);
+      }
+    };
+    LonglinkClient c = connect("stalled", recorder);
+    String session = c.sessionId();
+    int total = 400;
+    server.publishToClient("stalled", new byte[64 * 1024]);
+    assertThat(stalled.await(5, TimeUnit.SECONDS)).isTrue();
+    for (int i = 2; i <= total; i++) {
+      server.publishToClient("stalled", new byte[64 * 1024]); // 25 MiB in all, the buffer keeps 1 MiB
+    }
+    await().until(() -> server.droppedMessagesCount() > 0);
+    resume.countDown();
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> !seen.isEmpty() && covered(seen) == total);
+    long next = 1;
+    long dropped = 0;
+    for (Object o : seen) {
+      if (o instanceof Long seq) {
+        assertThat(seq).isEqualTo(next);
+        next++;
+      } else {
+        io.longlink.client.MessagesDroppedEvent e = (io.longlink.client.MessagesDroppedEvent) o;
+        assertThat(e.firstSeq()).isEqualTo(next);
+        dropped += e.count();
+        next = e.lastSeq() + 1;
+      }
+    }
+    assertThat(seen.get(seen.size() - 1)).as("the newest message arrives").isEqualTo((long) total);
+    assertThat(dropped).isPositive().isEqualTo(c.messagesDroppedByServer());
+    assertThat(c.sessionId()).isEqualTo(session);
+    assertThat(recorder.states).doesNotContain(ClientState.RECONNECTING);
+  }
+
+  /** The highest seq accounted for by messages and drop reports. */
+  private static long covered(List<Object> seen) {
+    Object last = seen.get(seen.size() - 1);
+    return last instanceof Long seq ? seq : ((io.longlink.client.MessagesDroppedEvent) last).lastSeq();
   }
 }
