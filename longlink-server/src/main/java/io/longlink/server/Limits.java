@@ -46,7 +46,13 @@ public record Limits(
     INBOUND_MESSAGES,
     INBOUND_BYTES,
     SUBSCRIPTIONS,
-    HANDSHAKES
+    HANDSHAKES,
+    /**
+     * Messages the client has not acknowledged passed its session's replay buffer
+     * ({@link ServerConfig#replayBufferMessages()}, {@link ServerConfig#replayBufferBytes()}) under
+     * the disconnect slow-consumer policy: the client was cut with SLOW_CONSUMER.
+     */
+    PENDING_ACKS
   }
 
   public Limits {

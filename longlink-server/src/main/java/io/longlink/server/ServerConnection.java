@@ -464,7 +464,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   /** The session's replay buffer is full: this client does not keep up. Any thread. */
   void replayBufferOverflowed() {
-    onLoop(() -> fail(ErrorCode.SLOW_CONSUMER, "replay buffer full (" + gateway().config.replayBufferMessages()
+    onLoop(() -> refuse(Limits.Limit.PENDING_ACKS, ErrorCode.SLOW_CONSUMER, "replay buffer full (" + gateway().config.replayBufferMessages()
         + " messages / " + gateway().config.replayBufferBytes() + " bytes unacknowledged); messages are being lost"));
   }
 

@@ -65,6 +65,7 @@ class SlowConsumerTest {
               + "MiB, after %d MiB, peak while publishing %d MiB; other client's ping p99 %.2f ms; slow client got %s",
           (long) MESSAGES * PAYLOAD >> 20, before >> 20, after >> 20, peakHeap >> 20, p99, seen));
       assertThat(seen).isIn(ErrorCode.SLOW_CONSUMER.name(), "no ERROR frame (cut while its socket was full)");
+      assertThat(server.limitHits(Limits.Limit.PENDING_ACKS)).isEqualTo(1);
       assertThat(after - before).isLessThan(32L << 20); // nothing of the 1 GiB stays
       assertThat(p99).isLessThan(250); // generous for a shared 2-core machine; typical is ~1 ms
     }
@@ -100,6 +101,7 @@ class SlowConsumerTest {
       Arrays.sort(rttNanos);
       double p99 = rttNanos[(int) (rttNanos.length * 0.99)] / 1e6;
       assertThat(server.connectionCount()).as("the slow client is kept").isEqualTo(2);
+      assertThat(server.limitHits(Limits.Limit.PENDING_ACKS)).isZero();
 
       // Now it reads everything: messages and gaps tile 1..MESSAGES exactly, in order.
       long expected = 1;
