@@ -116,6 +116,7 @@ public final class LonglinkClient implements AutoCloseable {
   private Backoff backoff;
   private long lastReceivedSeq;
   private volatile long messagesDroppedByServer;
+  private final Requests requests = new Requests();
   private final Outbox outbox;
   /** Highest client-to-server seq written on the current connection. */
   private long writtenSeq;
@@ -207,6 +208,89 @@ public final class LonglinkClient implements AutoCloseable {
       throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxFrameSize + ")");
     }
     return sequenced(new Frame.Data(0, to.kind(), to.name(), "", payload), null);
+  }
+
+  /**
+   * Sends a request to the gateway's request handler and returns its answer (docs/PROTOCOL.md
+   * section 9). The request carries its deadline, now + {@code timeout}: the gateway drops it
+   * unprocessed once that has passed. Made while the client is reconnecting, it waits for the
+   * connection, within the same deadline.
+   *
+   * @return completes with the response payload; fails with {@link RequestTimeoutException} at the
+   *     deadline, with a {@link LonglinkException} carrying the gateway's code (REQUEST_FAILED,
+   *     NO_HANDLER, LIMIT_EXCEEDED), with {@link ConnectionLostException} if the connection broke
+   *     after it was sent, or with an {@link IllegalStateException} if the client is closed or gave
+   *     up. Cancelling the future tells the gateway to drop the request
+   */
+  public CompletableFuture<byte[]> request(byte[] payload, Duration timeout) {
+    Objects.requireNonNull(payload, "payload");
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
+    }
+    if (payload.length > maxFrameSize) {
+      throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxFrameSize + ")");
+    }
+    long timeoutNanos = timeout.toNanos();
+    long dueNanos = ticker.nanoTime() + timeoutNanos;
+    long deadlineMillis = System.currentTimeMillis() + timeout.toMillis();
+    CompletableFuture<byte[]> result = new CompletableFuture<>();
+    try {
+      loop.execute(() -> startRequest(payload, deadlineMillis, dueNanos, timeout, result));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      result.completeExceptionally(new IllegalStateException("client " + clientId + " closed"));
+    }
+    return result;
+  }
+
+  private void startRequest(byte[] payload, long deadlineMillis, long dueNanos, Duration timeout,
+      CompletableFuture<byte[]> result) {
+    if (state == ClientState.CLOSED || state == ClientState.DISCONNECTED) {
+      result.completeExceptionally(new IllegalStateException("client " + clientId + " is " + state
+          + " (expected: connected or reconnecting)"));
+      return;
+    }
+    if (result.isDone()) {
+      return; // cancelled before it got here
+    }
+    Requests.Pending p = requests.add(deadlineMillis, payload, result);
+    p.timer = loop.schedule(() -> {
+      if (dropRequest(p.id) != null) {
+        p.future.completeExceptionally(new RequestTimeoutException("request " + p.id + " of client " + clientId
+            + ": no answer within " + timeout.toMillis() + " ms"));
+      }
+    }, Math.max(0, dueNanos - ticker.nanoTime()), TimeUnit.NANOSECONDS);
+    result.whenComplete((v, e) -> {
+      if (result.isCancelled()) {
+        try {
+          loop.execute(() -> dropRequest(p.id));
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+          // the client is gone, and the request with it
+        }
+      }
+    });
+    if (state == ClientState.CONNECTED) {
+      writeRequest(p);
+    }
+  }
+
+  private void writeRequest(Requests.Pending p) {
+    write(p.frame);
+    p.written = true;
+  }
+
+  /** Forgets a request that timed out or was cancelled; the gateway is told to drop it. */
+  private Requests.Pending dropRequest(long id) {
+    Requests.Pending p = requests.remove(id);
+    if (p != null && p.written && state == ClientState.CONNECTED) {
+      write(new Frame.Cancel(id));
+    }
+    return p;
+  }
+
+  /** Answers that arrived after their request had timed out or was cancelled; they were dropped. */
+  public long lateResponses() {
+    return requests.late();
   }
 
   /** Subscribes to {@code topic}, also for every later session; completes when the gateway applied it. */
@@ -456,6 +540,9 @@ public final class LonglinkClient implements AutoCloseable {
       f.complete(null);
     }
     flushOutbox();
+    for (Requests.Pending p : requests.unwritten()) {
+      writeRequest(p);
+    }
   }
 
   private void sessionLost(String previous, Frame.Welcome w) {
@@ -490,6 +577,7 @@ public final class LonglinkClient implements AutoCloseable {
     }
     channel = null;
     cancelTimer();
+    requests.connectionLost(cause);
     unackedInbound = 0;
     if (ackTimer != null) {
       ackTimer.cancel(false);
@@ -586,6 +674,7 @@ public final class LonglinkClient implements AutoCloseable {
       release(p.holdsPermit);
       p.done.completeExceptionally(failure);
     });
+    requests.failAll(failure);
   }
 
   private void acked(Outbox.Pending p) {
@@ -620,6 +709,8 @@ public final class LonglinkClient implements AutoCloseable {
       onData((Frame.Data) frame);
     } else if (frame instanceof Frame.Gap) {
       onGap((Frame.Gap) frame);
+    } else if (frame instanceof Frame.Response) {
+      requests.answered((Frame.Response) frame);
     } else if (frame instanceof Frame.Ack) {
       if (!outbox.acknowledged(((Frame.Ack) frame).seq(), this::acked)) {
         protocolError(ErrorCode.SEQUENCE_GAP, "ACK " + ((Frame.Ack) frame).seq() + " (expected: <= "
@@ -824,6 +915,7 @@ public final class LonglinkClient implements AutoCloseable {
       release(p.holdsPermit);
       p.done.completeExceptionally(closed);
     });
+    requests.failAll(closed);
     ChannelFuture done;
     if (ch != null && connected && ch.isActive()) {
       ch.writeAndFlush(new Frame.Close(ErrorCode.NORMAL, "client closed")).addListener(ChannelFutureListener.CLOSE);

@@ -161,6 +161,26 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
+  void aRequestTimesOutAtItsDeadlineSendsCancelAndALateAnswerIsCounted() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    long before = System.currentTimeMillis();
+    CompletableFuture<byte[]> f = client.request(new byte[] {1}, Duration.ofMillis(200));
+    Frame.Request r = peer.readUntil(Frame.Request.class);
+    assertThat(r.deadline()).isBetween(before + 200, System.currentTimeMillis() + 200);
+    assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(RequestTimeoutException.class);
+    assertThat(peer.readUntil(Frame.Cancel.class).requestId()).isEqualTo(r.requestId());
+    peer.send(Frame.Response.ok(r.requestId(), new byte[] {2})); // too late
+    await().until(() -> client.lateResponses() == 1);
+
+    CompletableFuture<byte[]> g = client.request(new byte[] {3}, Duration.ofSeconds(5));
+    Frame.Request r2 = peer.readUntil(Frame.Request.class);
+    assertThat(r2.requestId()).isNotEqualTo(r.requestId());
+    peer.send(Frame.Response.ok(r2.requestId(), new byte[] {4}));
+    assertThat(g.get(5, TimeUnit.SECONDS)).containsExactly(4);
+  }
+
+  @Test
   void acksAfterEveryNMessagesOrAfterTheDelay() throws Exception {
     client = builder().ackBatch(2, Duration.ofMillis(50)).build();
     ScriptedServer.Peer peer = login("s1", 30_000);

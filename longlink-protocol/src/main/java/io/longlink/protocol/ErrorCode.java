@@ -23,6 +23,12 @@ public enum ErrorCode {
   SLOW_CONSUMER(41),
   RATE_LIMITED(42),
   INTERNAL_ERROR(50),
+  /** RESPONSE: the gateway has no request handler. */
+  NO_HANDLER(60),
+  /** RESPONSE: the handler failed; the message says why. */
+  REQUEST_FAILED(61),
+  /** The request's deadline passed (a client's local timeout; a server never answers expired requests). */
+  DEADLINE_EXCEEDED(62),
   /** A code this implementation does not know; the raw value is kept by the frame. */
   OTHER(-1);
 

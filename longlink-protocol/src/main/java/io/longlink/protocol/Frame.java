@@ -18,6 +18,9 @@ public sealed interface Frame
         Frame.Subscribe,
         Frame.Unsubscribe,
         Frame.Gap,
+        Frame.Request,
+        Frame.Response,
+        Frame.Cancel,
         Frame.GoAway,
         Frame.Error,
         Frame.Close {
@@ -175,6 +178,90 @@ public sealed interface Frame
     @Override
     public FrameType type() {
       return FrameType.GAP;
+    }
+  }
+
+  /**
+   * Client to server: a request for the gateway's request handler. Not sequenced: a request lives
+   * on one connection and dies with it. {@code deadline} is absolute (Unix epoch milliseconds): a
+   * server drops a request whose deadline has passed instead of processing it late.
+   */
+  record Request(long requestId, long deadline, byte[] payload) implements Frame {
+    public Request {
+      Objects.requireNonNull(payload, "payload");
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.REQUEST;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Request r && requestId == r.requestId && deadline == r.deadline
+          && Arrays.equals(payload, r.payload);
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(requestId) * 31 + Arrays.hashCode(payload);
+    }
+
+    @Override
+    public String toString() {
+      return "Request[id=" + requestId + ", deadline=" + deadline + ", " + payload.length + " bytes]";
+    }
+  }
+
+  /**
+   * Server to client: the answer to request {@code requestId}: {@link ErrorCode#NORMAL} with the
+   * handler's payload, or an error code with a message.
+   */
+  record Response(long requestId, ErrorCode code, int rawCode, String message, byte[] payload) implements Frame {
+    public Response {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(message, "message");
+      Objects.requireNonNull(payload, "payload");
+    }
+
+    /** A successful answer. */
+    public static Response ok(long requestId, byte[] payload) {
+      return new Response(requestId, ErrorCode.NORMAL, 0, "", payload);
+    }
+
+    /** A failed answer. */
+    public static Response failed(long requestId, ErrorCode code, String message) {
+      return new Response(requestId, code, code.code(), message, new byte[0]);
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.RESPONSE;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Response r && requestId == r.requestId && code == r.code && rawCode == r.rawCode
+          && message.equals(r.message) && Arrays.equals(payload, r.payload);
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(requestId) * 31 + rawCode;
+    }
+
+    @Override
+    public String toString() {
+      return "Response[id=" + requestId + ", " + code + (message.isEmpty() ? "" : " " + message) + ", "
+          + payload.length + " bytes]";
+    }
+  }
+
+  /** Client to server: the client gave up on request {@code requestId}; drop it if not done. */
+  record Cancel(long requestId) implements Frame {
+    @Override
+    public FrameType type() {
+      return FrameType.CANCEL;
     }
   }
 

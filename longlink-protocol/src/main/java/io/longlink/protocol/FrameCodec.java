@@ -87,6 +87,19 @@ public final class FrameCodec {
     } else if (frame instanceof Frame.Gap g) {
       out.writeLong(checkU63(g.fromSeq(), "fromSeq"));
       out.writeLong(checkU63(g.toSeq(), "toSeq"));
+    } else if (frame instanceof Frame.Request r) {
+      out.writeLong(checkU63(r.requestId(), "requestId"));
+      out.writeLong(checkU63(r.deadline(), "deadline"));
+      out.writeInt(r.payload().length);
+      out.writeBytes(r.payload());
+    } else if (frame instanceof Frame.Response r) {
+      out.writeLong(checkU63(r.requestId(), "requestId"));
+      out.writeShort(checkU16(r.rawCode(), "code"));
+      writeString(out, r.message(), FieldRule.TEXT);
+      out.writeInt(r.payload().length);
+      out.writeBytes(r.payload());
+    } else if (frame instanceof Frame.Cancel c) {
+      out.writeLong(checkU63(c.requestId(), "requestId"));
     } else if (frame instanceof Frame.GoAway g) {
       out.writeShort(checkU16(g.rawCode(), "code"));
       writeString(out, g.reason(), FieldRule.TEXT);
@@ -156,11 +169,7 @@ public final class FrameCodec {
         }
         String target = readString(frame, targetRule(kind));
         String from = readString(frame, FieldRule.SENDER);
-        int length = readU31(frame, "payload length");
-        need(frame, length, "payload");
-        byte[] payload = new byte[length];
-        frame.readBytes(payload);
-        result = new Frame.Data(seq, kind, target, from, payload);
+        result = new Frame.Data(seq, kind, target, from, readBytes(frame));
         break;
       }
       case ACK:
@@ -181,6 +190,22 @@ public final class FrameCodec {
         result = new Frame.Gap(from, to);
         break;
       }
+      case REQUEST: {
+        long id = readU63(frame, "requestId");
+        long deadline = readU63(frame, "deadline");
+        result = new Frame.Request(id, deadline, readBytes(frame));
+        break;
+      }
+      case RESPONSE: {
+        long id = readU63(frame, "requestId");
+        int code = readU16(frame, "code");
+        String message = readString(frame, FieldRule.TEXT);
+        result = new Frame.Response(id, ErrorCode.ofCode(code), code, message, readBytes(frame));
+        break;
+      }
+      case CANCEL:
+        result = new Frame.Cancel(readU63(frame, "requestId"));
+        break;
       case GOAWAY: {
         int code = readU16(frame, "code");
         result = new Frame.GoAway(ErrorCode.ofCode(code), code, readString(frame, FieldRule.TEXT),
@@ -204,6 +229,15 @@ public final class FrameCodec {
       throw bad(frame.readableBytes() + " trailing bytes after a " + type + " frame (expected: none)");
     }
     return result;
+  }
+
+  /** A u32 length and that many bytes: a payload. */
+  private static byte[] readBytes(ByteBuf frame) {
+    int length = readU31(frame, "payload length");
+    need(frame, length, "payload");
+    byte[] payload = new byte[length];
+    frame.readBytes(payload);
+    return payload;
   }
 
   private static FieldRule targetRule(TargetKind kind) {

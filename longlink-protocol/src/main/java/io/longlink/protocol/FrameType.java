@@ -11,6 +11,9 @@ public enum FrameType {
   SUBSCRIBE(0x12),
   UNSUBSCRIBE(0x13),
   GAP(0x14),
+  REQUEST(0x30),
+  RESPONSE(0x31),
+  CANCEL(0x32),
   GOAWAY(0x20),
   ERROR(0x21),
   CLOSE(0x22);

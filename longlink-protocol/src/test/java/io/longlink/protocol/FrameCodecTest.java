@@ -42,6 +42,16 @@ class FrameCodecTest {
   }
 
   @Test
+  void requestResponseAndCancelHaveTheSpecsLayout() {
+    assertEncodes(new Frame.Request(7, 1_700_000_000_000L, bytes("hi")),
+        "00000017 30 0000000000000007 0000018bcfe56800 00000002 6869");
+    assertEncodes(Frame.Response.ok(7, bytes("ok")), "00000013 31 0000000000000007 0000 0000 00000002 6f6b");
+    assertEncodes(Frame.Response.failed(7, ErrorCode.REQUEST_FAILED, "x"),
+        "00000012 31 0000000000000007 003d 000178 00000000");
+    assertEncodes(new Frame.Cancel(7), "00000009 32 0000000000000007");
+  }
+
+  @Test
   void unknownTypeIsTyped() {
     assertRejected("7f", ErrorCode.UNKNOWN_FRAME_TYPE, "0x7f");
   }

@@ -39,8 +39,12 @@ final class Gateway {
   /** Admission control for logins and resumes; {@code null} when off. Guarded by itself. */
   private final TokenBucket handshakes;
 
-  Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler, Ticker ticker) {
+  final RequestDispatcher requests;
+
+  Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler, RequestHandler requestHandler,
+      Ticker ticker) {
     this.config = config;
+    this.requests = new RequestDispatcher(requestHandler, config.maxRequestsInFlight(), System::currentTimeMillis);
     this.authenticator = authenticator;
     this.messageHandler = messageHandler;
     this.ticker = ticker;

@@ -261,6 +261,26 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.replayLimits.dropped().sum();
   }
 
+  /** Requests the handler answered (successfully or not), since start. */
+  public long requestsHandledCount() {
+    return gateway.requests.handled.sum() + gateway.requests.failed.sum();
+  }
+
+  /** Requests dropped unprocessed because their deadline had passed, since start. */
+  public long requestsExpiredCount() {
+    return gateway.requests.expired.sum();
+  }
+
+  /** Requests stopped by a CANCEL or by their connection closing, since start. */
+  public long requestsCancelledCount() {
+    return gateway.requests.cancelled.sum();
+  }
+
+  /** Requests being processed now, over all connections. */
+  public int requestsInFlight() {
+    return gateway.requests.inFlightCount();
+  }
+
   /** Messages addressed to a client id that had no session. */
   public long undeliverableCount() {
     return gateway.undeliverable.sum();
@@ -380,6 +400,7 @@ public final class LonglinkServer implements AutoCloseable {
       e.getKey().submit(e.getValue()::closeAll).syncUninterruptibly();
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    gateway.requests.close();
     log.info("longlink gateway on {} stopped", format(serverChannel.localAddress()));
   }
 
@@ -392,6 +413,7 @@ public final class LonglinkServer implements AutoCloseable {
     private ServerConfig config = ServerConfig.builder().build();
     private Authenticator authenticator = Authenticator.acceptAll();
     private MessageHandler messageHandler = MessageHandler.routeAll();
+    private RequestHandler requestHandler;
     private Ticker ticker = Ticker.system();
 
     private Builder() {}
@@ -414,6 +436,12 @@ public final class LonglinkServer implements AutoCloseable {
       return this;
     }
 
+    /** Answers clients' requests; default none (requests are answered NO_HANDLER). */
+    public Builder requestHandler(RequestHandler requestHandler) {
+      this.requestHandler = Objects.requireNonNull(requestHandler, "requestHandler");
+      return this;
+    }
+
     /** The clock for every timeout; default {@link Ticker#system()}. For tests. */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -421,7 +449,7 @@ public final class LonglinkServer implements AutoCloseable {
     }
 
     public LonglinkServer build() {
-      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, ticker));
+      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, requestHandler, ticker));
     }
   }
 }

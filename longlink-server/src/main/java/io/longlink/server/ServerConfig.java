@@ -34,6 +34,8 @@ import java.util.Objects;
  * @param ackBatchMessages the server acknowledges at the latest after this many client frames
  * @param ackDelay zero: acknowledge at the end of each batch read from the socket; else at most
  *     this long after the first unacknowledged frame
+ * @param maxRequestsInFlight most requests of one connection being processed at once; past it a
+ *     request is answered LIMIT_EXCEEDED
  * @param tcp socket settings of client connections (keepalive, user timeout, buffers, backlog,
  *     watermarks); see {@link TcpOptions} for the defaults and why
  * @param limits bounds against bad or hostile clients; see {@link Limits}
@@ -58,6 +60,7 @@ public record ServerConfig(
     long maxDetachedBytes,
     int ackBatchMessages,
     Duration ackDelay,
+    int maxRequestsInFlight,
     TcpOptions tcp,
     Limits limits) {
 
@@ -121,6 +124,7 @@ public record ServerConfig(
         "1..32767");
     Objects.requireNonNull(ackDelay, "ackDelay");
     check(!ackDelay.isNegative(), "ackDelay", ackDelay, ">= 0");
+    check(maxRequestsInFlight >= 1, "maxRequestsInFlight", maxRequestsInFlight, ">= 1");
     Objects.requireNonNull(tcp, "tcp");
     Objects.requireNonNull(limits, "limits");
   }
@@ -156,6 +160,7 @@ public record ServerConfig(
     b.maxDetachedBytes = maxDetachedBytes;
     b.ackBatchMessages = ackBatchMessages;
     b.ackDelay = ackDelay;
+    b.maxRequestsInFlight = maxRequestsInFlight;
     b.tcp = tcp;
     b.limits = limits;
     return b;
@@ -188,6 +193,7 @@ public record ServerConfig(
     private long maxDetachedBytes = 1L << 30;
     private int ackBatchMessages = 64;
     private Duration ackDelay = Duration.ZERO;
+    private int maxRequestsInFlight = 1_000;
     private TcpOptions tcp = TcpOptions.builder().build();
     private Limits limits = Limits.defaults();
 
@@ -310,6 +316,12 @@ public record ServerConfig(
       return this;
     }
 
+    /** Default 1,000 per connection. */
+    public Builder maxRequestsInFlight(int maxRequestsInFlight) {
+      this.maxRequestsInFlight = maxRequestsInFlight;
+      return this;
+    }
+
     /** Default: {@code TcpOptions.builder().build()}. */
     public Builder tcp(TcpOptions tcp) {
       this.tcp = tcp;
@@ -336,7 +348,7 @@ public record ServerConfig(
       }
       return new ServerConfig(host, port, ioThreads, transport, heartbeatInterval, heartbeatMisses,
           handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
-          replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, tcp, limits);
+          replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, maxRequestsInFlight, tcp, limits);
     }
   }
 }

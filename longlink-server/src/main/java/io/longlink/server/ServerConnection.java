@@ -374,6 +374,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       if (acceptSeq(unsub.seq()) && session.removeTopic(unsub.topic())) {
         gateway().topics.unsubscribe(unsub.topic(), session);
       }
+    } else if (frame instanceof Frame.Request) {
+      gateway().requests.onRequest(this, session, (Frame.Request) frame);
+    } else if (frame instanceof Frame.Cancel) {
+      gateway().requests.cancel(this, ((Frame.Cancel) frame).requestId());
     } else if (frame instanceof Frame.Close) {
       log.debug("{}: client ended the session: {}", this, frame);
       gateway().end(session, this, false);
@@ -466,6 +470,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   void replayBufferOverflowed() {
     onLoop(() -> refuse(Limits.Limit.PENDING_ACKS, ErrorCode.SLOW_CONSUMER, "replay buffer full (" + gateway().config.replayBufferMessages()
         + " messages / " + gateway().config.replayBufferBytes() + " bytes unacknowledged); messages are being lost"));
+  }
+
+  /** Writes a request's answer if the connection is still open. Any thread. */
+  void respond(Frame.Response response) {
+    if (ctx.executor().inEventLoop()) {
+      if (state == ConnectionState.OPEN) {
+        ctx.writeAndFlush(encode(response), ctx.voidPromise());
+      }
+    } else {
+      onLoop(() -> respond(response));
+    }
   }
 
   /** Sends GOAWAY and closes, from any thread. */
@@ -562,6 +577,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       gateway().addresses.release(remote.getAddress());
     }
     sweeper.remove(this);
+    gateway().requests.release(this);
     if (session != null) {
       gateway().connectionLost(session, this);
     }
