@@ -117,6 +117,8 @@ public final class LonglinkClient implements AutoCloseable {
   private long lastReceivedSeq;
   private volatile long messagesDroppedByServer;
   private final Requests requests = new Requests();
+  /** {@link #ping()}s awaiting their PONG, by timestamp. */
+  private final java.util.Map<Long, CompletableFuture<Duration>> pings = new java.util.HashMap<>();
   private final Outbox outbox;
   /** Highest client-to-server seq written on the current connection. */
   private long writtenSeq;
@@ -286,6 +288,41 @@ public final class LonglinkClient implements AutoCloseable {
       write(new Frame.Cancel(id));
     }
     return p;
+  }
+
+  /**
+   * Sends a PING now and completes with the round-trip time when its PONG arrives: a liveness check
+   * on demand (the connection pool validates idle connections with it). Fails if the client is not
+   * connected or the connection breaks first.
+   */
+  public CompletableFuture<Duration> ping() {
+    CompletableFuture<Duration> result = new CompletableFuture<>();
+    try {
+      loop.execute(() -> {
+        if (state != ClientState.CONNECTED) {
+          result.completeExceptionally(new IllegalStateException("client " + clientId + " is " + state
+              + " (expected: CONNECTED)"));
+          return;
+        }
+        long stamp = ticker.nanoTime() & Long.MAX_VALUE;
+        while (pings.containsKey(stamp)) {
+          stamp++;
+        }
+        pings.put(stamp, result);
+        write(new Frame.Ping(stamp));
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      result.completeExceptionally(new IllegalStateException("client " + clientId + " closed"));
+    }
+    return result;
+  }
+
+  private void failPings(Throwable cause) {
+    if (!pings.isEmpty()) {
+      List<CompletableFuture<Duration>> waiting = new ArrayList<>(pings.values());
+      pings.clear();
+      waiting.forEach(f -> f.completeExceptionally(cause));
+    }
   }
 
   /** Answers that arrived after their request had timed out or was cancelled; they were dropped. */
@@ -578,6 +615,7 @@ public final class LonglinkClient implements AutoCloseable {
     channel = null;
     cancelTimer();
     requests.connectionLost(cause);
+    failPings(new ConnectionLostException("connection lost before the PONG", cause));
     unackedInbound = 0;
     if (ackTimer != null) {
       ackTimer.cancel(false);
@@ -719,7 +757,12 @@ public final class LonglinkClient implements AutoCloseable {
     } else if (frame instanceof Frame.Ping) {
       write(new Frame.Pong(((Frame.Ping) frame).timestamp()));
     } else if (frame instanceof Frame.Pong) {
-      lastRttNanos = (ticker.nanoTime() - ((Frame.Pong) frame).timestamp()) & Long.MAX_VALUE;
+      long stamp = ((Frame.Pong) frame).timestamp();
+      lastRttNanos = (ticker.nanoTime() - stamp) & Long.MAX_VALUE;
+      CompletableFuture<Duration> asked = pings.remove(stamp);
+      if (asked != null) {
+        asked.complete(Duration.ofNanos(lastRttNanos));
+      }
     } else if (frame instanceof Frame.GoAway) {
       onGoAway((Frame.GoAway) frame);
     } else if (frame instanceof Frame.Error) {
@@ -916,6 +959,7 @@ public final class LonglinkClient implements AutoCloseable {
       p.done.completeExceptionally(closed);
     });
     requests.failAll(closed);
+    failPings(closed);
     ChannelFuture done;
     if (ch != null && connected && ch.isActive()) {
       ch.writeAndFlush(new Frame.Close(ErrorCode.NORMAL, "client closed")).addListener(ChannelFutureListener.CLOSE);
