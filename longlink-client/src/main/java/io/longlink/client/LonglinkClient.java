@@ -277,8 +277,8 @@ public final class LonglinkClient implements AutoCloseable {
   }
 
   private void writeRequest(Requests.Pending p) {
+    p.written = true; // first: a failing write can lose the connection before it returns
     write(p.frame);
-    p.written = true;
   }
 
   /** Forgets a request that timed out or was cancelled; the gateway is told to drop it. */
@@ -712,7 +712,7 @@ public final class LonglinkClient implements AutoCloseable {
       release(p.holdsPermit);
       p.done.completeExceptionally(failure);
     });
-    requests.failAll(failure);
+    requests.failAll(new IllegalStateException("client " + clientId + " gave up: " + failure, failure));
   }
 
   private void acked(Outbox.Pending p) {
