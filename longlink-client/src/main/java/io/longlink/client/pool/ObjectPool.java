@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A bounded pool of objects (the SDK pools {@code LonglinkClient}s with it; see
  * {@link io.longlink.client.pool.LonglinkPool}): at most {@code maxOpen} exist, waiters are served
- * first come first served with a direct hand-off (no barging), the wait queue is bounded, idle
+ * first come first served with a direct hand-off (or, when not {@link PoolConfig#fair()}, compete
+ * with new arrivals: faster under heavy oversubscription, no order), the wait queue is bounded, idle
  * objects time out, every object retires within a jittered lifetime but never while borrowed,
  * objects idle for long are validated before use, and a borrow held too long is reported with the
  * borrower's stack.
@@ -45,6 +46,10 @@ public final class ObjectPool<T> implements AutoCloseable {
   private final Ticker ticker;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition returned = lock.newCondition();
+  /** Non-fair mode: signalled when an object or a slot comes free; waiters then compete for it. */
+  private final Condition available = lock.newCondition();
+  /** Non-fair mode: callers waiting on {@link #available}. */
+  private int competing;
   /** Idle entries, the most recently returned last (handed out first: the others can time out). */
   private final ArrayDeque<Entry<T>> idle = new ArrayDeque<>();
   private final ArrayDeque<CompletableFuture<Entry<T>>> waiters = new ArrayDeque<>();
@@ -163,13 +168,16 @@ public final class ObjectPool<T> implements AutoCloseable {
         } else if (open < config.maxOpen()) {
           open++;
           create = true;
-        } else if (waiters.size() >= config.maxWaiters()) {
+        } else if (waiters.size() + competing >= config.maxWaiters()) {
           rejected.increment();
           throw new PoolExhaustedException("pool " + name + ": all " + config.maxOpen() + " objects in use and "
-              + waiters.size() + " callers waiting (maxWaiters)");
-        } else {
+              + (waiters.size() + competing) + " callers waiting (maxWaiters)");
+        } else if (config.fair()) {
           waiter = new CompletableFuture<>();
           waiters.addLast(waiter);
+        } else {
+          awaitAvailable(deadline, timeout); // then compete again, with whoever else arrived
+          continue;
         }
       } finally {
         lock.unlock();
@@ -194,6 +202,25 @@ public final class ObjectPool<T> implements AutoCloseable {
       acquired.increment();
       acquireNanos.recordValue(Math.max(0, ticker.nanoTime() - start));
       return new Lease<>(this, e);
+    }
+  }
+
+  /** Non-fair mode: waits (lock held) for a signal that something came free, or times out. */
+  private void awaitAvailable(long deadline, Duration timeout) throws AcquireTimeoutException, InterruptedException {
+    long left = deadline - ticker.nanoTime();
+    if (left > 0) {
+      competing++;
+      try {
+        available.awaitNanos(left);
+      } finally {
+        competing--;
+      }
+      left = deadline - ticker.nanoTime();
+    }
+    if (left <= 0) {
+      timeouts.increment();
+      throw new AcquireTimeoutException("pool " + name + ": no object free within " + timeout.toMillis()
+          + " ms (" + config.maxOpen() + " in use, " + competing + " waiting)");
     }
   }
 
@@ -283,6 +310,9 @@ public final class ObjectPool<T> implements AutoCloseable {
       } else if (!waiters.isEmpty()) {
         borrow(e, now);
         waiters.pollFirst().complete(e); // first come, first served
+      } else if (competing > 0) {
+        idle.addLast(e);
+        available.signal();
       } else if (idle.size() >= config.maxIdle()) {
         open--;
         destroy = e;
@@ -300,6 +330,9 @@ public final class ObjectPool<T> implements AutoCloseable {
   /** A slot came free: the first waiter may create an object. Lock held. */
   @SuppressWarnings("unchecked")
   private void passSlotToWaiter() {
+    if (competing > 0) {
+      available.signal();
+    }
     if (!closed && !waiters.isEmpty() && open < config.maxOpen()) {
       open++;
       waiters.pollFirst().complete((Entry<T>) CREATE);
@@ -397,6 +430,7 @@ public final class ObjectPool<T> implements AutoCloseable {
       } else {
         e.lastUsedNanos = ticker.nanoTime();
         idle.addLast(e);
+        available.signal();
         return;
       }
     } finally {
@@ -416,7 +450,7 @@ public final class ObjectPool<T> implements AutoCloseable {
       openNow = open;
       idleNow = idle.size();
       borrowedNow = borrowed.size();
-      waitingNow = waiters.size();
+      waitingNow = waiters.size() + competing;
     } finally {
       lock.unlock();
     }
@@ -446,6 +480,7 @@ public final class ObjectPool<T> implements AutoCloseable {
       for (CompletableFuture<Entry<T>> w; (w = waiters.pollFirst()) != null; ) {
         w.completeExceptionally(gone);
       }
+      available.signalAll();
       discard.addAll(idle);
       open -= idle.size();
       idle.clear();

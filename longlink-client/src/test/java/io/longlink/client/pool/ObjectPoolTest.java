@@ -151,6 +151,45 @@ class ObjectPoolTest {
   }
 
   @Test
+  void unfairModeKeepsTheBoundsQueueLimitAndTimeouts() throws Exception {
+    PoolConfig config = PoolConfig.builder().maxOpen(2).maxWaiters(20).fair(false)
+        .acquireTimeout(Duration.ofMillis(200)).build();
+    AtomicInteger inUse = new AtomicInteger();
+    AtomicInteger peak = new AtomicInteger();
+    Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
+    try (ObjectPool<Integer> pool = new ObjectPool<>("unfair", config, counting(Ticker.system()), Ticker.system(), true)) {
+      List<Thread> threads = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        threads.add(startThread(() -> {
+          for (int round = 0; round < 20; round++) {
+            String outcome;
+            try (ObjectPool.Lease<Integer> l = pool.acquire()) {
+              peak.accumulateAndGet(inUse.incrementAndGet(), Math::max);
+              Thread.sleep(1);
+              inUse.decrementAndGet();
+              outcome = "ok";
+            } catch (Exception e) {
+              outcome = e.getClass().getSimpleName();
+            }
+            outcomes.computeIfAbsent(outcome, k -> new AtomicInteger()).incrementAndGet();
+          }
+        }));
+      }
+      for (Thread t : threads) {
+        t.join(30_000);
+        assertThat(t.isAlive()).isFalse();
+      }
+      assertThat(peak.get()).isLessThanOrEqualTo(2);
+      assertThat(outcomes.keySet()).containsAnyOf("ok").isSubsetOf("ok", "PoolExhaustedException", "AcquireTimeoutException");
+      assertThat(outcomes.values().stream().mapToInt(AtomicInteger::get).sum()).isEqualTo(1_000);
+      PoolStats stats = pool.stats();
+      assertThat(stats.created()).isEqualTo(2);
+      assertThat(stats.borrowed()).isZero();
+      assertThat(stats.waiters()).isZero();
+    }
+  }
+
+  @Test
   void idleObjectsTimeOutDownToMinIdleWhichIsKeptFilled() throws Exception {
     FakeTicker clock = new FakeTicker();
     PoolConfig config = PoolConfig.builder().maxOpen(6).minIdle(2).idleTimeout(Duration.ofSeconds(10))
