@@ -61,7 +61,15 @@ class RequestResponseTest {
   }
 
   LonglinkClient client(LonglinkServer s) throws Exception {
-    LonglinkClient c = LonglinkClient.builder().endpoint(s.localAddress()).clientId("caller").build();
+    return client(s, "caller", null);
+  }
+
+  LonglinkClient client(LonglinkServer s, String id, io.longlink.client.ClientRequestHandler answers) throws Exception {
+    LonglinkClient.Builder b = LonglinkClient.builder().endpoint(s.localAddress()).clientId(id);
+    if (answers != null) {
+      b.requestHandler(answers);
+    }
+    LonglinkClient c = b.build();
     closeables.add(0, c);
     c.connect().get(5, TimeUnit.SECONDS);
     return c;
@@ -146,5 +154,55 @@ class RequestResponseTest {
     assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(ConnectionLostException.class)
         .hasMessageContaining("may or may not have been processed");
     assertThat(interrupted.await(5, TimeUnit.SECONDS)).as("the closed connection stopped its handler").isTrue();
+  }
+
+  @Test
+  void aClientAsksAnotherClientThroughTheGateway() throws Exception {
+    LonglinkServer server = start(null);
+    CountDownLatch bobInterrupted = new CountDownLatch(1);
+    LonglinkClient bob = client(server, "bob", in -> {
+      String text = new String(in.payload(), StandardCharsets.UTF_8);
+      if (text.equals("stall")) {
+        try {
+          Thread.sleep(10_000);
+        } catch (InterruptedException e) {
+          bobInterrupted.countDown();
+          throw e;
+        }
+      }
+      if (text.equals("fail")) {
+        throw new IllegalArgumentException("bob cannot");
+      }
+      return ("bob got " + text + " from " + in.from()).getBytes(StandardCharsets.UTF_8);
+    });
+    client(server, "mute", null);
+    LonglinkClient alice = client(server, "alice", null);
+
+    assertThat(alice.request("bob", utf8("hi"), Duration.ofSeconds(5)).get(5, TimeUnit.SECONDS)).asString()
+        .isEqualTo("bob got hi from alice");
+    assertThatThrownBy(() -> alice.request("bob", utf8("fail"), Duration.ofSeconds(5)).get(5, TimeUnit.SECONDS))
+        .cause().hasMessage("REQUEST_FAILED: bob cannot");
+    assertThatThrownBy(() -> alice.request("mute", utf8("x"), Duration.ofSeconds(5)).get(5, TimeUnit.SECONDS))
+        .cause().isInstanceOfSatisfying(LonglinkException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NO_HANDLER));
+    assertThatThrownBy(() -> alice.request("nobody", utf8("x"), Duration.ofSeconds(5)).get(5, TimeUnit.SECONDS))
+        .cause().isInstanceOfSatisfying(LonglinkException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNREACHABLE));
+
+    // Alice's deadline passes: she fails on time, the gateway passes her CANCEL on, bob's handler stops.
+    long t0 = System.nanoTime();
+    assertThatThrownBy(() -> alice.request("bob", utf8("stall"), Duration.ofMillis(300)).get(5, TimeUnit.SECONDS))
+        .cause().isInstanceOf(RequestTimeoutException.class);
+    assertThat((System.nanoTime() - t0) / 1e6).isBetween(300.0, 500.0);
+    assertThat(bobInterrupted.await(5, TimeUnit.SECONDS)).isTrue();
+    await().until(() -> server.requestsInFlight() == 0);
+
+    // Bob leaves while alice waits: she hears it at once instead of at her deadline.
+    CompletableFuture<byte[]> pending = alice.request("bob", utf8("stall"), Duration.ofSeconds(30));
+    await().until(() -> server.requestsInFlight() == 1);
+    bob.close();
+    assertThatThrownBy(() -> pending.get(5, TimeUnit.SECONDS)).cause()
+        .isInstanceOfSatisfying(LonglinkException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNREACHABLE))
+        .hasMessageContaining("disconnected before answering");
+    assertThat(server.requestsForwardedCount()).as("all but the one to nobody").isEqualTo(5);
+    await().until(() -> server.requestsInFlight() == 0);
   }
 }

@@ -117,6 +117,7 @@ public final class LonglinkClient implements AutoCloseable {
   private long lastReceivedSeq;
   private volatile long messagesDroppedByServer;
   private final Requests requests = new Requests();
+  private final RequestServer answering;
   /** {@link #ping()}s awaiting their PONG, by timestamp. */
   private final java.util.Map<Long, CompletableFuture<Duration>> pings = new java.util.HashMap<>();
   private final Outbox outbox;
@@ -165,6 +166,7 @@ public final class LonglinkClient implements AutoCloseable {
     this.ownsGroup = b.group == null;
     this.group = ownsGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : b.group;
     this.loop = group.next();
+    this.answering = new RequestServer(b.requestHandler, b.requestExecutor, System::currentTimeMillis);
   }
 
   public static Builder builder() {
@@ -225,6 +227,22 @@ public final class LonglinkClient implements AutoCloseable {
    *     up. Cancelling the future tells the gateway to drop the request
    */
   public CompletableFuture<byte[]> request(byte[] payload, Duration timeout) {
+    return request("", payload, timeout);
+  }
+
+  /**
+   * Sends a request to another client, through the gateway, and returns its answer: like
+   * {@link #request(byte[], Duration)}, answered by that client's {@link ClientRequestHandler}. Fails
+   * with UNREACHABLE if that client is not connected to the same gateway (or leaves before
+   * answering), NO_HANDLER if it answers no requests.
+   *
+   * @param clientId the client to ask; empty for the gateway's own request handler
+   */
+  public CompletableFuture<byte[]> request(String clientId, byte[] payload, Duration timeout) {
+    Objects.requireNonNull(clientId, "clientId");
+    if (!clientId.isEmpty()) {
+      FieldRule.CLIENT_ID.require(clientId);
+    }
     Objects.requireNonNull(payload, "payload");
     Objects.requireNonNull(timeout, "timeout");
     if (timeout.isNegative() || timeout.isZero()) {
@@ -238,14 +256,14 @@ public final class LonglinkClient implements AutoCloseable {
     long deadlineMillis = System.currentTimeMillis() + timeout.toMillis();
     CompletableFuture<byte[]> result = new CompletableFuture<>();
     try {
-      loop.execute(() -> startRequest(payload, deadlineMillis, dueNanos, timeout, result));
+      loop.execute(() -> startRequest(clientId, payload, deadlineMillis, dueNanos, timeout, result));
     } catch (java.util.concurrent.RejectedExecutionException e) {
       result.completeExceptionally(new IllegalStateException("client " + clientId + " closed"));
     }
     return result;
   }
 
-  private void startRequest(byte[] payload, long deadlineMillis, long dueNanos, Duration timeout,
+  private void startRequest(String target, byte[] payload, long deadlineMillis, long dueNanos, Duration timeout,
       CompletableFuture<byte[]> result) {
     if (state == ClientState.CLOSED || state == ClientState.DISCONNECTED) {
       result.completeExceptionally(new IllegalStateException("client " + clientId + " is " + state
@@ -255,7 +273,7 @@ public final class LonglinkClient implements AutoCloseable {
     if (result.isDone()) {
       return; // cancelled before it got here
     }
-    Requests.Pending p = requests.add(deadlineMillis, payload, result);
+    Requests.Pending p = requests.add(deadlineMillis, target, payload, result);
     p.timer = loop.schedule(() -> {
       if (dropRequest(p.id) != null) {
         p.future.completeExceptionally(new RequestTimeoutException("request " + p.id + " of client " + clientId
@@ -615,6 +633,7 @@ public final class LonglinkClient implements AutoCloseable {
     channel = null;
     cancelTimer();
     requests.connectionLost(cause);
+    answering.connectionLost();
     failPings(new ConnectionLostException("connection lost before the PONG", cause));
     unackedInbound = 0;
     if (ackTimer != null) {
@@ -749,6 +768,21 @@ public final class LonglinkClient implements AutoCloseable {
       onGap((Frame.Gap) frame);
     } else if (frame instanceof Frame.Response) {
       requests.answered((Frame.Response) frame);
+    } else if (frame instanceof Frame.Request) {
+      Channel on = ch;
+      answering.onRequest((Frame.Request) frame, answer -> {
+        if (channel == on && state == ClientState.CONNECTED) {
+          write(answer);
+        }
+      }, task -> {
+        try {
+          loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+          // the client is gone, and the asker's answer with it
+        }
+      });
+    } else if (frame instanceof Frame.Cancel) {
+      answering.cancel(((Frame.Cancel) frame).requestId());
     } else if (frame instanceof Frame.Ack) {
       if (!outbox.acknowledged(((Frame.Ack) frame).seq(), this::acked)) {
         protocolError(ErrorCode.SEQUENCE_GAP, "ACK " + ((Frame.Ack) frame).seq() + " (expected: <= "
@@ -960,6 +994,7 @@ public final class LonglinkClient implements AutoCloseable {
     });
     requests.failAll(closed);
     failPings(closed);
+    answering.close();
     ChannelFuture done;
     if (ch != null && connected && ch.isActive()) {
       ch.writeAndFlush(new Frame.Close(ErrorCode.NORMAL, "client closed")).addListener(ChannelFutureListener.CLOSE);
@@ -1058,8 +1093,25 @@ public final class LonglinkClient implements AutoCloseable {
     private int ackBatchMessages = 64;
     private Duration ackDelay = Duration.ZERO;
     private Duration blockTimeout = Duration.ofSeconds(30);
+    private ClientRequestHandler requestHandler;
+    private java.util.concurrent.Executor requestExecutor;
 
     private Builder() {}
+
+    /**
+     * Answers requests from other clients on the client's own request threads (created on first
+     * use, daemon, stopped with the client). Default: none (askers get NO_HANDLER).
+     */
+    public Builder requestHandler(ClientRequestHandler handler) {
+      return requestHandler(handler, null);
+    }
+
+    /** Answers requests from other clients on {@code executor} (the application's, not shut down by us). */
+    public Builder requestHandler(ClientRequestHandler handler, java.util.concurrent.Executor executor) {
+      this.requestHandler = Objects.requireNonNull(handler, "handler");
+      this.requestExecutor = executor;
+      return this;
+    }
 
     /** A gateway address; call again to add failover endpoints, tried in order. */
     public Builder endpoint(String host, int port) {

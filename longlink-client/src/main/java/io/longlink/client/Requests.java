@@ -35,9 +35,9 @@ final class Requests {
   /** Answers that came after their request timed out or was cancelled. */
   private volatile long late;
 
-  Pending add(long deadlineMillis, byte[] payload, CompletableFuture<byte[]> future) {
+  Pending add(long deadlineMillis, String target, byte[] payload, CompletableFuture<byte[]> future) {
     long id = nextId++;
-    Pending p = new Pending(id, new Frame.Request(id, deadlineMillis, payload), future);
+    Pending p = new Pending(id, new Frame.Request(id, deadlineMillis, target, "", payload), future);
     pending.put(id, p);
     return p;
   }

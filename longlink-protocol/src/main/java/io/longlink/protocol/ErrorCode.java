@@ -29,6 +29,8 @@ public enum ErrorCode {
   REQUEST_FAILED(61),
   /** The request's deadline passed (a client's local timeout; a server never answers expired requests). */
   DEADLINE_EXCEEDED(62),
+  /** RESPONSE: the client asked is not connected to this gateway (or left before answering). */
+  UNREACHABLE(63),
   /** A code this implementation does not know; the raw value is kept by the frame. */
   OTHER(-1);
 

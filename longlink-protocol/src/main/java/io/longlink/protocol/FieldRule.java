@@ -14,7 +14,9 @@ public enum FieldRule {
   SESSION_ID("sessionId", 0, 64, false),
   TEXT("text", 0, 1024, false),
   /** DATA's {@code from}: empty, or a client id. */
-  SENDER("from", 0, 128, true);
+  SENDER("from", 0, 128, true),
+  /** REQUEST's {@code target}: empty (the gateway), or a client id. */
+  REQUEST_TARGET("target", 0, 128, true);
 
   private final String field;
   private final int minBytes;

@@ -182,13 +182,22 @@ public sealed interface Frame
   }
 
   /**
-   * Client to server: a request for the gateway's request handler. Not sequenced: a request lives
-   * on one connection and dies with it. {@code deadline} is absolute (Unix epoch milliseconds): a
-   * server drops a request whose deadline has passed instead of processing it late.
+   * A request with a deadline (docs/PROTOCOL.md section 9). Client to server: {@code target} is
+   * empty for the gateway's request handler, or the client id of another client to ask, and
+   * {@code from} is empty. Server to client: a request forwarded from client {@code from}, under
+   * an id the gateway chose. Not sequenced: a request lives on one connection and dies with it.
+   * {@code deadline} is absolute (Unix epoch milliseconds): a request past it is dropped unprocessed.
    */
-  record Request(long requestId, long deadline, byte[] payload) implements Frame {
+  record Request(long requestId, long deadline, String target, String from, byte[] payload) implements Frame {
     public Request {
+      Objects.requireNonNull(target, "target");
+      Objects.requireNonNull(from, "from");
       Objects.requireNonNull(payload, "payload");
+    }
+
+    /** A request for the gateway's own request handler. */
+    public Request(long requestId, long deadline, byte[] payload) {
+      this(requestId, deadline, "", "", payload);
     }
 
     @Override
@@ -198,8 +207,8 @@ public sealed interface Frame
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof Request r && requestId == r.requestId && deadline == r.deadline
-          && Arrays.equals(payload, r.payload);
+      return o instanceof Request r && requestId == r.requestId && deadline == r.deadline && target.equals(r.target)
+          && from.equals(r.from) && Arrays.equals(payload, r.payload);
     }
 
     @Override
@@ -209,13 +218,15 @@ public sealed interface Frame
 
     @Override
     public String toString() {
-      return "Request[id=" + requestId + ", deadline=" + deadline + ", " + payload.length + " bytes]";
+      return "Request[id=" + requestId + ", deadline=" + deadline + (target.isEmpty() ? "" : ", to " + target)
+          + (from.isEmpty() ? "" : ", from " + from) + ", " + payload.length + " bytes]";
     }
   }
 
   /**
-   * Server to client: the answer to request {@code requestId}: {@link ErrorCode#NORMAL} with the
-   * handler's payload, or an error code with a message.
+   * The answer to request {@code requestId} (server to the asking client; from an asked client to
+   * the server): {@link ErrorCode#NORMAL} with the handler's payload, or an error code with a
+   * message.
    */
   record Response(long requestId, ErrorCode code, int rawCode, String message, byte[] payload) implements Frame {
     public Response {
@@ -257,7 +268,10 @@ public sealed interface Frame
     }
   }
 
-  /** Client to server: the client gave up on request {@code requestId}; drop it if not done. */
+  /**
+   * The sender of a request gave up on it (client to server), or the asking client did (server to
+   * the client that was asked): drop it if not done.
+   */
   record Cancel(long requestId) implements Frame {
     @Override
     public FrameType type() {

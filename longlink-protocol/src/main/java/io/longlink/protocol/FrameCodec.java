@@ -90,6 +90,8 @@ public final class FrameCodec {
     } else if (frame instanceof Frame.Request r) {
       out.writeLong(checkU63(r.requestId(), "requestId"));
       out.writeLong(checkU63(r.deadline(), "deadline"));
+      writeString(out, r.target(), FieldRule.REQUEST_TARGET);
+      writeString(out, r.from(), FieldRule.SENDER);
       out.writeInt(r.payload().length);
       out.writeBytes(r.payload());
     } else if (frame instanceof Frame.Response r) {
@@ -193,7 +195,9 @@ public final class FrameCodec {
       case REQUEST: {
         long id = readU63(frame, "requestId");
         long deadline = readU63(frame, "deadline");
-        result = new Frame.Request(id, deadline, readBytes(frame));
+        String target = readString(frame, FieldRule.REQUEST_TARGET);
+        String from = readString(frame, FieldRule.SENDER);
+        result = new Frame.Request(id, deadline, target, from, readBytes(frame));
         break;
       }
       case RESPONSE: {

@@ -108,7 +108,8 @@ class FrameCodecPropertiesTest {
         Combinators.combine(seqs, ids).as(Frame.Unsubscribe::new),
         Combinators.combine(Arbitraries.longs().between(1, Long.MAX_VALUE / 2), Arbitraries.longs().between(0, Long.MAX_VALUE / 2))
             .as((from, extra) -> new Frame.Gap(from, from + extra)),
-        Combinators.combine(seqs, seqs, payloads).as(Frame.Request::new),
+        Combinators.combine(seqs, seqs, Arbitraries.oneOf(Arbitraries.just(""), ids), Arbitraries.oneOf(Arbitraries.just(""), ids),
+            payloads).as(Frame.Request::new),
         Combinators.combine(seqs, codes, texts, payloads).as((id, c, m, p) -> new Frame.Response(id, c, c.code(), m, p)),
         seqs.map(Frame.Cancel::new),
         Combinators.combine(codes, texts, u31, texts).as(Frame.GoAway::new),

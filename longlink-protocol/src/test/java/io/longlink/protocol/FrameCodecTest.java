@@ -44,7 +44,9 @@ class FrameCodecTest {
   @Test
   void requestResponseAndCancelHaveTheSpecsLayout() {
     assertEncodes(new Frame.Request(7, 1_700_000_000_000L, bytes("hi")),
-        "00000017 30 0000000000000007 0000018bcfe56800 00000002 6869");
+        "0000001b 30 0000000000000007 0000018bcfe56800 0000 0000 00000002 6869");
+    assertEncodes(new Frame.Request(7, 1_700_000_000_000L, "bob", "alice", bytes("hi")),
+        "00000023 30 0000000000000007 0000018bcfe56800 0003626f62 0005616c696365 00000002 6869");
     assertEncodes(Frame.Response.ok(7, bytes("ok")), "00000013 31 0000000000000007 0000 0000 00000002 6f6b");
     assertEncodes(Frame.Response.failed(7, ErrorCode.REQUEST_FAILED, "x"),
         "00000012 31 0000000000000007 003d 000178 00000000");

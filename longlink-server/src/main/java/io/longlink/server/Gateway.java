@@ -44,7 +44,7 @@ final class Gateway {
   Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler, RequestHandler requestHandler,
       Ticker ticker) {
     this.config = config;
-    this.requests = new RequestDispatcher(requestHandler, config.maxRequestsInFlight(), System::currentTimeMillis);
+    
     this.authenticator = authenticator;
     this.messageHandler = messageHandler;
     this.ticker = ticker;
@@ -52,6 +52,7 @@ final class Gateway {
     this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
     this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
         config.maxDetachedBytes());
+    this.requests = new RequestDispatcher(requestHandler, config.maxRequestsInFlight(), System::currentTimeMillis, store);
     this.replayLimits = new Session.ReplayLimits(config.replayBufferMessages(), config.replayBufferBytes(),
         config.slowConsumerPolicy() == ServerConfig.SlowConsumerPolicy.DROP_OLDEST);
     for (Limits.Limit l : Limits.Limit.values()) {

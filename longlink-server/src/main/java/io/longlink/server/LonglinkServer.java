@@ -266,6 +266,11 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.requests.handled.sum() + gateway.requests.failed.sum();
   }
 
+  /** Requests passed on to another client, since start. */
+  public long requestsForwardedCount() {
+    return gateway.requests.forwarded.sum();
+  }
+
   /** Requests dropped unprocessed because their deadline had passed, since start. */
   public long requestsExpiredCount() {
     return gateway.requests.expired.sum();
@@ -276,7 +281,7 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.requests.cancelled.sum();
   }
 
-  /** Requests being processed now, over all connections. */
+  /** Requests being processed or awaiting another client's answer now, over all connections. */
   public int requestsInFlight() {
     return gateway.requests.inFlightCount();
   }

@@ -5,68 +5,87 @@ import io.longlink.protocol.Frame;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs clients' requests through the node's {@link RequestHandler} on virtual threads and tracks
- * those in flight per connection, so a CANCEL or a closed connection can stop them. The in-flight
- * table lives here, keyed by connection, not in the connection: an idle connection carries nothing
- * for requests. Thread-safe.
+ * Requests (docs/PROTOCOL.md section 9): runs those for the gateway through the node's
+ * {@link RequestHandler} on virtual threads, and forwards those for another client to its
+ * connection, carrying the answer back. Tracks what is in flight per connection so a CANCEL or a
+ * closed connection on either side stops it. The tables live here, keyed by connection, not in the
+ * connection: an idle connection carries nothing for requests. Thread-safe.
  */
 final class RequestDispatcher {
   private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
 
+  /** A request passed on to another client under {@code id}, the gateway's number for it. */
+  private record Forward(ServerConnection origin, long originId, ServerConnection target, long id, String targetId) {}
+
   private final RequestHandler handler;
   private final int maxInFlight;
   private final LongSupplier wallMillis;
+  private final SessionStore store;
   /** Created on the first request: a node without requests starts no executor. */
   private volatile ExecutorService executor;
-  private final Map<ServerConnection, Map<Long, Future<?>>> inFlight = new ConcurrentHashMap<>();
+  /** Per asking connection: its request id -> the handler's Future or a {@link Forward}. */
+  private final Map<ServerConnection, Map<Long, Object>> inFlight = new ConcurrentHashMap<>();
+  /** Forwarded requests by the gateway's id. */
+  private final Map<Long, Forward> forwards = new ConcurrentHashMap<>();
+  /** Per asked connection: the ids of the requests forwarded to it. */
+  private final Map<ServerConnection, Set<Long>> forwardedTo = new ConcurrentHashMap<>();
+  private final AtomicLong nextForwardId = new AtomicLong();
 
   final LongAdder handled = new LongAdder();
   final LongAdder failed = new LongAdder();
+  final LongAdder forwarded = new LongAdder();
   /** Dropped unprocessed because their deadline had passed (on arrival or before they started). */
   final LongAdder expired = new LongAdder();
   final LongAdder cancelled = new LongAdder();
 
   /**
-   * @param handler {@code null}: every request is answered NO_HANDLER
-   * @param maxInFlight most requests of one connection being processed at once
+   * @param handler {@code null}: requests for the gateway are answered NO_HANDLER
+   * @param maxInFlight most requests one connection may have in flight at once
    */
-  RequestDispatcher(RequestHandler handler, int maxInFlight, LongSupplier wallMillis) {
+  RequestDispatcher(RequestHandler handler, int maxInFlight, LongSupplier wallMillis, SessionStore store) {
     this.handler = handler;
     this.maxInFlight = maxInFlight;
     this.wallMillis = wallMillis;
+    this.store = store;
   }
 
   /** A REQUEST arrived on {@code from}, holding {@code session}. Event loop of {@code from}. */
   void onRequest(ServerConnection from, Session session, Frame.Request r) {
-    if (handler == null) {
-      from.respond(Frame.Response.failed(r.requestId(), ErrorCode.NO_HANDLER, "this gateway answers no requests"));
+    if (r.target().isEmpty() && handler == null) {
+      from.sendIfOpen(Frame.Response.failed(r.requestId(), ErrorCode.NO_HANDLER, "this gateway answers no requests"));
       return;
     }
     if (r.deadline() <= wallMillis.getAsLong()) {
       expired.increment(); // the client has given up already: no work, no answer
       return;
     }
-    Map<Long, Future<?>> mine = inFlight.computeIfAbsent(from, c -> new HashMap<>());
+    Map<Long, Object> mine = inFlight.computeIfAbsent(from, c -> new HashMap<>());
     synchronized (mine) {
       if (mine.containsKey(r.requestId())) {
-        from.respond(Frame.Response.failed(r.requestId(), ErrorCode.PROTOCOL_ERROR,
+        from.sendIfOpen(Frame.Response.failed(r.requestId(), ErrorCode.PROTOCOL_ERROR,
             "request id " + r.requestId() + " is already in flight on this connection"));
         return;
       }
       if (mine.size() >= maxInFlight) {
-        from.respond(Frame.Response.failed(r.requestId(), ErrorCode.LIMIT_EXCEEDED,
+        from.sendIfOpen(Frame.Response.failed(r.requestId(), ErrorCode.LIMIT_EXCEEDED,
             "more than " + maxInFlight + " requests in flight on this connection"));
+        return;
+      }
+      if (!r.target().isEmpty()) {
+        forward(from, session, r, mine);
         return;
       }
       RequestHandler.Request request = new RequestHandler.Request(session.clientId, session.id().toString(),
@@ -74,12 +93,55 @@ final class RequestDispatcher {
       try {
         mine.put(r.requestId(), executor().submit(() -> run(from, mine, request)));
       } catch (RejectedExecutionException e) {
-        from.respond(Frame.Response.failed(r.requestId(), ErrorCode.SERVER_SHUTDOWN, "node stopping"));
+        from.sendIfOpen(Frame.Response.failed(r.requestId(), ErrorCode.SERVER_SHUTDOWN, "node stopping"));
       }
     }
   }
 
-  private void run(ServerConnection from, Map<Long, Future<?>> mine, RequestHandler.Request request) {
+  /** Passes a request on to the client it names. {@code mine}'s lock held. */
+  private void forward(ServerConnection from, Session session, Frame.Request r, Map<Long, Object> mine) {
+    Session asked = store.get(r.target());
+    ServerConnection to = asked == null ? null : asked.connection();
+    if (to == null) {
+      from.sendIfOpen(Frame.Response.failed(r.requestId(), ErrorCode.UNREACHABLE,
+          "client " + r.target() + " is not connected to this gateway"));
+      return;
+    }
+    Forward fw = new Forward(from, r.requestId(), to, nextForwardId.incrementAndGet(), r.target());
+    mine.put(r.requestId(), fw);
+    forwards.put(fw.id(), fw);
+    forwardedTo.computeIfAbsent(to, c -> ConcurrentHashMap.newKeySet()).add(fw.id());
+    forwarded.increment();
+    to.sendIfOpen(new Frame.Request(fw.id(), r.deadline(), "", session.clientId, r.payload()));
+  }
+
+  /** An asked client answered on {@code from}. Any thread. */
+  void onResponse(ServerConnection from, Frame.Response r) {
+    Forward fw = forwards.get(r.requestId());
+    if (fw == null || fw.target() != from || !forwards.remove(r.requestId(), fw)) {
+      return; // cancelled, or the asker left: nobody waits for it
+    }
+    Set<Long> ids = forwardedTo.get(from);
+    if (ids != null) {
+      ids.remove(fw.id());
+    }
+    if (settled(fw)) {
+      fw.origin().sendIfOpen(new Frame.Response(fw.originId(), r.code(), r.rawCode(), r.message(), r.payload()));
+    }
+  }
+
+  /** Removes a forward from its asker's table; false if the asker already gave up on it. */
+  private boolean settled(Forward fw) {
+    Map<Long, Object> mine = inFlight.get(fw.origin());
+    if (mine == null) {
+      return false;
+    }
+    synchronized (mine) {
+      return mine.remove(fw.originId(), fw);
+    }
+  }
+
+  private void run(ServerConnection from, Map<Long, Object> mine, RequestHandler.Request request) {
     try {
       if (request.deadline().toEpochMilli() <= wallMillis.getAsLong()) {
         expired.increment(); // waited too long to start: processing it now would be late
@@ -101,7 +163,7 @@ final class RequestDispatcher {
         answer = Frame.Response.failed(request.requestId(), ErrorCode.REQUEST_FAILED, why);
       }
       if (!Thread.currentThread().isInterrupted()) {
-        from.respond(answer);
+        from.sendIfOpen(answer);
       }
     } finally {
       synchronized (mine) {
@@ -110,41 +172,66 @@ final class RequestDispatcher {
     }
   }
 
-  /** The client gave up on a request: stop it if it has not finished. */
+  /** The asker gave up on a request: stop it, or tell the asked client to drop it. */
   void cancel(ServerConnection from, long requestId) {
-    Map<Long, Future<?>> mine = inFlight.get(from);
+    Map<Long, Object> mine = inFlight.get(from);
     if (mine == null) {
       return;
     }
-    Future<?> f;
+    Object what;
     synchronized (mine) {
-      f = mine.remove(requestId);
+      what = mine.remove(requestId);
     }
-    if (f != null && f.cancel(true)) {
+    stop(what);
+  }
+
+  private void stop(Object what) {
+    if (what instanceof Future<?> f) {
+      if (f.cancel(true)) {
+        cancelled.increment();
+      }
+    } else if (what instanceof Forward fw && forwards.remove(fw.id(), fw)) {
+      Set<Long> ids = forwardedTo.get(fw.target());
+      if (ids != null) {
+        ids.remove(fw.id());
+      }
       cancelled.increment();
+      fw.target().sendIfOpen(new Frame.Cancel(fw.id()));
     }
   }
 
-  /** The connection closed: stop whatever it still had in flight. */
-  void release(ServerConnection from) {
-    Map<Long, Future<?>> mine = inFlight.remove(from);
-    if (mine == null) {
-      return;
+  /**
+   * The connection closed: stop what it asked for, and answer UNREACHABLE to whoever still waits
+   * for an answer from it.
+   */
+  void release(ServerConnection conn) {
+    Map<Long, Object> mine = inFlight.remove(conn);
+    if (mine != null) {
+      Object[] all;
+      synchronized (mine) {
+        all = mine.values().toArray();
+        mine.clear();
+      }
+      for (Object what : all) {
+        stop(what);
+      }
     }
-    synchronized (mine) {
-      for (Future<?> f : mine.values()) {
-        if (f.cancel(true)) {
-          cancelled.increment();
+    Set<Long> asked = forwardedTo.remove(conn);
+    if (asked != null) {
+      for (long id : asked) {
+        Forward fw = forwards.remove(id);
+        if (fw != null && settled(fw)) {
+          fw.origin().sendIfOpen(Frame.Response.failed(fw.originId(), ErrorCode.UNREACHABLE,
+              "client " + fw.targetId() + " disconnected before answering"));
         }
       }
-      mine.clear();
     }
   }
 
-  /** Requests being processed, over all connections. */
+  /** Requests being processed or forwarded, over all connections. */
   int inFlightCount() {
     int n = 0;
-    for (Map<Long, Future<?>> m : inFlight.values()) {
+    for (Map<Long, Object> m : inFlight.values()) {
       synchronized (m) {
         n += m.size();
       }
@@ -152,9 +239,9 @@ final class RequestDispatcher {
     return n;
   }
 
-  /** Connections with an in-flight table (emptied ones stay until their connection closes). */
-  int trackedConnections() {
-    return inFlight.size();
+  /** Forwarded requests awaiting an answer. */
+  int forwardsPending() {
+    return forwards.size();
   }
 
   void close() {

@@ -378,6 +378,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       gateway().requests.onRequest(this, session, (Frame.Request) frame);
     } else if (frame instanceof Frame.Cancel) {
       gateway().requests.cancel(this, ((Frame.Cancel) frame).requestId());
+    } else if (frame instanceof Frame.Response) {
+      gateway().requests.onResponse(this, (Frame.Response) frame);
     } else if (frame instanceof Frame.Close) {
       log.debug("{}: client ended the session: {}", this, frame);
       gateway().end(session, this, false);
@@ -472,14 +474,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         + " messages / " + gateway().config.replayBufferBytes() + " bytes unacknowledged); messages are being lost"));
   }
 
-  /** Writes a request's answer if the connection is still open. Any thread. */
-  void respond(Frame.Response response) {
+  /** Writes an unsequenced frame (requests, answers, cancels) if the connection is still open. Any thread. */
+  void sendIfOpen(Frame frame) {
     if (ctx.executor().inEventLoop()) {
       if (state == ConnectionState.OPEN) {
-        ctx.writeAndFlush(encode(response), ctx.voidPromise());
+        ctx.writeAndFlush(encode(frame), ctx.voidPromise());
       }
     } else {
-      onLoop(() -> respond(response));
+      onLoop(() -> sendIfOpen(frame));
     }
   }
 

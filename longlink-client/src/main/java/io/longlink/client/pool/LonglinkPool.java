@@ -70,6 +70,14 @@ public final class LonglinkPool implements AutoCloseable {
    *     {@link LonglinkClient#request} fails with
    */
   public CompletableFuture<byte[]> request(byte[] payload, Duration timeout) {
+    return request("", payload, timeout);
+  }
+
+  /**
+   * Like {@link #request(byte[], Duration)}, asking another client (through the gateway) instead of
+   * the gateway's handler; see {@link LonglinkClient#request(String, byte[], Duration)}.
+   */
+  public CompletableFuture<byte[]> request(String clientId, byte[] payload, Duration timeout) {
     long start = System.nanoTime();
     ObjectPool.Lease<LonglinkClient> lease;
     try {
@@ -92,7 +100,7 @@ public final class LonglinkPool implements AutoCloseable {
     LonglinkClient client = lease.get();
     CompletableFuture<byte[]> answer;
     try {
-      answer = client.request(payload, left);
+      answer = client.request(clientId, payload, left);
     } catch (RuntimeException e) {
       lease.close();
       throw e;
