@@ -30,6 +30,11 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--admin-host", defaultValue = "127.0.0.1", description = "Admin API address (default: ${DEFAULT-VALUE}).")
   String adminHost;
 
+  @Option(names = "--admin-token", defaultValue = "",
+      description = "Bearer token the admin API requires (all but /healthz and /readyz); needed when --admin-host "
+          + "is not a loopback address. Default: none (loopback only).")
+  String adminToken;
+
   @Option(names = "--admin-port", defaultValue = "7001",
       description = "Admin HTTP port: GET /healthz (default: ${DEFAULT-VALUE}; -1 disables it).")
   int adminPort;
@@ -194,7 +199,7 @@ final class ServerCommand implements Callable<Integer> {
             handshakeBurst, (int) Math.min(Integer.MAX_VALUE, handshakeRetryWindow.toMillis())))
         .build();
     LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
-    AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort);
+    AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort, adminToken);
     if (admin != null) {
       admin.onDrain(UntilStopped::signalDrain); // the same path as SIGTERM: drain, then exit 0
     }

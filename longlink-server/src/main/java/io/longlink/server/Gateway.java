@@ -33,6 +33,35 @@ final class Gateway {
   final LongAdder resumesLost = new LongAdder();
   final LongAdder sessionsExpired = new LongAdder();
   final LongAdder sessionsEvicted = new LongAdder();
+  /** Connection closes by reason. */
+  final java.util.EnumMap<CloseReason, LongAdder> closes = adders(CloseReason.class);
+  /** Logins and resumes that succeeded, by the session status the client got. */
+  final java.util.EnumMap<io.longlink.protocol.SessionStatus, LongAdder> handshakesOk =
+      adders(io.longlink.protocol.SessionStatus.class);
+  /** HELLOs answered with ERROR or GOAWAY, by code. */
+  final java.util.EnumMap<ErrorCode, LongAdder> handshakesFailed = adders(ErrorCode.class);
+  /** GOAWAYs sent to clients with an open session, by code. */
+  final java.util.EnumMap<ErrorCode, LongAdder> goAways = adders(ErrorCode.class);
+  /** HELLOs asking to resume a session: clients coming back after a broken connection. */
+  final LongAdder resumeAttempts = new LongAdder();
+  final LongAdder messagesIn = new LongAdder();
+  final LongAdder messagesOut = new LongAdder();
+  final LongAdder bytesIn = new LongAdder();
+  final LongAdder bytesOut = new LongAdder();
+  /** Round trips of the gateway's sampled PINGs; set by {@link LonglinkServer} (a Micrometer timer). */
+  volatile java.util.function.LongConsumer heartbeatRttNanos = nanos -> {};
+  /** When the node was made: connection ages are counted from here, in seconds, to fit an int. */
+  final long startNanos;
+  final long startEpochMillis = System.currentTimeMillis();
+
+  private static <E extends Enum<E>> java.util.EnumMap<E, LongAdder> adders(Class<E> type) {
+    java.util.EnumMap<E, LongAdder> m = new java.util.EnumMap<>(type);
+    for (E e : type.getEnumConstants()) {
+      m.put(e, new LongAdder());
+    }
+    return m;
+  }
+
   /** Refusals per bound. */
   final java.util.EnumMap<Limits.Limit, LongAdder> limitHits = new java.util.EnumMap<>(Limits.Limit.class);
   final AddressLimiter addresses;
@@ -48,6 +77,7 @@ final class Gateway {
     this.authenticator = authenticator;
     this.messageHandler = messageHandler;
     this.ticker = ticker;
+    this.startNanos = ticker.nanoTime();
     this.deadPeerTimeoutNanos = config.deadPeerTimeout().toNanos();
     this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
     this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
@@ -125,7 +155,7 @@ final class Gateway {
    * unsubscribes it and forgets it.
    */
   void end(Session s, ServerConnection unless, boolean force) {
-    Set<String> topicsOf = s.end(unless, force);
+    Set<String> topicsOf = s.end(unless, force, replayLimits);
     if (topicsOf == null) {
       return;
     }

@@ -42,6 +42,15 @@ final class InMemorySessionStore implements SessionStore {
   }
 
   @Override
+  public void forEach(java.util.function.Predicate<Session> visitor) {
+    for (Session s : byClientId.values()) {
+      if (!visitor.test(s)) {
+        return;
+      }
+    }
+  }
+
+  @Override
   public synchronized List<Session> detached(Session session, long nowNanos) {
     long bytes = session.bufferedBytes();
     Detached previous = detached.put(session, new Detached(nowNanos, bytes));

@@ -22,6 +22,11 @@ final class LivenessSweeper {
   private volatile long lastSweepNanos;
   /** Start of the current one-second window of the inbound rate limits. */
   private long rateWindowStartNanos = Long.MIN_VALUE;
+  /** Sampled RTT pings owed (fractional), and where the round-robin over connections stands. */
+  private double pingBudget;
+  private int pingCursor;
+  /** Most sampled pings per sweep and loop: on a big node the RTT histogram needs a sample, not everyone. */
+  static final int MAX_PINGS_PER_SWEEP = 16;
 
   LivenessSweeper(EventExecutor loop, Gateway gateway) {
     this.loop = loop;
@@ -78,8 +83,26 @@ final class LivenessSweeper {
         expired++;
       }
     }
+    samplePings();
     lastSweepNanos = System.nanoTime() - start;
     return expired;
+  }
+
+  /**
+   * Pings some connections to measure round trips: on average each connection once per heartbeat
+   * interval (no more than a client's own heartbeat costs), at most {@link #MAX_PINGS_PER_SWEEP}.
+   */
+  private void samplePings() {
+    if (size == 0) {
+      return;
+    }
+    pingBudget = Math.min(MAX_PINGS_PER_SWEEP,
+        pingBudget + size * (double) gateway.config.sweepInterval().toNanos() / gateway.config.heartbeatInterval().toNanos());
+    for (int n = (int) pingBudget; n > 0; n--) {
+      pingCursor = pingCursor >= size - 1 ? 0 : pingCursor + 1;
+      connections[pingCursor].samplePing();
+      pingBudget--;
+    }
   }
 
   long lastSweepNanos() {

@@ -63,8 +63,18 @@ public final class LonglinkServer implements AutoCloseable {
   private String transportName;
   private Map<EventExecutor, LivenessSweeper> sweepers;
 
-  private LonglinkServer(Gateway gateway) {
+  private final io.micrometer.core.instrument.MeterRegistry registry;
+
+  private LonglinkServer(Gateway gateway, io.micrometer.core.instrument.MeterRegistry registry) {
     this.gateway = gateway;
+    this.registry = registry;
+    io.micrometer.core.instrument.Timer rtt = GatewayMetrics.bind(registry, gateway, this);
+    gateway.heartbeatRttNanos = nanos -> GatewayMetrics.recordRtt(rtt, nanos);
+  }
+
+  /** Where the node's metrics are (a Prometheus registry unless the builder was given another). */
+  public io.micrometer.core.instrument.MeterRegistry meterRegistry() {
+    return registry;
   }
 
   public static Builder builder() {
@@ -88,6 +98,7 @@ public final class LonglinkServer implements AutoCloseable {
     group = new MultiThreadIoEventLoopGroup(threads, transport.ioHandlerFactory());
     Map<EventExecutor, LivenessSweeper> sweepers = new IdentityHashMap<>();
     this.sweepers = sweepers;
+    GatewayMetrics.bindLoops(registry, group);
     long sweepNanos = c.sweepInterval().toNanos();
     for (EventExecutor loop : group) {
       LivenessSweeper sweeper = new LivenessSweeper(loop, gateway);
@@ -286,6 +297,71 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.requests.inFlightCount();
   }
 
+  /**
+   * Sessions of this node for the admin API: those of {@code clientId} (empty: any), at most
+   * {@code limit}.
+   */
+  public java.util.List<SessionInfo> sessions(String clientId, int limit) {
+    java.util.List<SessionInfo> out = new java.util.ArrayList<>();
+    if (!clientId.isEmpty()) {
+      Session s = gateway.store.get(clientId);
+      if (s != null && limit > 0) {
+        out.add(s.info());
+      }
+      return out;
+    }
+    gateway.store.forEach(s -> {
+      if (out.size() >= limit) {
+        return false;
+      }
+      if (!s.clientId.startsWith("\u0001")) { // readiness probes are not clients
+        out.add(s.info());
+      }
+      return true;
+    });
+    return out;
+  }
+
+  /** The session with this id, if this node has it. */
+  public java.util.Optional<SessionInfo> session(String sessionId) {
+    Session s = findSession(sessionId);
+    return s == null ? java.util.Optional.empty() : java.util.Optional.of(s.info());
+  }
+
+  /**
+   * Removes a session: its client gets GOAWAY KICKED with {@code reason} and must log in again
+   * (the SDK does not reconnect after KICKED on its own... see docs/ADMIN.md). False if unknown.
+   */
+  public boolean kick(String sessionId, String reason) {
+    Session s = findSession(sessionId);
+    if (s == null) {
+      return false;
+    }
+    ServerConnection c = s.connection();
+    gateway.end(s, null, true);
+    if (c != null) {
+      c.goAwayFromAnyThread(io.longlink.protocol.ErrorCode.KICKED, reason);
+    }
+    log.info("session {} of client {} kicked: {}", sessionId, s.clientId, reason);
+    return true;
+  }
+
+  private Session findSession(String sessionId) {
+    SessionIds id = SessionIds.parse(sessionId);
+    if (id == null) {
+      return null;
+    }
+    Session[] found = new Session[1];
+    gateway.store.forEach(s -> {
+      if (s.hasId(id)) {
+        found[0] = s;
+        return false;
+      }
+      return true;
+    });
+    return found[0];
+  }
+
   /** Messages addressed to a client id that had no session. */
   public long undeliverableCount() {
     return gateway.undeliverable.sum();
@@ -420,6 +496,7 @@ public final class LonglinkServer implements AutoCloseable {
     private MessageHandler messageHandler = MessageHandler.routeAll();
     private RequestHandler requestHandler;
     private Ticker ticker = Ticker.system();
+    private io.micrometer.core.instrument.MeterRegistry meterRegistry;
 
     private Builder() {}
 
@@ -447,6 +524,15 @@ public final class LonglinkServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Where to publish metrics (e.g. the application's own registry); default a new
+     * {@link io.micrometer.prometheusmetrics.PrometheusMeterRegistry}, which the admin API serves.
+     */
+    public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
     /** The clock for every timeout; default {@link Ticker#system()}. For tests. */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -454,7 +540,9 @@ public final class LonglinkServer implements AutoCloseable {
     }
 
     public LonglinkServer build() {
-      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, requestHandler, ticker));
+      io.micrometer.core.instrument.MeterRegistry r = meterRegistry != null ? meterRegistry
+          : new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, requestHandler, ticker), r);
     }
   }
 }

@@ -67,6 +67,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   long deadlineNanos;
   /** Slot in the sweeper's array; -1 when not supervised. */
   int sweepIndex = -1;
+  /** When the connection was accepted, in seconds since the node started (fits an int for 68 years). */
+  private int acceptedAtSecond;
+  /** Round trip of the last sampled server PING, in microseconds; -1 before the first. */
+  private int rttMicros = -1;
 
   ServerConnection(LivenessSweeper sweeper) {
     this.sweeper = sweeper;
@@ -94,7 +98,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   public void channelActive(ChannelHandlerContext ctx) {
     Gateway g = gateway();
     g.connections.increment();
-    deadlineNanos = g.ticker.nanoTime() + g.handshakeTimeoutNanos;
+    long now = g.ticker.nanoTime();
+    acceptedAtSecond = (int) ((now - g.startNanos) / 1_000_000_000L);
+    deadlineNanos = now + g.handshakeTimeoutNanos;
     sweeper.add(this);
     ctx.fireChannelActive();
     Limits limits = g.config.limits();
@@ -140,6 +146,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       return;
     }
     int maxBytes = gateway().config.limits().maxInboundBytesPerSecond();
+    gateway().bytesIn.add(in.readableBytes());
     bytesInWindow += in.readableBytes();
     if (maxBytes > 0 && (bytesInWindow > maxBytes || bytesInWindow < 0)) {
       in.release();
@@ -234,6 +241,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     } else if (cause instanceof IOException) {
       if (state != ConnectionState.CLOSING && state != ConnectionState.CLOSED) {
         log.debug("{}: I/O error, closing: {}", this, cause.toString());
+        gateway().closes.get(CloseReason.IO_ERROR).increment();
         moveTo(ConnectionState.CLOSING);
         ctx.close();
       }
@@ -277,6 +285,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     SessionStatus status = SessionStatus.NEW;
     long lost = 0;
     if (!hello.resumeSessionId().isEmpty()) {
+      gateway().resumeAttempts.increment();
       Session old = gateway().store.find(hello.clientId(), hello.resumeSessionId());
       if (old != null && !old.subject.equals(verdict.subject())) {
         log.warn("{}: client {} (subject {}) tried to resume {}, owned by subject {}; refused", this,
@@ -301,11 +310,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     // WELCOME is written before the session is registered, so no DATA can overtake it.
     session = gateway().newSession(hello.clientId(), verdict.subject(), this, hello.attemptStamp());
     writeWelcome(status, 0, lost);
+    gateway().handshakesOk.get(status).increment();
     log.debug("{}: logged in ({})", this, status);
   }
 
   private boolean resume(Session old, Frame.Hello hello) {
-    Session.Resume r = old.resume(this, hello.lastReceivedSeq(), hello.attemptStamp(), gateway().replayLimits.dropOldest());
+    Session.Resume r = old.resume(this, hello.lastReceivedSeq(), hello.attemptStamp(), gateway().replayLimits);
     if (r.stale()) {
       log.debug("{}: stale resume of {}: a newer connection holds it", this, old);
       closeAfter(new Frame.GoAway(ErrorCode.REPLACED, "a newer connection holds session " + old.id(), 0, ""));
@@ -320,6 +330,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     writtenSeq = hello.lastReceivedSeq();
     open();
     writeWelcome(SessionStatus.RESUMED, r.lastReceivedSeq(), 0);
+    gateway().handshakesOk.get(SessionStatus.RESUMED).increment();
     if (r.previous() != null && r.previous() != this) {
       // The usual case after a NAT expiry or silent partition: the old connection looks alive.
       r.previous().goAwayFromAnyThread(ErrorCode.REPLACED, "session " + old.id() + " resumed on another connection");
@@ -350,13 +361,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         return;
       }
       if (acceptSeq(d.seq())) {
+        gateway().messagesIn.increment();
         onData(d);
       }
     } else if (frame instanceof Frame.Ping) {
       ctx.write(encode(new Frame.Pong(((Frame.Ping) frame).timestamp())), ctx.voidPromise());
     } else if (frame instanceof Frame.Ack) {
       long acked = ((Frame.Ack) frame).seq();
-      if (acked > writtenSeq || !session.acknowledged(acked)) {
+      if (acked > writtenSeq || !session.acknowledged(acked, gateway().replayLimits)) {
         fail(ErrorCode.SEQUENCE_GAP, "ACK " + acked + " (expected: <= " + writtenSeq + ", the last seq sent)");
       }
     } else if (frame instanceof Frame.Subscribe) {
@@ -380,16 +392,24 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       gateway().requests.cancel(this, ((Frame.Cancel) frame).requestId());
     } else if (frame instanceof Frame.Response) {
       gateway().requests.onResponse(this, (Frame.Response) frame);
+    } else if (frame instanceof Frame.Pong) {
+      long rtt = gateway().ticker.nanoTime() - ((Frame.Pong) frame).timestamp();
+      if (rtt >= 0 && rtt < 60_000_000_000L) { // one of ours (a client may also send unasked PONGs)
+        rttMicros = (int) (rtt / 1000);
+        gateway().heartbeatRttNanos.accept(rtt);
+      }
     } else if (frame instanceof Frame.Close) {
+      gateway().closes.get(CloseReason.CLIENT_CLOSE).increment();
       log.debug("{}: client ended the session: {}", this, frame);
       gateway().end(session, this, false);
       moveTo(ConnectionState.CLOSING);
       ctx.close();
     } else if (frame instanceof Frame.Error) {
+      gateway().closes.get(CloseReason.CLIENT_ERROR).increment();
       log.debug("{}: client reported {}", this, frame);
       moveTo(ConnectionState.CLOSING);
       ctx.close();
-    } else if (!(frame instanceof Frame.Pong)) {
+    } else {
       fail(ErrorCode.UNEXPECTED_FRAME, frame.type() + " from a client after the handshake");
     }
   }
@@ -460,6 +480,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     Frame next;
     while (ctx.channel().isWritable() && (next = session.nextAfter(writtenSeq)) != null) {
       ctx.write(encode(next), ctx.voidPromise());
+      if (next instanceof Frame.Data) {
+        gateway().messagesOut.increment();
+      }
       writtenSeq = next instanceof Frame.Gap gap ? gap.toSeq() : ((Frame.Data) next).seq();
       wrote = true;
     }
@@ -523,6 +546,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       } else if (state == ConnectionState.OPEN) {
         flushSession();
         log.debug("{}: GOAWAY SERVER_SHUTDOWN ({}), reconnect delay {} ms", this, reason, reconnectDelayMs);
+        gateway().goAways.get(ErrorCode.SERVER_SHUTDOWN).increment();
         ctx.writeAndFlush(encode(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, "")),
             ctx.voidPromise());
       }
@@ -532,7 +556,18 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   /** Closes the connection at once (node shutdown). Event loop only. */
   void close() {
     if (ctx != null) {
+      if (state == ConnectionState.HANDSHAKING || state == ConnectionState.OPEN) {
+        gateway().closes.get(CloseReason.SHUTDOWN).increment();
+        moveTo(ConnectionState.CLOSING);
+      }
       ctx.close();
+    }
+  }
+
+  /** Sends a PING stamped with the node's clock, to sample the round trip. Event loop only. */
+  void samplePing() {
+    if (state == ConnectionState.OPEN && ctx.channel().isWritable()) {
+      ctx.writeAndFlush(encode(new Frame.Ping(gateway().ticker.nanoTime() & Long.MAX_VALUE)), ctx.voidPromise());
     }
   }
 
@@ -563,6 +598,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   }
 
   private void closeAfter(Frame last) {
+    ErrorCode code = last instanceof Frame.Error e ? e.code() : ((Frame.GoAway) last).code();
+    Gateway g = gateway();
+    g.closes.get(CloseReason.of(code)).increment();
+    if (state == ConnectionState.HANDSHAKING) {
+      g.handshakesFailed.get(code).increment();
+    } else if (last instanceof Frame.GoAway) {
+      g.goAways.get(code).increment();
+    }
     moveTo(ConnectionState.CLOSING);
     deadlineNanos = gateway().ticker.nanoTime() + CLOSING_GRACE_NANOS;
     ctx.writeAndFlush(encode(last)).addListener(ChannelFutureListener.CLOSE);
@@ -571,6 +614,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   private void release() {
     if (state == ConnectionState.CLOSED) {
       return;
+    }
+    if (state != ConnectionState.CLOSING) {
+      gateway().closes.get(CloseReason.PEER_GONE).increment(); // FIN or RST, no CLOSE first
     }
     moveTo(ConnectionState.CLOSED);
     releaseCumulation();
@@ -596,7 +642,19 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   /** Frames are encoded here, not by a pipeline encoder: one handler context less per connection. */
   private ByteBuf encode(Frame f) {
-    return FrameCodec.encode(ctx.alloc(), f);
+    ByteBuf b = FrameCodec.encode(ctx.alloc(), f);
+    gateway().bytesOut.add(b.readableBytes());
+    return b;
+  }
+
+  /** What the admin API shows of this connection. Any thread: the values may be a moment old. */
+  SessionInfo.Link link() {
+    Gateway g = gateway();
+    long lastHeard = deadlineNanos - (state == ConnectionState.OPEN ? g.deadPeerTimeoutNanos : g.handshakeTimeoutNanos);
+    return new SessionInfo.Link(ctx == null ? null : String.valueOf(ctx.channel().remoteAddress()),
+        java.time.Instant.ofEpochMilli(g.startEpochMillis + acceptedAtSecond * 1000L),
+        java.time.Instant.ofEpochMilli(g.startEpochMillis + (lastHeard - g.startNanos) / 1_000_000),
+        rttMicros < 0 ? null : java.time.Duration.ofNanos(rttMicros * 1000L));
   }
 
   private void moveTo(ConnectionState next) {

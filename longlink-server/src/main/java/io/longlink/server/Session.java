@@ -60,10 +60,13 @@ final class Session {
    * @param dropOldest drop the oldest buffered messages to make room (else the session stops
    *     buffering and its connection is cut as a slow consumer)
    * @param dropped where dropped messages are counted
+   * @param buffered messages in all sessions' buffers of the node, kept up to date by the sessions
    */
-  record ReplayLimits(int messages, long bytes, boolean dropOldest, java.util.concurrent.atomic.LongAdder dropped) {
+  record ReplayLimits(int messages, long bytes, boolean dropOldest, java.util.concurrent.atomic.LongAdder dropped,
+      java.util.concurrent.atomic.LongAdder buffered) {
     ReplayLimits(int messages, long bytes, boolean dropOldest) {
-      this(messages, bytes, dropOldest, new java.util.concurrent.atomic.LongAdder());
+      this(messages, bytes, dropOldest, new java.util.concurrent.atomic.LongAdder(),
+          new java.util.concurrent.atomic.LongAdder());
     }
   }
 
@@ -98,6 +101,7 @@ final class Session {
     ServerConnection poke;
     ServerConnection tooSlow = null;
     int dropped = 0;
+    int evicted = 0;
     synchronized (this) {
       if (state == State.ENDED) {
         return false;
@@ -110,10 +114,12 @@ final class Session {
         while (!outbound.fits(size) && !outbound.isEmpty()) {
           outbound.removeUpTo(outbound.firstSeq(), null);
           dropped++;
+          evicted++;
         }
         long seq = ++lastSentSeq;
         if (outbound.fits(size)) {
           outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
+          limits.buffered().increment();
         } else {
           dropped++; // larger than the whole buffer: numbered, so the client learns of it from the GAP
         }
@@ -127,11 +133,15 @@ final class Session {
       } else {
         long seq = ++lastSentSeq;
         outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
+        limits.buffered().increment();
         poke = connection;
       }
     }
     if (dropped > 0) {
       limits.dropped().add(dropped);
+    }
+    if (evicted > 0) {
+      limits.buffered().add(-evicted);
     }
     if (tooSlow != null) {
       tooSlow.replayBufferOverflowed();
@@ -159,11 +169,11 @@ final class Session {
   }
 
   /** Drops what the client acknowledged; false if it acknowledged more than was sent. */
-  synchronized boolean acknowledged(long seq) {
+  synchronized boolean acknowledged(long seq, ReplayLimits limits) {
     if (seq > lastSentSeq) {
       return false;
     }
-    trim(seq);
+    trim(seq, limits);
     return true;
   }
 
@@ -200,9 +210,9 @@ final class Session {
   }
 
   /** Drops what is acknowledged; releases the buffer object once it is empty. */
-  private void trim(long seq) {
+  private void trim(long seq, ReplayLimits limits) {
     if (outbound != null) {
-      outbound.removeUpTo(seq, null);
+      limits.buffered().add(-outbound.removeUpTo(seq, null));
       if (outbound.isEmpty()) {
         outbound = null;
       }
@@ -235,7 +245,8 @@ final class Session {
    * {@code gapsAllowed} (drop-oldest policy: the connection reports them with a GAP), if messages
    * after what the client has are no longer buffered.
    */
-  synchronized Resume resume(ServerConnection to, long clientLastReceived, long attemptStamp, boolean gapsAllowed) {
+  synchronized Resume resume(ServerConnection to, long clientLastReceived, long attemptStamp, ReplayLimits limits) {
+    boolean gapsAllowed = limits.dropOldest();
     if (state == State.ATTACHED && attemptStamp <= holderStamp) {
       // A HELLO from an attempt the client already gave up on, arriving late: never let it win.
       // (A detached session takes any stamp, so a restarted client with a skewed clock resumes.)
@@ -246,7 +257,7 @@ final class Session {
     if (state == State.ENDED || lostMessages > 0 || clientLastReceived > lastSentSeq || (gap && !gapsAllowed)) {
       return new Resume(false, false, 0, null);
     }
-    trim(clientLastReceived);
+    trim(clientLastReceived, limits);
     ServerConnection previous = connection;
     connection = to;
     holderStamp = attemptStamp;
@@ -270,7 +281,7 @@ final class Session {
    *
    * @return the topics to unsubscribe, or {@code null} if the session was not ended
    */
-  synchronized Set<String> end(ServerConnection unless, boolean force) {
+  synchronized Set<String> end(ServerConnection unless, boolean force, ReplayLimits limits) {
     if (state == State.ENDED) {
       return null;
     }
@@ -279,6 +290,9 @@ final class Session {
     }
     state = State.ENDED;
     connection = null;
+    if (outbound != null) {
+      limits.buffered().add(-outbound.size());
+    }
     outbound = null;
     Set<String> t = topics == null ? Set.of() : topics;
     topics = null;
@@ -310,6 +324,21 @@ final class Session {
 
   synchronized boolean removeTopic(String topic) {
     return topics != null && topics.remove(topic);
+  }
+
+  /** A snapshot for the admin API. */
+  SessionInfo info() {
+    ServerConnection c;
+    SessionInfo partial;
+    synchronized (this) {
+      c = connection;
+      partial = new SessionInfo(clientId, id().toString(), subject, state.name(), null,
+          outbound == null ? 0 : outbound.size(), outbound == null ? 0 : outbound.bytes(), lastSentSeq,
+          lastReceivedSeq, topics == null ? 0 : topics.size());
+    }
+    return c == null ? partial : new SessionInfo(partial.clientId(), partial.sessionId(), partial.subject(),
+        partial.state(), c.link(), partial.bufferedMessages(), partial.bufferedBytes(), partial.lastSentSeq(),
+        partial.lastReceivedSeq(), partial.topics());
   }
 
   static int sizeOf(String from, String target, byte[] payload) {

@@ -47,5 +47,11 @@ interface SessionStore {
 
   int size();
 
+  /**
+   * Visits the sessions this node holds until {@code visitor} returns false (the admin API's
+   * listing; weakly consistent, may take a while on a big node).
+   */
+  void forEach(java.util.function.Predicate<Session> visitor);
+
   int detachedCount();
 }

@@ -23,31 +23,48 @@ class SlowConsumerTest {
   static final int PAYLOAD = 64 * 1024;
   static final int MESSAGES = (1 << 30) / PAYLOAD; // 1 GiB in all
 
+  /** Heap around a flood (after forced GCs), its peak (garbage included), and the bystander's ping p99. */
+  record Flood(long heapBefore, long heapAfter, long heapPeak, double pingP99Millis) {}
+
+  /**
+   * Publishes 1 GiB to client "slow", message i (from 1) carrying i in its first 4 bytes, while
+   * {@code fast} pings the gateway every 256 messages.
+   */
+  static Flood flood(LonglinkServer server, RawClient fast) throws java.io.IOException {
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    memory.gc();
+    long before = memory.getHeapMemoryUsage().getUsed();
+    long[] rttNanos = new long[MESSAGES / 256];
+    long peakHeap = 0;
+    for (int i = 1; i <= MESSAGES; i++) {
+      byte[] payload = new byte[PAYLOAD]; // distinct arrays: kept ones would add up to 1 GiB
+      ByteBuffer.wrap(payload).putInt(i);
+      server.publishToClient("slow", payload);
+      if (i % 256 == 0) {
+        long t0 = System.nanoTime();
+        fast.send(new Frame.Ping(i));
+        fast.readUntil(Frame.Pong.class);
+        rttNanos[i / 256 - 1] = System.nanoTime() - t0;
+        peakHeap = Math.max(peakHeap, memory.getHeapMemoryUsage().getUsed());
+      }
+    }
+    memory.gc();
+    long after = memory.getHeapMemoryUsage().getUsed();
+    Arrays.sort(rttNanos);
+    return new Flood(before, after, peakHeap, rttNanos[(int) (rttNanos.length * 0.99)] / 1e6);
+  }
+
   @Test
   void aClientThatStopsReadingCannotMakeTheGatewayBufferWithoutBound() throws Exception {
-    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     try (LonglinkServer server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build().start();
         RawClient slow = RawClient.login(server.localAddress(), "slow");
         RawClient fast = RawClient.login(server.localAddress(), "fast")) {
       slow.socket().setReceiveBufferSize(64 * 1024);
-      memory.gc();
-      long before = memory.getHeapMemoryUsage().getUsed();
-      long[] rttNanos = new long[MESSAGES / 256];
-      long peakHeap = 0;
-      for (int i = 0; i < MESSAGES; i++) {
-        server.publishToClient("slow", new byte[PAYLOAD]); // distinct arrays: kept ones would add up to 1 GiB
-        if (i % 256 == 0) {
-          long t0 = System.nanoTime();
-          fast.send(new Frame.Ping(i + 1));
-          fast.readUntil(Frame.Pong.class);
-          rttNanos[i / 256] = System.nanoTime() - t0;
-          peakHeap = Math.max(peakHeap, memory.getHeapMemoryUsage().getUsed());
-        }
-      }
-      memory.gc();
-      long after = memory.getHeapMemoryUsage().getUsed();
-      Arrays.sort(rttNanos);
-      double p99 = rttNanos[(int) (rttNanos.length * 0.99)] / 1e6;
+      Flood flood = flood(server, fast);
+      long before = flood.heapBefore();
+      long after = flood.heapAfter();
+      long peakHeap = flood.heapPeak();
+      double p99 = flood.pingP99Millis();
       // The gateway cut the slow one (its ERROR may sit behind data the client never read).
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.connectionCount() == 1);
       String seen = "no ERROR frame (cut while its socket was full)";
@@ -73,33 +90,17 @@ class SlowConsumerTest {
 
   @Test
   void dropOldestKeepsTheSlowClientAndReportsEveryDroppedMessageAsAGap() throws Exception {
-    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     ServerConfig config = ServerConfig.builder().port(0).slowConsumerPolicy(ServerConfig.SlowConsumerPolicy.DROP_OLDEST)
         .build();
     try (LonglinkServer server = LonglinkServer.builder().config(config).build().start();
         RawClient slow = RawClient.login(server.localAddress(), "slow");
         RawClient fast = RawClient.login(server.localAddress(), "fast")) {
       slow.socket().setReceiveBufferSize(64 * 1024);
-      memory.gc();
-      long before = memory.getHeapMemoryUsage().getUsed();
-      long[] rttNanos = new long[MESSAGES / 256];
-      long peakHeap = 0;
-      for (int i = 1; i <= MESSAGES; i++) {
-        byte[] payload = new byte[PAYLOAD];
-        ByteBuffer.wrap(payload).putInt(i); // the publish order, to check against the seq
-        server.publishToClient("slow", payload);
-        if (i % 256 == 0) {
-          long t0 = System.nanoTime();
-          fast.send(new Frame.Ping(i));
-          fast.readUntil(Frame.Pong.class);
-          rttNanos[i / 256 - 1] = System.nanoTime() - t0;
-          peakHeap = Math.max(peakHeap, memory.getHeapMemoryUsage().getUsed());
-        }
-      }
-      memory.gc();
-      long after = memory.getHeapMemoryUsage().getUsed();
-      Arrays.sort(rttNanos);
-      double p99 = rttNanos[(int) (rttNanos.length * 0.99)] / 1e6;
+      Flood flood = flood(server, fast);
+      long before = flood.heapBefore();
+      long after = flood.heapAfter();
+      long peakHeap = flood.heapPeak();
+      double p99 = flood.pingP99Millis();
       assertThat(server.connectionCount()).as("the slow client is kept").isEqualTo(2);
       assertThat(server.limitHits(Limits.Limit.PENDING_ACKS)).isZero();
 

@@ -190,6 +190,46 @@ class ObjectPoolTest {
   }
 
   @Test
+  void anObjectIdleBeyondTheThresholdIsValidatedAndReplacedWhenItFails() throws Exception {
+    FakeTicker clock = new FakeTicker();
+    java.util.Set<Integer> dead = ConcurrentHashMap.newKeySet();
+    AtomicInteger validations = new AtomicInteger();
+    PoolResource<Integer> resource = new PoolResource<>() {
+      @Override
+      public Integer create() {
+        return made.incrementAndGet();
+      }
+
+      @Override
+      public boolean validate(Integer object, Duration timeout) {
+        validations.incrementAndGet();
+        return !dead.contains(object);
+      }
+
+      @Override
+      public void destroy(Integer object) {
+        destroyedAt.put(object, clock.nanoTime());
+      }
+    };
+    PoolConfig config = PoolConfig.builder().validationThreshold(Duration.ofSeconds(5)).build();
+    try (ObjectPool<Integer> pool = new ObjectPool<>("validating", config, resource, clock, false)) {
+      pool.acquire().close(); // object 1, now idle
+      clock.advance(Duration.ofSeconds(1));
+      try (ObjectPool.Lease<Integer> l = pool.acquire()) {
+        assertThat(l.get()).isEqualTo(1);
+      }
+      assertThat(validations).as("idle 1 s: below the threshold, not checked").hasValue(0);
+      dead.add(1); // e.g. its peer went away silently
+      clock.advance(Duration.ofSeconds(6));
+      try (ObjectPool.Lease<Integer> l = pool.acquire()) {
+        assertThat(l.get()).as("the dead one was checked, closed and replaced").isEqualTo(2);
+      }
+      assertThat(validations).hasValue(1);
+      assertThat(destroyedAt).containsOnlyKeys(1);
+    }
+  }
+
+  @Test
   void idleObjectsTimeOutDownToMinIdleWhichIsKeptFilled() throws Exception {
     FakeTicker clock = new FakeTicker();
     PoolConfig config = PoolConfig.builder().maxOpen(6).minIdle(2).idleTimeout(Duration.ofSeconds(10))

@@ -1,42 +1,78 @@
 package io.longlink.server.admin;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.longlink.server.LonglinkServer;
+import io.longlink.server.SessionInfo;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's operator HTTP endpoint, on its own port (loopback by default): {@code GET /healthz}
- * (alive), {@code GET /readyz} (taking clients: running, not draining, event loops answering) and
- * {@code POST /v1/drain}. Served by the JDK's HTTP server on one small thread, apart from the event loops.
+ * The node's operator HTTP API on its own port (loopback by default; see docs/ADMIN.md): probes
+ * ({@code /healthz}, {@code /readyz}), Prometheus metrics ({@code /metrics}), a JSON summary
+ * ({@code /v1/stats}), sessions (list, look up, kick), backend publishing ({@code /v1/publish}),
+ * drain and load shedding, and a live dashboard at {@code /}. Served by the JDK's HTTP server on
+ * one small thread, apart from the event loops. Errors are JSON: {@code {"error": "..."}}.
  */
 public final class AdminServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+  static final ObjectMapper JSON = new ObjectMapper();
+  /** Largest request body accepted; more is 413. */
+  static final int MAX_BODY_BYTES = 64 * 1024;
+  private static final int DEFAULT_LIST_LIMIT = 100;
+  private static final int MAX_LIST_LIMIT = 10_000;
 
   private final LonglinkServer node;
   private final HttpServer http;
   private final ExecutorService executor;
+  private final byte[] token;
   /** What {@code POST /v1/drain} runs (drain, then stop the process); {@code null}: not offered. */
   private volatile Runnable onDrain;
 
-  private AdminServer(LonglinkServer node, HttpServer http, ExecutorService executor) {
+  private AdminServer(LonglinkServer node, HttpServer http, ExecutorService executor, String token) {
     this.node = node;
     this.http = http;
     this.executor = executor;
+    this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Binds {@code host:port} (port 0 picks one) and starts serving. */
+  /** Binds {@code host:port} (port 0 picks one), without a token: {@code host} must be a loopback address. */
   public static AdminServer start(LonglinkServer node, String host, int port) throws IOException {
+    return start(node, host, port, null);
+  }
+
+  /**
+   * Binds {@code host:port} (port 0 picks one) and starts serving. With a {@code token}, every
+   * endpoint but the probes wants {@code Authorization: Bearer <token>}.
+   *
+   * @throws IllegalArgumentException bound beyond loopback without a token: the API can kick and drain
+   */
+  public static AdminServer start(LonglinkServer node, String host, int port, String token) throws IOException {
     Objects.requireNonNull(node, "node");
+    if ((token == null || token.isEmpty()) && !InetAddress.getByName(host).isLoopbackAddress()) {
+      throw new IllegalArgumentException("admin host: " + host + " is reachable from other machines (expected: a "
+          + "loopback address, or an admin token: the API can kick sessions and drain the node)");
+    }
     HttpServer http = HttpServer.create(new InetSocketAddress(host, port), 16);
     ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "longlink-admin");
@@ -44,14 +80,11 @@ public final class AdminServer implements AutoCloseable {
       return t;
     });
     http.setExecutor(executor);
-    AdminServer admin = new AdminServer(node, http, executor);
-    http.createContext("/healthz", admin::healthz);
-    http.createContext("/readyz", admin::readyz);
-    http.createContext("/v1/drain", admin::drain);
-    http.createContext("/v1/shed", admin::shed);
-    http.createContext("/", admin::notFound);
+    AdminServer admin = new AdminServer(node, http, executor, token == null || token.isEmpty() ? null : token);
+    http.createContext("/", admin::dispatch);
     http.start();
-    log.info("admin API listening on {}:{}", http.getAddress().getHostString(), http.getAddress().getPort());
+    log.info("admin API listening on {}:{}{}", http.getAddress().getHostString(), http.getAddress().getPort(),
+        admin.token == null ? "" : " (token required)");
     return admin;
   }
 
@@ -65,99 +98,309 @@ public final class AdminServer implements AutoCloseable {
     return http.getAddress();
   }
 
-  private void healthz(HttpExchange exchange) throws IOException {
-    if (!"GET".equals(exchange.getRequestMethod())) {
-      respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: GET)\"}");
+  private void dispatch(HttpExchange ex) throws IOException {
+    try {
+      String path = ex.getRequestURI().getPath();
+      if (path.equals("/healthz")) {
+        only(ex, "GET", this::healthz);
+      } else if (path.equals("/readyz")) {
+        only(ex, "GET", this::readyz);
+      } else if (!authorized(ex)) {
+        error(ex, 401, "missing or wrong token (expected: Authorization: Bearer <admin token>)");
+      } else if (path.equals("/") || path.equals("/index.html")) {
+        only(ex, "GET", this::dashboard);
+      } else if (path.equals("/metrics")) {
+        only(ex, "GET", this::metrics);
+      } else if (path.equals("/v1/stats")) {
+        only(ex, "GET", e -> respond(e, 200, StatsJson.of(node)));
+      } else if (path.equals("/v1/sessions")) {
+        only(ex, "GET", this::listSessions);
+      } else if (path.startsWith("/v1/sessions/")) {
+        session(ex, path.substring("/v1/sessions/".length()));
+      } else if (path.equals("/v1/publish")) {
+        only(ex, "POST", this::publish);
+      } else if (path.equals("/v1/drain")) {
+        only(ex, "POST", this::drain);
+      } else if (path.equals("/v1/shed")) {
+        only(ex, "POST", this::shed);
+      } else {
+        error(ex, 404, "no such endpoint: " + path);
+      }
+    } catch (BadRequest e) {
+      error(ex, e.status, e.getMessage());
+    } catch (RuntimeException e) {
+      log.warn("admin API: {} {} failed", ex.getRequestMethod(), ex.getRequestURI(), e);
+      error(ex, 500, "internal error: " + e);
+    } finally {
+      ex.close();
+    }
+  }
+
+  private interface Handler {
+    void handle(HttpExchange ex) throws IOException;
+  }
+
+  private static void only(HttpExchange ex, String method, Handler h) throws IOException {
+    if (!method.equals(ex.getRequestMethod())) {
+      error(ex, 405, "method " + ex.getRequestMethod() + " not allowed (expected: " + method + ")");
       return;
     }
+    h.handle(ex);
+  }
+
+  private boolean authorized(HttpExchange ex) {
+    if (token == null) {
+      return true;
+    }
+    String header = ex.getRequestHeaders().getFirst("Authorization");
+    String given = header != null && header.startsWith("Bearer ") ? header.substring(7)
+        : query(ex).getOrDefault("token", ""); // the dashboard page passes it on in its URL
+    return MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private void healthz(HttpExchange ex) throws IOException {
     // Alive while draining too: an orchestrator must not kill a node that is handing clients over.
     LonglinkServer.State s = node.state();
     boolean up = s == LonglinkServer.State.RUNNING || s == LonglinkServer.State.DRAINING;
-    respond(exchange, up ? 200 : 503, "{\"status\":\"" + (up ? "ok" : s.name().toLowerCase()) + "\"}");
+    respond(ex, up ? 200 : 503, "{\"status\":\"" + (up ? "ok" : s.name().toLowerCase()) + "\"}");
   }
 
   /**
    * Ready for new clients: running (not draining), every event loop answers within a second, and a
    * message routed through the node reaches a local probe session.
    */
-  private void readyz(HttpExchange exchange) throws IOException {
-    if (!"GET".equals(exchange.getRequestMethod())) {
-      respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: GET)\"}");
-      return;
-    }
+  private void readyz(HttpExchange ex) throws IOException {
     LonglinkServer.State s = node.state();
     if (s != LonglinkServer.State.RUNNING) {
-      respond(exchange, 503, "{\"status\":\"" + s.name().toLowerCase() + "\"}");
+      respond(ex, 503, "{\"status\":\"" + s.name().toLowerCase() + "\"}");
+    } else if (!node.eventLoopsAnswer(java.time.Duration.ofSeconds(1))) {
+      respond(ex, 503, "{\"status\":\"event loops stalled\"}");
+    } else if (!node.dataPathWorks()) {
+      respond(ex, 503, "{\"status\":\"routing probe failed\"}");
+    } else {
+      respond(ex, 200, "{\"status\":\"ready\"}");
+    }
+  }
+
+  private void metrics(HttpExchange ex) throws IOException {
+    if (!(node.meterRegistry() instanceof PrometheusMeterRegistry prometheus)) {
+      error(ex, 404, "metrics go to the application's own registry, not Prometheus");
       return;
     }
-    if (!node.eventLoopsAnswer(java.time.Duration.ofSeconds(1))) {
-      respond(exchange, 503, "{\"status\":\"event loops stalled\"}");
-    } else if (!node.dataPathWorks()) {
-      respond(exchange, 503, "{\"status\":\"routing probe failed\"}");
-    } else {
-      respond(exchange, 200, "{\"status\":\"ready\"}");
+    byte[] body = prometheus.scrape().getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    ex.sendResponseHeaders(200, body.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(body);
     }
+  }
+
+  private void dashboard(HttpExchange ex) throws IOException {
+    byte[] page;
+    try (InputStream in = AdminServer.class.getResourceAsStream("dashboard.html")) {
+      page = Objects.requireNonNull(in, "dashboard.html").readAllBytes();
+    }
+    ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+    ex.sendResponseHeaders(200, page.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(page);
+    }
+  }
+
+  /** {@code GET /v1/sessions?clientId=&limit=}. */
+  private void listSessions(HttpExchange ex) throws IOException {
+    Map<String, String> q = query(ex);
+    int limit = DEFAULT_LIST_LIMIT;
+    if (q.containsKey("limit")) {
+      try {
+        limit = Integer.parseInt(q.get("limit"));
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 0 || limit > MAX_LIST_LIMIT) {
+        throw new BadRequest(400, "limit: " + q.get("limit") + " (expected: 0.." + MAX_LIST_LIMIT + ")");
+      }
+    }
+    List<SessionInfo> sessions = node.sessions(q.getOrDefault("clientId", ""), limit);
+    ObjectNode body = JSON.createObjectNode();
+    body.put("count", sessions.size());
+    body.set("sessions", JSON.valueToTree(sessions.stream().map(AdminServer::toJson).toList()));
+    respond(ex, 200, JSON.writeValueAsString(body));
+  }
+
+  /** {@code GET} or {@code DELETE /v1/sessions/{id}[?reason=]}. */
+  private void session(HttpExchange ex, String id) throws IOException {
+    String method = ex.getRequestMethod();
+    if (method.equals("GET")) {
+      Optional<SessionInfo> s = node.session(id);
+      if (s.isEmpty()) {
+        error(ex, 404, "no session " + id + " on this node");
+      } else {
+        respond(ex, 200, JSON.writeValueAsString(toJson(s.get())));
+      }
+    } else if (method.equals("DELETE")) {
+      String reason = query(ex).getOrDefault("reason", "removed by an operator");
+      if (node.kick(id, reason)) {
+        respond(ex, 200, JSON.writeValueAsString(Map.of("kicked", id, "reason", reason)));
+      } else {
+        error(ex, 404, "no session " + id + " on this node");
+      }
+    } else {
+      error(ex, 405, "method " + method + " not allowed (expected: GET or DELETE)");
+    }
+  }
+
+  static Map<String, Object> toJson(SessionInfo s) {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("clientId", s.clientId());
+    m.put("sessionId", s.sessionId());
+    m.put("subject", s.subject());
+    m.put("state", s.state());
+    if (s.link() != null) {
+      m.put("remoteAddress", s.link().remoteAddress());
+      m.put("connectedSince", s.link().connectedSince().toString());
+      m.put("lastHeard", s.link().lastHeard().toString());
+      m.put("rttMs", s.link().rtt() == null ? null : s.link().rtt().toNanos() / 1e6);
+    }
+    m.put("bufferedMessages", s.bufferedMessages());
+    m.put("bufferedBytes", s.bufferedBytes());
+    m.put("lastSentSeq", s.lastSentSeq());
+    m.put("lastReceivedSeq", s.lastReceivedSeq());
+    m.put("topics", s.topics());
+    return m;
+  }
+
+  /**
+   * {@code POST /v1/publish} with {@code {"to": "bob"}} or {@code {"topic": "news"}}, and
+   * {@code "payload"} (UTF-8 text) or {@code "payloadBase64"}: the backend's push.
+   */
+  private void publish(HttpExchange ex) throws IOException {
+    JsonNode body = body(ex, "{\"to\": \"bob\", \"payload\": \"hello\"}");
+    String to = text(body, "to");
+    String topic = text(body, "topic");
+    if ((to == null) == (topic == null)) {
+      throw new BadRequest(400, "give exactly one of \"to\" (a client id) and \"topic\"");
+    }
+    byte[] payload;
+    if (text(body, "payload") != null) {
+      payload = text(body, "payload").getBytes(StandardCharsets.UTF_8);
+    } else if (text(body, "payloadBase64") != null) {
+      try {
+        payload = Base64.getDecoder().decode(text(body, "payloadBase64"));
+      } catch (IllegalArgumentException e) {
+        throw new BadRequest(400, "payloadBase64: not Base64");
+      }
+    } else {
+      throw new BadRequest(400, "give \"payload\" (text) or \"payloadBase64\"");
+    }
+    int accepted;
+    try {
+      accepted = to != null ? node.publishToClient(to, payload) : node.publishToTopic(topic, payload);
+    } catch (IllegalArgumentException e) {
+      throw new BadRequest(400, e.getMessage());
+    }
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    out.put(to != null ? "to" : "topic", to != null ? to : topic);
+    out.put("sessions", accepted); // buffered for delivery in this many sessions (0: nobody there)
+    respond(ex, 200, JSON.writeValueAsString(out));
+  }
+
+  private static String text(JsonNode body, String field) {
+    JsonNode n = body.get(field);
+    return n != null && n.isTextual() ? n.asText() : null;
   }
 
   /**
    * {@code POST /v1/shed} with {@code {"fraction": 0.25}} or {@code {"count": 1000}} (and optionally
    * {@code "spreadMs"}, default 10,000): moves that share of the connections to other nodes.
    */
-  private void shed(HttpExchange exchange) throws IOException {
-    if (!"POST".equals(exchange.getRequestMethod())) {
-      respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: POST)\"}");
-      return;
-    }
-    com.fasterxml.jackson.databind.JsonNode body;
-    try (java.io.InputStream in = exchange.getRequestBody()) {
-      body = JSON.readTree(in);
-    } catch (IOException e) {
-      respond(exchange, 400, "{\"error\":\"body: not JSON (expected: {\\\"fraction\\\": 0.25} or {\\\"count\\\": 100})\"}");
-      return;
-    }
+  private void shed(HttpExchange ex) throws IOException {
+    JsonNode body = body(ex, "{\"fraction\": 0.25} or {\"count\": 100}");
     int open = node.connectionCount();
     int count;
-    if (body != null && body.has("count") && body.get("count").canConvertToInt() && body.get("count").asInt() >= 0) {
+    if (body.has("count") && body.get("count").canConvertToInt() && body.get("count").asInt() >= 0) {
       count = body.get("count").asInt();
-    } else if (body != null && body.has("fraction") && body.get("fraction").isNumber()
+    } else if (body.has("fraction") && body.get("fraction").isNumber()
         && body.get("fraction").asDouble() >= 0 && body.get("fraction").asDouble() <= 1) {
       count = (int) Math.round(open * body.get("fraction").asDouble());
     } else {
-      respond(exchange, 400, "{\"error\":\"expected {\\\"fraction\\\": 0..1} or {\\\"count\\\": >= 0}\"}");
-      return;
+      throw new BadRequest(400, "expected {\"fraction\": 0..1} or {\"count\": >= 0}");
     }
     long spreadMs = body.has("spreadMs") ? Math.max(0, body.get("spreadMs").asLong()) : 10_000;
     try {
       int shed = node.shed(count, java.time.Duration.ofMillis(spreadMs));
-      respond(exchange, 200, "{\"shed\":" + shed + ",\"connections\":" + open + "}");
+      respond(ex, 200, "{\"shed\":" + shed + ",\"connections\":" + open + "}");
     } catch (IllegalStateException e) {
-      respond(exchange, 409, "{\"error\":\"node is " + node.state().name().toLowerCase() + "\"}");
+      error(ex, 409, "node is " + node.state().name().toLowerCase());
     }
   }
 
   /** Starts a drain in the background; the node stops once every client has left or the timeout passed. */
-  private void drain(HttpExchange exchange) throws IOException {
-    if (!"POST".equals(exchange.getRequestMethod())) {
-      respond(exchange, 405, "{\"error\":\"method " + exchange.getRequestMethod() + " not allowed (expected: POST)\"}");
-      return;
-    }
+  private void drain(HttpExchange ex) throws IOException {
     if (node.state() != LonglinkServer.State.RUNNING || onDrain == null) {
-      respond(exchange, 409, "{\"error\":\"node is " + node.state().name().toLowerCase() + "\"}");
+      error(ex, 409, "node is " + node.state().name().toLowerCase());
       return;
     }
-    respond(exchange, 202, "{\"status\":\"draining\"}"); // first: the drain ends by closing this server
+    respond(ex, 202, "{\"status\":\"draining\"}"); // first: the drain ends by closing this server
     Thread.ofPlatform().name("longlink-drain").start(onDrain);
   }
 
-  private void notFound(HttpExchange exchange) throws IOException {
-    respond(exchange, 404, "{\"error\":\"no such endpoint\"}");
+  /** The request body as JSON: 413 past {@link #MAX_BODY_BYTES}, 400 if not a JSON object. */
+  private static JsonNode body(HttpExchange ex, String example) throws IOException {
+    byte[] raw;
+    try (InputStream in = ex.getRequestBody()) {
+      raw = in.readNBytes(MAX_BODY_BYTES + 1);
+    }
+    if (raw.length > MAX_BODY_BYTES) {
+      throw new BadRequest(413, "body larger than " + MAX_BODY_BYTES + " bytes");
+    }
+    JsonNode body;
+    try {
+      body = JSON.readTree(raw);
+    } catch (IOException e) {
+      throw new BadRequest(400, "body: not JSON (expected: " + example + ")");
+    }
+    if (body == null || !body.isObject()) {
+      throw new BadRequest(400, "body: not a JSON object (expected: " + example + ")");
+    }
+    return body;
   }
 
-  private static void respond(HttpExchange exchange, int status, String json) throws IOException {
+  private static Map<String, String> query(HttpExchange ex) {
+    Map<String, String> q = new HashMap<>();
+    String raw = ex.getRequestURI().getRawQuery();
+    if (raw != null) {
+      for (String pair : raw.split("&")) {
+        int i = pair.indexOf('=');
+        if (i > 0) {
+          q.put(URLDecoder.decode(pair.substring(0, i), StandardCharsets.UTF_8),
+              URLDecoder.decode(pair.substring(i + 1), StandardCharsets.UTF_8));
+        }
+      }
+    }
+    return q;
+  }
+
+  /** A client mistake, answered with its status and message. */
+  private static final class BadRequest extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final int status;
+
+    BadRequest(int status, String message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  static void error(HttpExchange ex, int status, String message) throws IOException {
+    respond(ex, status, JSON.writeValueAsString(Map.of("error", message)));
+  }
+
+  static void respond(HttpExchange ex, int status, String json) throws IOException {
     byte[] body = (json + "\n").getBytes(StandardCharsets.UTF_8);
-    exchange.getResponseHeaders().set("Content-Type", "application/json");
-    exchange.sendResponseHeaders(status, body.length);
-    try (OutputStream out = exchange.getResponseBody()) {
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    ex.sendResponseHeaders(status, body.length);
+    try (OutputStream out = ex.getResponseBody()) {
       out.write(body);
     }
   }

@@ -1,0 +1,117 @@
+package io.longlink.server;
+
+import io.longlink.protocol.ErrorCode;
+import io.longlink.protocol.SessionStatus;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.netty4.NettyAllocatorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Publishes a node's numbers to a Micrometer registry (Prometheus names: {@code longlink_...},
+ * {@code _total} counters, base units). Everything is read from the gateway's own counters when
+ * scraped, so the hot path never touches Micrometer; only the sampled heartbeat RTT is recorded into
+ * a timer as it happens.
+ */
+final class GatewayMetrics {
+  private GatewayMetrics() {}
+
+  static Timer bind(MeterRegistry r, Gateway g, LonglinkServer node) {
+    Gauge.builder("longlink.connections.open", g.connections, LongAdder::sum)
+        .description("Open client connections, handshaking or logged in").register(r);
+    Gauge.builder("longlink.sessions", g.store, s -> s.size() - s.detachedCount()).tag("state", "attached")
+        .description("Sessions by state").register(r);
+    Gauge.builder("longlink.sessions", g.store, SessionStore::detachedCount).tag("state", "detached")
+        .description("Sessions by state").register(r);
+    Gauge.builder("longlink.topics", g.topics, TopicRegistry::topicCount).description("Topics with subscribers")
+        .register(r);
+    Gauge.builder("longlink.replay.buffer.messages", g.replayLimits.buffered(), LongAdder::sum)
+        .description("Messages in sessions' replay buffers: sent and awaiting the client's ACK, or not yet sent")
+        .register(r);
+    Gauge.builder("longlink.requests.in.flight", g.requests, RequestDispatcher::inFlightCount)
+        .description("Requests being processed or awaiting another client's answer").register(r);
+    for (SessionStatus s : SessionStatus.values()) {
+      counter(r, "longlink.handshakes", "Logins and resumes, by outcome", g.handshakesOk.get(s),
+          "result", "ok", "session", s.name().toLowerCase(Locale.ROOT));
+    }
+    for (Map.Entry<ErrorCode, LongAdder> e : g.handshakesFailed.entrySet()) {
+      counter(r, "longlink.handshakes.failed", "HELLOs refused, by the code the client got", e.getValue(),
+          "reason", e.getKey().name().toLowerCase(Locale.ROOT));
+    }
+    for (Map.Entry<CloseReason, LongAdder> e : g.closes.entrySet()) {
+      counter(r, "longlink.connection.closes", "Closed connections, by reason", e.getValue(), "reason", e.getKey().label());
+    }
+    for (Map.Entry<ErrorCode, LongAdder> e : g.goAways.entrySet()) {
+      counter(r, "longlink.goaways", "GOAWAYs sent to logged-in clients, by code", e.getValue(),
+          "reason", e.getKey().name().toLowerCase(Locale.ROOT));
+    }
+    for (Map.Entry<Limits.Limit, LongAdder> e : g.limitHits.entrySet()) {
+      counter(r, "longlink.limit.hits", "Clients refused or cut for breaking a bound", e.getValue(),
+          "limit", e.getKey().name().toLowerCase(Locale.ROOT));
+    }
+    counter(r, "longlink.resumes", "Resumes, by outcome", g.resumed, "result", "ok");
+    counter(r, "longlink.resumes", "Resumes, by outcome", g.resumesLost, "result", "lost");
+    counter(r, "longlink.reconnects", "HELLOs that asked to resume a session: clients coming back", g.resumeAttempts);
+    counter(r, "longlink.messages.in", "Client messages accepted (DATA)", g.messagesIn);
+    counter(r, "longlink.messages.out", "Messages written to clients (DATA, replays included)", g.messagesOut);
+    FunctionCounter.builder("longlink.received", g.bytesIn, LongAdder::sum).baseUnit("bytes")
+        .description("Bytes received from clients").register(r);
+    FunctionCounter.builder("longlink.sent", g.bytesOut, LongAdder::sum).baseUnit("bytes")
+        .description("Bytes written to clients").register(r);
+    counter(r, "longlink.messages.dropped", "Messages dropped under the drop-oldest slow-consumer policy",
+        g.replayLimits.dropped());
+    counter(r, "longlink.messages.undeliverable", "Messages to a client id with no session", g.undeliverable);
+    counter(r, "longlink.sessions.expired", "Detached sessions whose retention ran out", g.sessionsExpired);
+    counter(r, "longlink.sessions.evicted", "Detached sessions evicted to stay within bounds", g.sessionsEvicted);
+    counter(r, "longlink.requests", "Requests, by outcome", g.requests.handled, "result", "ok");
+    counter(r, "longlink.requests", "Requests, by outcome", g.requests.failed, "result", "failed");
+    counter(r, "longlink.requests", "Requests, by outcome", g.requests.expired, "result", "expired");
+    counter(r, "longlink.requests", "Requests, by outcome", g.requests.cancelled, "result", "cancelled");
+    counter(r, "longlink.requests", "Requests, by outcome", g.requests.forwarded, "result", "forwarded");
+    new JvmMemoryMetrics().bindTo(r);
+    new JvmGcMetrics().bindTo(r);
+    new JvmThreadMetrics().bindTo(r);
+    new ProcessorMetrics().bindTo(r);
+    new NettyAllocatorMetrics(PooledByteBufAllocator.DEFAULT).bindTo(r);
+    return Timer.builder("longlink.heartbeat.rtt")
+        .description("Round trip of the gateway's sampled PINGs")
+        .publishPercentiles(0.5, 0.9, 0.99)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(50_000))
+        .maximumExpectedValue(Duration.ofSeconds(30))
+        .register(r);
+  }
+
+  /** Pending tasks of each event loop: a loop that falls behind shows here first. */
+  static void bindLoops(MeterRegistry r, Iterable<EventExecutor> loops) {
+    int i = 0;
+    for (EventExecutor loop : loops) {
+      if (loop instanceof SingleThreadEventExecutor st) {
+        Gauge.builder("longlink.event.loop.pending.tasks", st, SingleThreadEventExecutor::pendingTasks)
+            .tag("loop", Integer.toString(i)).description("Tasks queued on an event loop").register(r);
+      }
+      i++;
+    }
+  }
+
+  private static void counter(MeterRegistry r, String name, String description, LongAdder source, String... tags) {
+    FunctionCounter.builder(name, source, LongAdder::sum).description(description).tags(tags).register(r);
+  }
+
+  static void recordRtt(Timer t, long nanos) {
+    t.record(nanos, TimeUnit.NANOSECONDS);
+  }
+}
