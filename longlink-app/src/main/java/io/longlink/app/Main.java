@@ -29,6 +29,9 @@ public final class Main implements Runnable {
     cl.setOut(out);
     cl.setErr(err);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    if (args.length > 0 && args[0].equals("bench")) {
+      LogFormat.quietLifecycle();
+    }
     Path config = configFileArgument(args);
     if (config != null) {
       if (!Files.isReadable(config)) {

@@ -30,6 +30,11 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--admin-host", defaultValue = "127.0.0.1", description = "Admin API address (default: ${DEFAULT-VALUE}).")
   String adminHost;
 
+  @Option(names = "--log-format", defaultValue = "CONSOLE",
+      description = "CONSOLE (human-readable lines) or JSON (one object per line, lifecycle events with their fields) "
+          + "(default: ${DEFAULT-VALUE}).")
+  LogFormat logFormat;
+
   @Option(names = "--admin-token", defaultValue = "",
       description = "Bearer token the admin API requires (all but /healthz and /readyz); needed when --admin-host "
           + "is not a loopback address. Default: none (loopback only).")
@@ -173,6 +178,7 @@ final class ServerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    logFormat.apply();
     ServerConfig cfg = ServerConfig.builder()
         .host(host)
         .port(port)

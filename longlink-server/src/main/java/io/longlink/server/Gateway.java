@@ -170,6 +170,7 @@ final class Gateway {
     if (!s.detach(connection)) {
       return; // already resumed elsewhere, or ended
     }
+    Lifecycle.detached(s.clientId, s.id().toString());
     if (config.sessionRetention().isZero()) {
       end(s, null, false);
       return;

@@ -67,8 +67,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   long deadlineNanos;
   /** Slot in the sweeper's array; -1 when not supervised. */
   int sweepIndex = -1;
-  /** When the connection was accepted, in seconds since the node started (fits an int for 68 years). */
-  private int acceptedAtSecond;
+  /** When the connection was accepted, in tenths of a second since the node started (an int: 6 years). */
+  private int acceptedAtTenth;
+  /** Why it is closing ({@link CloseReason} ordinal), once decided; for the lifecycle's "closed" line. */
+  private byte closeReason = -1;
   /** Round trip of the last sampled server PING, in microseconds; -1 before the first. */
   private int rttMicros = -1;
 
@@ -99,8 +101,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     Gateway g = gateway();
     g.connections.increment();
     long now = g.ticker.nanoTime();
-    acceptedAtSecond = (int) ((now - g.startNanos) / 1_000_000_000L);
+    acceptedAtTenth = (int) ((now - g.startNanos) / 100_000_000L);
     deadlineNanos = now + g.handshakeTimeoutNanos;
+    Lifecycle.connected(remote());
     sweeper.add(this);
     ctx.fireChannelActive();
     Limits limits = g.config.limits();
@@ -241,7 +244,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     } else if (cause instanceof IOException) {
       if (state != ConnectionState.CLOSING && state != ConnectionState.CLOSED) {
         log.debug("{}: I/O error, closing: {}", this, cause.toString());
-        gateway().closes.get(CloseReason.IO_ERROR).increment();
+        closing(CloseReason.IO_ERROR);
         moveTo(ConnectionState.CLOSING);
         ctx.close();
       }
@@ -311,6 +314,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     session = gateway().newSession(hello.clientId(), verdict.subject(), this, hello.attemptStamp());
     writeWelcome(status, 0, lost);
     gateway().handshakesOk.get(status).increment();
+    if (status == SessionStatus.LOST) {
+      Lifecycle.sessionLost(hello.clientId(), hello.resumeSessionId(), remote(), lost);
+    }
+    Lifecycle.authenticated(hello.clientId(), session.id().toString(), remote(), status.name());
     log.debug("{}: logged in ({})", this, status);
   }
 
@@ -331,6 +338,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     open();
     writeWelcome(SessionStatus.RESUMED, r.lastReceivedSeq(), 0);
     gateway().handshakesOk.get(SessionStatus.RESUMED).increment();
+    Lifecycle.resumed(old.clientId, old.id().toString(), remote(), old.bufferedMessages());
     if (r.previous() != null && r.previous() != this) {
       // The usual case after a NAT expiry or silent partition: the old connection looks alive.
       r.previous().goAwayFromAnyThread(ErrorCode.REPLACED, "session " + old.id() + " resumed on another connection");
@@ -399,13 +407,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         gateway().heartbeatRttNanos.accept(rtt);
       }
     } else if (frame instanceof Frame.Close) {
-      gateway().closes.get(CloseReason.CLIENT_CLOSE).increment();
+      closing(CloseReason.CLIENT_CLOSE);
       log.debug("{}: client ended the session: {}", this, frame);
       gateway().end(session, this, false);
       moveTo(ConnectionState.CLOSING);
       ctx.close();
     } else if (frame instanceof Frame.Error) {
-      gateway().closes.get(CloseReason.CLIENT_ERROR).increment();
+      closing(CloseReason.CLIENT_ERROR);
       log.debug("{}: client reported {}", this, frame);
       moveTo(ConnectionState.CLOSING);
       ctx.close();
@@ -547,6 +555,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         flushSession();
         log.debug("{}: GOAWAY SERVER_SHUTDOWN ({}), reconnect delay {} ms", this, reason, reconnectDelayMs);
         gateway().goAways.get(ErrorCode.SERVER_SHUTDOWN).increment();
+        goAwaySent(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, ""));
+        closing(CloseReason.DRAIN); // however the client then leaves, this is why
         ctx.writeAndFlush(encode(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, "")),
             ctx.voidPromise());
       }
@@ -557,11 +567,33 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   void close() {
     if (ctx != null) {
       if (state == ConnectionState.HANDSHAKING || state == ConnectionState.OPEN) {
-        gateway().closes.get(CloseReason.SHUTDOWN).increment();
+        closing(CloseReason.SHUTDOWN);
         moveTo(ConnectionState.CLOSING);
       }
       ctx.close();
     }
+  }
+
+  /** Decides (once) why the connection closes: counted now, logged when it is gone. */
+  private void closing(CloseReason reason) {
+    if (closeReason < 0) {
+      closeReason = (byte) reason.ordinal();
+      gateway().closes.get(reason).increment();
+    }
+  }
+
+  private static boolean closedEventOn() {
+    return new Lifecycle.ConnectionClosed().isEnabled();
+  }
+
+  private void goAwaySent(Frame.GoAway g) {
+    Session s = session;
+    Lifecycle.goAwaySent(s == null ? null : s.clientId, s == null ? null : s.id().toString(), remote(), g.code().name(),
+        g.reconnectDelayMs());
+  }
+
+  private String remote() {
+    return ctx == null ? null : String.valueOf(ctx.channel().remoteAddress());
   }
 
   /** Sends a PING stamped with the node's clock, to sample the round trip. Event loop only. */
@@ -578,6 +610,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         fail(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within " + gateway().config.handshakeTimeout().toMillis() + " ms");
         break;
       case OPEN:
+        Lifecycle.heartbeatMissed(session.clientId, session.id().toString(), remote(),
+            gateway().config.deadPeerTimeout().toMillis());
         fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + gateway().config.deadPeerTimeout().toMillis()
             + " ms (expected: a frame at least every " + gateway().config.heartbeatInterval().toMillis() + " ms)");
         break;
@@ -600,11 +634,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   private void closeAfter(Frame last) {
     ErrorCode code = last instanceof Frame.Error e ? e.code() : ((Frame.GoAway) last).code();
     Gateway g = gateway();
-    g.closes.get(CloseReason.of(code)).increment();
+    closing(CloseReason.of(code));
     if (state == ConnectionState.HANDSHAKING) {
       g.handshakesFailed.get(code).increment();
-    } else if (last instanceof Frame.GoAway) {
+    } else if (last instanceof Frame.GoAway goAway) {
       g.goAways.get(code).increment();
+      goAwaySent(goAway);
     }
     moveTo(ConnectionState.CLOSING);
     deadlineNanos = gateway().ticker.nanoTime() + CLOSING_GRACE_NANOS;
@@ -616,9 +651,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       return;
     }
     if (state != ConnectionState.CLOSING) {
-      gateway().closes.get(CloseReason.PEER_GONE).increment(); // FIN or RST, no CLOSE first
+      closing(CloseReason.PEER_GONE); // FIN or RST, no CLOSE first
     }
     moveTo(ConnectionState.CLOSED);
+    if (Lifecycle.logging() || closedEventOn()) {
+      Session s = session;
+      long durationMs = (gateway().ticker.nanoTime() - gateway().startNanos) / 1_000_000 - acceptedAtTenth * 100L;
+      Lifecycle.closed(s == null ? null : s.clientId, s == null ? null : s.id().toString(), remote(),
+          (closeReason < 0 ? CloseReason.OTHER : CloseReason.values()[closeReason]).label(), durationMs);
+    }
     releaseCumulation();
     if (addressCounted && ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote) {
       addressCounted = false;
@@ -652,7 +693,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     Gateway g = gateway();
     long lastHeard = deadlineNanos - (state == ConnectionState.OPEN ? g.deadPeerTimeoutNanos : g.handshakeTimeoutNanos);
     return new SessionInfo.Link(ctx == null ? null : String.valueOf(ctx.channel().remoteAddress()),
-        java.time.Instant.ofEpochMilli(g.startEpochMillis + acceptedAtSecond * 1000L),
+        java.time.Instant.ofEpochMilli(g.startEpochMillis + acceptedAtTenth * 100L),
         java.time.Instant.ofEpochMilli(g.startEpochMillis + (lastHeard - g.startNanos) / 1_000_000),
         rttMicros < 0 ? null : java.time.Duration.ofNanos(rttMicros * 1000L));
   }
