@@ -237,4 +237,27 @@ class SdkEndToEndTest {
     Object last = seen.get(seen.size() - 1);
     return last instanceof Long seq ? seq : ((io.longlink.client.MessagesDroppedEvent) last).lastSeq();
   }
+
+  @Test
+  void clientAndPoolMetricsReachTheApplicationsRegistry() throws Exception {
+    start(ServerConfig.builder());
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    LonglinkClient c = connect("metered", new Recorder());
+    new io.longlink.client.metrics.LonglinkClientMetrics(c).bindTo(registry);
+    assertThat(registry.get("longlink.client.state").tag("state", "CONNECTED").gauge().value()).isEqualTo(1);
+    assertThat(registry.get("longlink.client.reconnects").functionCounter().count()).isZero();
+    server.shed(1, Duration.ZERO); // GOAWAY: the client moves on and comes back
+    await().atMost(Duration.ofSeconds(10)).until(() -> c.reconnects() == 1 && c.state() == ClientState.CONNECTED);
+    assertThat(registry.get("longlink.client.reconnects").functionCounter().count()).isEqualTo(1);
+
+    try (io.longlink.client.pool.LonglinkPool pool = io.longlink.client.pool.LonglinkPool
+        .builder(() -> LonglinkClient.builder().endpoint(server.localAddress())).build()) {
+      new io.longlink.client.metrics.LonglinkPoolMetrics(pool, "p").bindTo(registry);
+      try (var lease = pool.acquire()) {
+        assertThat(registry.get("longlink.pool.connections").tag("state", "borrowed").gauge().value()).isEqualTo(1);
+      }
+      assertThat(registry.get("longlink.pool.connections").tag("state", "idle").gauge().value()).isEqualTo(1);
+      assertThat(registry.get("longlink.pool.acquires").functionCounter().count()).isEqualTo(1);
+    }
+  }
 }

@@ -116,6 +116,8 @@ public final class LonglinkClient implements AutoCloseable {
   private Backoff backoff;
   private long lastReceivedSeq;
   private volatile long messagesDroppedByServer;
+  /** Times the client went RECONNECTING (written by its event loop only). */
+  private volatile long reconnects;
   private final Requests requests = new Requests();
   private final RequestServer answering;
   /** {@link #ping()}s awaiting their PONG, by timestamp. */
@@ -395,6 +397,16 @@ public final class LonglinkClient implements AutoCloseable {
    */
   public long messagesDroppedByServer() {
     return messagesDroppedByServer;
+  }
+
+  /** How many times a connection broke and the client set out to reconnect. */
+  public long reconnects() {
+    return reconnects;
+  }
+
+  /** Sends, subscriptions and unsubscriptions queued or awaiting the gateway's ACK (read without locking: approximate). */
+  public int queuedMessages() {
+    return outbox.size();
   }
 
   public String clientId() {
@@ -789,7 +801,8 @@ public final class LonglinkClient implements AutoCloseable {
             + outbox.lastSeq() + ", the last seq sent)");
       }
     } else if (frame instanceof Frame.Ping) {
-      write(new Frame.Pong(((Frame.Ping) frame).timestamp()));
+      // Not our own traffic: answering the gateway's RTT samples must not stop our heartbeat (and our RTT).
+      channel.writeAndFlush(new Frame.Pong(((Frame.Ping) frame).timestamp()), channel.voidPromise());
     } else if (frame instanceof Frame.Pong) {
       long stamp = ((Frame.Pong) frame).timestamp();
       lastRttNanos = (ticker.nanoTime() - stamp) & Long.MAX_VALUE;
@@ -1024,6 +1037,9 @@ public final class LonglinkClient implements AutoCloseable {
       throw new IllegalStateException("client " + clientId + ": " + previous + " -> " + next + " is not a legal transition");
     }
     state = next;
+    if (next == ClientState.RECONNECTING) {
+      reconnects++;
+    }
     try {
       listener.onStateChanged(previous, next, cause);
     } catch (RuntimeException e) {

@@ -27,6 +27,7 @@ final class LivenessSweeper {
   private int pingCursor;
   /** Most sampled pings per sweep and loop: on a big node the RTT histogram needs a sample, not everyone. */
   static final int MAX_PINGS_PER_SWEEP = 16;
+  static final int PING_EVERY_INTERVALS = 4;
 
   LivenessSweeper(EventExecutor loop, Gateway gateway) {
     this.loop = loop;
@@ -89,15 +90,17 @@ final class LivenessSweeper {
   }
 
   /**
-   * Pings some connections to measure round trips: on average each connection once per heartbeat
-   * interval (no more than a client's own heartbeat costs), at most {@link #MAX_PINGS_PER_SWEEP}.
+   * Pings some connections to measure round trips: on average each connection once every
+   * {@link #PING_EVERY_INTERVALS} heartbeat intervals (a quarter of what a client's own heartbeat
+   * costs), at most {@link #MAX_PINGS_PER_SWEEP} per sweep.
    */
   private void samplePings() {
     if (size == 0) {
       return;
     }
     pingBudget = Math.min(MAX_PINGS_PER_SWEEP,
-        pingBudget + size * (double) gateway.config.sweepInterval().toNanos() / gateway.config.heartbeatInterval().toNanos());
+        pingBudget + size * (double) gateway.config.sweepInterval().toNanos()
+            / (PING_EVERY_INTERVALS * (double) gateway.config.heartbeatInterval().toNanos()));
     for (int n = (int) pingBudget; n > 0; n--) {
       pingCursor = pingCursor >= size - 1 ? 0 : pingCursor + 1;
       connections[pingCursor].samplePing();

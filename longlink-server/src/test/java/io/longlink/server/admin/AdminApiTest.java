@@ -31,7 +31,7 @@ class AdminApiTest {
   AdminServer admin;
 
   void start(String token) throws IOException {
-    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).heartbeatInterval(Duration.ofSeconds(1))
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).heartbeatInterval(Duration.ofSeconds(1)).heartbeatMisses(10)
         .build()).build().start();
     admin = AdminServer.start(server, "127.0.0.1", 0, token);
   }
