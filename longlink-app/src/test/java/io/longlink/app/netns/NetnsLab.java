@@ -51,16 +51,8 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   private static void ensureNft() throws IOException, InterruptedException {
-    if (run("nft", "--version").ok()) {
-      return;
-    }
-    Result install = run("apt-get", "install", "-y", "-qq", "nftables");
-    if (!install.ok()) {
-      run("apt-get", "update", "-qq");
-      install = run("apt-get", "install", "-y", "-qq", "nftables");
-    }
-    Assumptions.assumeTrue(run("nft", "--version").ok(), "nftables missing and apt-get could not install it: "
-        + install.output);
+    String missing = io.longlink.testing.DebianPackages.ensure("nftables", "nft", "--version");
+    Assumptions.assumeTrue(missing == null, missing);
   }
 
   private void build(String id) throws IOException, InterruptedException {
