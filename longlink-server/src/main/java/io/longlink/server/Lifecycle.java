@@ -22,22 +22,34 @@ final class Lifecycle {
 
   private Lifecycle() {}
 
+  /** What every lifecycle event carries: who and from where (fields are null where unknown). */
+  abstract static class SessionEvent extends Event {
+    @Label("Client id")
+    String clientId;
+    @Label("Session id")
+    String sessionId;
+    @Label("Remote address")
+    String remote;
+
+    /** Fills in who and commits, if a recording wants this event. */
+    final void commit(String clientId, String sessionId, String remote) {
+      this.clientId = clientId;
+      this.sessionId = sessionId;
+      this.remote = remote;
+      commit();
+    }
+  }
+
   @Name("longlink.Connected")
   @Label("Connection accepted")
   @Category("longlink")
-  static final class Connected extends Event {
-    @Label("Remote address")
-    String remote;
-  }
+  static final class Connected extends SessionEvent {}
 
   @Name("longlink.Authenticated")
   @Label("Session opened")
   @Description("A login: a new session, or a fresh one after the old was lost")
   @Category("longlink")
-  static final class Authenticated extends Event {
-    String clientId;
-    String sessionId;
-    String remote;
+  static final class Authenticated extends SessionEvent {
     @Label("Session status")
     String status;
   }
@@ -45,22 +57,16 @@ final class Lifecycle {
   @Name("longlink.Resumed")
   @Label("Session resumed")
   @Category("longlink")
-  static final class Resumed extends Event {
-    String clientId;
-    String sessionId;
-    String remote;
+  static final class Resumed extends SessionEvent {
     @Label("Messages replayed")
     long replayed;
   }
 
   @Name("longlink.SessionLost")
   @Label("Session lost")
-  @Description("A client asked to resume a session the node no longer has")
+  @Description("A client asked to resume a session the node no longer has (sessionId: the lost one)")
   @Category("longlink")
-  static final class SessionLost extends Event {
-    String clientId;
-    String oldSessionId;
-    String remote;
+  static final class SessionLost extends SessionEvent {
     @Label("Messages lost")
     long lostMessages;
   }
@@ -68,10 +74,7 @@ final class Lifecycle {
   @Name("longlink.HeartbeatMissed")
   @Label("Heartbeat missed")
   @Category("longlink")
-  static final class HeartbeatMissed extends Event {
-    String clientId;
-    String sessionId;
-    String remote;
+  static final class HeartbeatMissed extends SessionEvent {
     @Timespan(Timespan.MILLISECONDS)
     long silentMs;
   }
@@ -80,18 +83,12 @@ final class Lifecycle {
   @Label("Session detached")
   @Description("The session's connection went away; it is kept for resume")
   @Category("longlink")
-  static final class Detached extends Event {
-    String clientId;
-    String sessionId;
-  }
+  static final class Detached extends SessionEvent {}
 
   @Name("longlink.GoAwaySent")
   @Label("GOAWAY sent")
   @Category("longlink")
-  static final class GoAwaySent extends Event {
-    String clientId;
-    String sessionId;
-    String remote;
+  static final class GoAwaySent extends SessionEvent {
     String code;
     @Timespan(Timespan.MILLISECONDS)
     long reconnectDelayMs;
@@ -100,10 +97,7 @@ final class Lifecycle {
   @Name("longlink.ConnectionClosed")
   @Label("Connection closed")
   @Category("longlink")
-  static final class ConnectionClosed extends Event {
-    String clientId;
-    String sessionId;
-    String remote;
+  static final class ConnectionClosed extends SessionEvent {
     String reason;
     @Timespan(Timespan.MILLISECONDS)
     long durationMs;
@@ -121,14 +115,13 @@ final class Lifecycle {
     if (sessionId != null) {
       b = b.addKeyValue("sessionId", sessionId);
     }
-    return b.addKeyValue("remote", remote);
+    return remote == null ? b : b.addKeyValue("remote", remote);
   }
 
   static void connected(String remote) {
     Connected e = new Connected();
     if (e.isEnabled()) {
-      e.remote = remote;
-      e.commit();
+      e.commit(null, null, remote);
     }
     if (log.isInfoEnabled()) {
       line("connected", null, null, remote).log("connected");
@@ -138,11 +131,8 @@ final class Lifecycle {
   static void authenticated(String clientId, String sessionId, String remote, String status) {
     Authenticated e = new Authenticated();
     if (e.isEnabled()) {
-      e.clientId = clientId;
-      e.sessionId = sessionId;
-      e.remote = remote;
       e.status = status;
-      e.commit();
+      e.commit(clientId, sessionId, remote);
     }
     if (log.isInfoEnabled()) {
       line("authenticated", clientId, sessionId, remote).addKeyValue("status", status).log("authenticated");
@@ -152,11 +142,8 @@ final class Lifecycle {
   static void resumed(String clientId, String sessionId, String remote, long replayed) {
     Resumed e = new Resumed();
     if (e.isEnabled()) {
-      e.clientId = clientId;
-      e.sessionId = sessionId;
-      e.remote = remote;
       e.replayed = replayed;
-      e.commit();
+      e.commit(clientId, sessionId, remote);
     }
     if (log.isInfoEnabled()) {
       line("resumed", clientId, sessionId, remote).addKeyValue("replayed", replayed).log("resumed");
@@ -166,11 +153,8 @@ final class Lifecycle {
   static void sessionLost(String clientId, String oldSessionId, String remote, long lostMessages) {
     SessionLost e = new SessionLost();
     if (e.isEnabled()) {
-      e.clientId = clientId;
-      e.oldSessionId = oldSessionId;
-      e.remote = remote;
       e.lostMessages = lostMessages;
-      e.commit();
+      e.commit(clientId, oldSessionId, remote);
     }
     if (log.isInfoEnabled()) {
       line("session_lost", clientId, oldSessionId, remote).addKeyValue("lostMessages", lostMessages).log("session lost");
@@ -180,11 +164,8 @@ final class Lifecycle {
   static void heartbeatMissed(String clientId, String sessionId, String remote, long silentMs) {
     HeartbeatMissed e = new HeartbeatMissed();
     if (e.isEnabled()) {
-      e.clientId = clientId;
-      e.sessionId = sessionId;
-      e.remote = remote;
       e.silentMs = silentMs;
-      e.commit();
+      e.commit(clientId, sessionId, remote);
     }
     if (log.isInfoEnabled()) {
       line("heartbeat_missed", clientId, sessionId, remote).addKeyValue("silentMs", silentMs).log("heartbeat missed");
@@ -194,25 +175,19 @@ final class Lifecycle {
   static void detached(String clientId, String sessionId) {
     Detached e = new Detached();
     if (e.isEnabled()) {
-      e.clientId = clientId;
-      e.sessionId = sessionId;
-      e.commit();
+      e.commit(clientId, sessionId, null);
     }
     if (log.isInfoEnabled()) {
-      log.atInfo().addKeyValue("event", "detached").addKeyValue("clientId", clientId).addKeyValue("sessionId", sessionId)
-          .log("detached");
+      line("detached", clientId, sessionId, null).log("detached");
     }
   }
 
   static void goAwaySent(String clientId, String sessionId, String remote, String code, long delayMs) {
     GoAwaySent e = new GoAwaySent();
     if (e.isEnabled()) {
-      e.clientId = clientId;
-      e.sessionId = sessionId;
-      e.remote = remote;
       e.code = code;
       e.reconnectDelayMs = delayMs;
-      e.commit();
+      e.commit(clientId, sessionId, remote);
     }
     if (log.isInfoEnabled()) {
       line("goaway_sent", clientId, sessionId, remote).addKeyValue("code", code).addKeyValue("reconnectDelayMs", delayMs)
@@ -223,12 +198,9 @@ final class Lifecycle {
   static void closed(String clientId, String sessionId, String remote, String reason, long durationMs) {
     ConnectionClosed e = new ConnectionClosed();
     if (e.isEnabled()) {
-      e.clientId = clientId;
-      e.sessionId = sessionId;
-      e.remote = remote;
       e.reason = reason;
       e.durationMs = durationMs;
-      e.commit();
+      e.commit(clientId, sessionId, remote);
     }
     if (log.isInfoEnabled()) {
       line("closed", clientId, sessionId, remote).addKeyValue("reason", reason).addKeyValue("durationMs", durationMs)
