@@ -32,10 +32,10 @@ public final class DebianPackages {
     if (!"root".equals(System.getProperty("user.name"))) {
       return String.join(" ", probe) + " does not run and installing " + pkg + " needs root: apt-get install " + pkg;
     }
-    Result install = run("apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg);
+    Result install = run("apt-get", "install", "-y", "-qq", pkg);
     if (!install.ok()) {
       run("apt-get", "update", "-qq");
-      install = run("apt-get", "install", "-y", "-qq", "--no-install-recommends", pkg);
+      install = run("apt-get", "install", "-y", "-qq", pkg);
     }
     return run(probe).ok() ? null : pkg + " missing and apt-get could not install it: " + install.output();
   }
