@@ -30,6 +30,23 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--admin-host", defaultValue = "127.0.0.1", description = "Admin API address (default: ${DEFAULT-VALUE}).")
   String adminHost;
 
+  @Option(names = "--redis", defaultValue = "",
+      description = "Join a cluster through this Redis (redis://HOST:PORT): the node registry (GET /v1/nodes; "
+          + "drain and shedding send clients to the least-loaded other node). Default: none (single node).")
+  String redis;
+
+  @Option(names = "--cluster-name", defaultValue = "longlink",
+      description = "Names the cluster in Redis, so clusters can share one (default: ${DEFAULT-VALUE}).")
+  String clusterName;
+
+  @Option(names = "--node-id", defaultValue = "",
+      description = "This node's id in the cluster (default: its client address).")
+  String nodeId;
+
+  @Option(names = "--advertise", defaultValue = "",
+      description = "HOST:PORT other nodes send clients to (default: the bound address).")
+  String advertise;
+
   @Option(names = "--log-format", defaultValue = "CONSOLE",
       description = "CONSOLE (human-readable lines) or JSON (one object per line, lifecycle events with their fields) "
           + "(default: ${DEFAULT-VALUE}).")
@@ -204,7 +221,12 @@ final class ServerCommand implements Callable<Integer> {
             maxInboundMessagesPerSecond, maxInboundBytesPerSecond, maxSubscriptions, maxHandshakesPerSecond,
             handshakeBurst, (int) Math.min(Integer.MAX_VALUE, handshakeRetryWindow.toMillis())))
         .build();
-    LonglinkServer server = LonglinkServer.builder().config(cfg).build().start();
+    LonglinkServer.Builder builder = LonglinkServer.builder().config(cfg);
+    if (!redis.isEmpty()) {
+      builder.cluster(io.longlink.cluster.redis.RedisNodeRegistry.connect(redis, clusterName, Duration.ofSeconds(10)),
+          nodeId, advertise, adminPort < 0 ? "" : adminHost + ":" + adminPort);
+    }
+    LonglinkServer server = builder.build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort, adminToken);
     if (admin != null) {
       admin.onDrain(UntilStopped::signalDrain); // the same path as SIGTERM: drain, then exit 0

@@ -64,10 +64,19 @@ public final class LonglinkServer implements AutoCloseable {
   private Map<EventExecutor, LivenessSweeper> sweepers;
 
   private final io.micrometer.core.instrument.MeterRegistry registry;
+  private final NodeRegistry nodes;
+  private final String nodeId;
+  private final String advertisedAddress;
+  private final String adminAddress;
+  private java.util.concurrent.ScheduledFuture<?> announcing;
 
-  private LonglinkServer(Gateway gateway, io.micrometer.core.instrument.MeterRegistry registry) {
+  private LonglinkServer(Gateway gateway, io.micrometer.core.instrument.MeterRegistry registry, Builder b) {
     this.gateway = gateway;
     this.registry = registry;
+    this.nodes = b.nodeRegistry;
+    this.nodeId = b.nodeId;
+    this.advertisedAddress = b.advertisedAddress;
+    this.adminAddress = b.adminAddress;
     io.micrometer.core.instrument.Timer rtt = GatewayMetrics.bind(registry, gateway, this);
     gateway.heartbeatRttNanos = nanos -> GatewayMetrics.recordRtt(rtt, nanos);
   }
@@ -142,7 +151,56 @@ public final class LonglinkServer implements AutoCloseable {
     log.info("longlink gateway listening on {} ({}, {} I/O threads, heartbeat {} ms x {}, handshake timeout {} ms)",
         format(boundAddress()), transportName, threads, c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
         c.handshakeTimeout().toMillis());
+    if (nodes != null) {
+      announce();
+      long every = Math.max(1, nodes.timeToLive().toMillis() / 3);
+      announcing = group.next().scheduleAtFixedRate(this::announce, every, every, TimeUnit.MILLISECONDS);
+    }
     return this;
+  }
+
+  /** This node as the cluster sees it now. */
+  public NodeInfo self() {
+    String address = !advertisedAddress.isEmpty() ? advertisedAddress
+        : serverChannel != null && serverChannel.localAddress() instanceof InetSocketAddress a ? format(a) : "";
+    String id = nodeId.isEmpty() ? address : nodeId;
+    State s = state();
+    return new NodeInfo(id, address, adminAddress, connectionCount(), s == State.STOPPED ? "STOPPED" : s.name(),
+        System.currentTimeMillis());
+  }
+
+  /** The live nodes of the cluster; just this one without a registry. */
+  public java.util.List<NodeInfo> nodes() {
+    return nodes == null ? java.util.List.of(self()) : nodes.liveNodes();
+  }
+
+  private void announce() {
+    try {
+      State s = state();
+      if (s == State.RUNNING || s == State.DRAINING) {
+        nodes.announce(self());
+      }
+    } catch (RuntimeException e) {
+      log.warn("cannot announce this node in the cluster registry: {}", e.toString());
+    }
+  }
+
+  /**
+   * Where to send clients this node moves away: the least-loaded other running node, or empty
+   * (clients then come back here or use their own endpoint list).
+   */
+  String alternativeEndpoint() {
+    if (nodes == null) {
+      return "";
+    }
+    try {
+      String me = self().id();
+      return nodes.liveNodes().stream().filter(n -> n.running() && !n.id().equals(me) && !n.clientAddress().isEmpty())
+          .min(java.util.Comparator.comparingInt(NodeInfo::connections)).map(NodeInfo::clientAddress).orElse("");
+    } catch (RuntimeException e) {
+      log.warn("cannot read the cluster registry for an alternative endpoint: {}", e.toString());
+      return "";
+    }
   }
 
   /**
@@ -418,9 +476,12 @@ public final class LonglinkServer implements AutoCloseable {
     java.util.List<ServerConnection> all = connections();
     log.info("draining {} connections: reconnect delays spread over {} ms, waiting up to {} ms", all.size(),
         spread.toMillis(), timeout.toMillis());
+    if (nodes != null) {
+      announce(); // DRAINING: nobody sends clients here any more
+    }
+    String elsewhere = alternativeEndpoint();
     for (ServerConnection c : all) {
-      c.goAwayWithBacklogFromAnyThread("node draining",
-          Gateway.spreadDelayMillis(spread.toMillis()));
+      c.goAwayWithBacklogFromAnyThread("node draining", Gateway.spreadDelayMillis(spread.toMillis()), elsewhere);
     }
     long deadline = start + timeout.toNanos();
     while (connectionCount() > 0 && System.nanoTime() < deadline) {
@@ -450,13 +511,14 @@ public final class LonglinkServer implements AutoCloseable {
     java.util.List<ServerConnection> open = new java.util.ArrayList<>(connections());
     java.util.Collections.shuffle(open);
     int n = 0;
+    String elsewhere = count == 0 ? "" : alternativeEndpoint();
     for (ServerConnection c : open) {
       if (n == count) {
         break;
       }
       if (c.state() == ConnectionState.OPEN) {
         c.goAwayWithBacklogFromAnyThread("load shedding: reconnect elsewhere",
-            Gateway.spreadDelayMillis(spread.toMillis()));
+            Gateway.spreadDelayMillis(spread.toMillis()), elsewhere);
         n++;
       }
     }
@@ -472,6 +534,20 @@ public final class LonglinkServer implements AutoCloseable {
     }
     State was = state;
     state = State.STOPPED;
+    if (nodes != null) {
+      if (announcing != null) {
+        announcing.cancel(false);
+      }
+      if (was != State.NEW) {
+        try {
+          nodes.withdraw(self().id());
+        } catch (RuntimeException e) {
+          log.warn("cannot withdraw this node from the cluster registry (it drops out when its announcement runs "
+              + "out): {}", e.toString());
+        }
+      }
+      nodes.close();
+    }
     if (was == State.NEW) {
       return;
     }
@@ -497,6 +573,10 @@ public final class LonglinkServer implements AutoCloseable {
     private RequestHandler requestHandler;
     private Ticker ticker = Ticker.system();
     private io.micrometer.core.instrument.MeterRegistry meterRegistry;
+    private NodeRegistry nodeRegistry;
+    private String nodeId = "";
+    private String advertisedAddress = "";
+    private String adminAddress = "";
 
     private Builder() {}
 
@@ -533,6 +613,19 @@ public final class LonglinkServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Joins a cluster: the node announces itself in {@code registry} as {@code nodeId}, reachable
+     * by clients at {@code advertisedAddress} (HOST:PORT; empty: the bound address) and its admin
+     * API at {@code adminAddress} (may be empty). The registry is closed with the node.
+     */
+    public Builder cluster(NodeRegistry registry, String nodeId, String advertisedAddress, String adminAddress) {
+      this.nodeRegistry = Objects.requireNonNull(registry, "registry");
+      this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
+      this.advertisedAddress = Objects.requireNonNull(advertisedAddress, "advertisedAddress");
+      this.adminAddress = Objects.requireNonNull(adminAddress, "adminAddress");
+      return this;
+    }
+
     /** The clock for every timeout; default {@link Ticker#system()}. For tests. */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -542,7 +635,7 @@ public final class LonglinkServer implements AutoCloseable {
     public LonglinkServer build() {
       io.micrometer.core.instrument.MeterRegistry r = meterRegistry != null ? meterRegistry
           : new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
-      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, requestHandler, ticker), r);
+      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, requestHandler, ticker), r, this);
     }
   }
 }

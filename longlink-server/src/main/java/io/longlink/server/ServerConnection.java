@@ -543,11 +543,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   /**
    * Drain and load shedding: writes what the session has buffered, then GOAWAY SERVER_SHUTDOWN
-   * with this client's reconnect delay, and keeps the connection open so the client can
-   * acknowledge what it got; the client closes it (or the node does, at its drain timeout). Any
-   * thread.
+   * with this client's reconnect delay (and where to go: {@code alternativeEndpoint}, HOST:PORT or
+   * empty), and keeps the connection open so the client can acknowledge what it got; the client
+   * closes it (or the node does, at its drain timeout). Any thread.
    */
-  void goAwayWithBacklogFromAnyThread(String reason, int reconnectDelayMs) {
+  void goAwayWithBacklogFromAnyThread(String reason, int reconnectDelayMs, String alternativeEndpoint) {
     onLoop(() -> {
       if (state == ConnectionState.HANDSHAKING) {
         fail(ErrorCode.SERVER_SHUTDOWN, reason);
@@ -555,10 +555,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         flushSession();
         log.debug("{}: GOAWAY SERVER_SHUTDOWN ({}), reconnect delay {} ms", this, reason, reconnectDelayMs);
         gateway().goAways.get(ErrorCode.SERVER_SHUTDOWN).increment();
-        goAwaySent(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, ""));
+        Frame.GoAway goAway = new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, alternativeEndpoint);
+        goAwaySent(goAway);
         closing(CloseReason.DRAIN); // however the client then leaves, this is why
-        ctx.writeAndFlush(encode(new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, "")),
-            ctx.voidPromise());
+        ctx.writeAndFlush(encode(goAway), ctx.voidPromise());
       }
     });
   }

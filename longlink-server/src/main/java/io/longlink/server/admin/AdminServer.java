@@ -117,6 +117,8 @@ public final class AdminServer implements AutoCloseable {
         only(ex, "GET", this::listSessions);
       } else if (path.startsWith("/v1/sessions/")) {
         session(ex, path.substring("/v1/sessions/".length()));
+      } else if (path.equals("/v1/nodes")) {
+        only(ex, "GET", this::nodes);
       } else if (path.equals("/v1/publish")) {
         only(ex, "POST", this::publish);
       } else if (path.equals("/v1/drain")) {
@@ -205,6 +207,21 @@ public final class AdminServer implements AutoCloseable {
     try (OutputStream out = ex.getResponseBody()) {
       out.write(page);
     }
+  }
+
+  /** {@code GET /v1/nodes}: the cluster's live nodes (just this one without a cluster registry). */
+  private void nodes(HttpExchange ex) throws IOException {
+    List<io.longlink.server.NodeInfo> nodes;
+    try {
+      nodes = node.nodes();
+    } catch (RuntimeException e) {
+      error(ex, 503, "cluster registry unavailable: " + e.getMessage());
+      return;
+    }
+    ObjectNode body = JSON.createObjectNode();
+    body.put("self", node.self().id());
+    body.set("nodes", JSON.valueToTree(nodes));
+    respond(ex, 200, JSON.writeValueAsString(body));
   }
 
   /** {@code GET /v1/sessions?clientId=&limit=}. */
