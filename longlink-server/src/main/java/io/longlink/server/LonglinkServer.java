@@ -68,7 +68,8 @@ public final class LonglinkServer implements AutoCloseable {
   private final String nodeId;
   private final String advertisedAddress;
   private final String adminAddress;
-  private java.util.concurrent.ScheduledFuture<?> announcing;
+  /** Announces this node in the cluster registry; its own thread: registry calls may block (event loops must not). */
+  private java.util.concurrent.ScheduledExecutorService announcer;
 
   private LonglinkServer(Gateway gateway, io.micrometer.core.instrument.MeterRegistry registry, Builder b) {
     this.gateway = gateway;
@@ -154,7 +155,12 @@ public final class LonglinkServer implements AutoCloseable {
     if (nodes != null) {
       announce();
       long every = Math.max(1, nodes.timeToLive().toMillis() / 3);
-      announcing = group.next().scheduleAtFixedRate(this::announce, every, every, TimeUnit.MILLISECONDS);
+      announcer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "longlink-cluster-announce");
+        t.setDaemon(true);
+        return t;
+      });
+      announcer.scheduleWithFixedDelay(this::announce, every, every, TimeUnit.MILLISECONDS);
     }
     return this;
   }
@@ -535,8 +541,8 @@ public final class LonglinkServer implements AutoCloseable {
     State was = state;
     state = State.STOPPED;
     if (nodes != null) {
-      if (announcing != null) {
-        announcing.cancel(false);
+      if (announcer != null) {
+        announcer.shutdownNow();
       }
       if (was != State.NEW) {
         try {
