@@ -29,7 +29,10 @@ import java.util.concurrent.atomic.LongAdder;
 final class GatewayMetrics {
   private GatewayMetrics() {}
 
-  static Timer bind(MeterRegistry r, Gateway g, LonglinkServer node) {
+  /** What {@link #bind} leaves behind: the RTT timer to record into, and the GC listener to close with the node. */
+  record Bound(Timer heartbeatRtt, AutoCloseable gcMetrics) {}
+
+  static Bound bind(MeterRegistry r, Gateway g, LonglinkServer node) {
     Gauge.builder("longlink.connections.open", g.connections, LongAdder::sum)
         .description("Open client connections, handshaking or logged in").register(r);
     Gauge.builder("longlink.sessions", g.store, s -> s.size() - s.detachedCount()).tag("state", "attached")
@@ -82,17 +85,18 @@ final class GatewayMetrics {
     counter(r, "longlink.requests", "Requests, by outcome", g.requests.cancelled, "result", "cancelled");
     counter(r, "longlink.requests", "Requests, by outcome", g.requests.forwarded, "result", "forwarded");
     new JvmMemoryMetrics().bindTo(r);
-    new JvmGcMetrics().bindTo(r);
+    JvmGcMetrics gc = new JvmGcMetrics(); // listens to GC notifications until closed
+    gc.bindTo(r);
     new JvmThreadMetrics().bindTo(r);
     new ProcessorMetrics().bindTo(r);
     new NettyAllocatorMetrics(PooledByteBufAllocator.DEFAULT).bindTo(r);
-    return Timer.builder("longlink.heartbeat.rtt")
+    return new Bound(Timer.builder("longlink.heartbeat.rtt")
         .description("Round trip of the gateway's sampled PINGs")
         .publishPercentiles(0.5, 0.9, 0.99)
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofNanos(50_000))
         .maximumExpectedValue(Duration.ofSeconds(30))
-        .register(r);
+        .register(r), gc);
   }
 
   /** Pending tasks of each event loop: a loop that falls behind shows here first. */

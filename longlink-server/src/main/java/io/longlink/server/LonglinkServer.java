@@ -64,6 +64,7 @@ public final class LonglinkServer implements AutoCloseable {
   private Map<EventExecutor, LivenessSweeper> sweepers;
 
   private final io.micrometer.core.instrument.MeterRegistry registry;
+  private final GatewayMetrics.Bound metrics;
   private final NodeRegistry nodes;
   private final String nodeId;
   private final String advertisedAddress;
@@ -78,7 +79,8 @@ public final class LonglinkServer implements AutoCloseable {
     this.nodeId = b.nodeId;
     this.advertisedAddress = b.advertisedAddress;
     this.adminAddress = b.adminAddress;
-    io.micrometer.core.instrument.Timer rtt = GatewayMetrics.bind(registry, gateway, this);
+    this.metrics = GatewayMetrics.bind(registry, gateway, this);
+    io.micrometer.core.instrument.Timer rtt = metrics.heartbeatRtt();
     gateway.heartbeatRttNanos = nanos -> GatewayMetrics.recordRtt(rtt, nanos);
   }
 
@@ -540,6 +542,11 @@ public final class LonglinkServer implements AutoCloseable {
     }
     State was = state;
     state = State.STOPPED;
+    try {
+      metrics.gcMetrics().close();
+    } catch (Exception e) {
+      log.debug("closing GC metrics: {}", e.toString());
+    }
     if (nodes != null) {
       if (announcer != null) {
         announcer.shutdownNow();
