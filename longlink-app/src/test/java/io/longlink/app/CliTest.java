@@ -170,6 +170,10 @@ class CliTest {
     Result storm = run("bench", "storm", "--clients", "50", "--out", dir.resolve("st.json").toString());
     assertThat(storm.code()).as(storm.err() + storm.out()).isZero();
     assertThat(storm.out()).contains("50 of 50 clients back").contains("sessions lost 50");
+    Result drained = run("bench", "storm", "--clients", "50", "--mode", "drain", "--drain-spread", "500");
+    assertThat(drained.code()).as(drained.err() + drained.out()).isZero();
+    assertThat(drained.out()).contains("storm (drain): 50 of 50 clients back")
+        .contains("messages acknowledged 250, delivered 250, lost 0");
     Result sessions = run("bench", "sessions", "--count", "10000", "--out", dir.resolve("s.json").toString());
     assertThat(sessions.code()).as(sessions.err() + sessions.out()).isZero();
     assertThat(sessions.out()).contains("10,000 logged in, 0 failed");

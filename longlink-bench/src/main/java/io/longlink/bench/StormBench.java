@@ -30,20 +30,41 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code longlink bench storm}: N SDK clients are connected to a gateway in a child process; the
- * gateway is killed ({@code kill -9}) and started again on the same port. Measures how the clients
- * come back: time until all are connected again, the reconnect-rate curve, the kernel's listen-queue
- * drops meanwhile, and the sessions reported lost (all of them: a killed single node keeps none).
+ * {@code longlink bench storm}: N SDK clients are connected to a gateway in a child process; each
+ * sends a few messages to the next, and as soon as the gateway has acknowledged them the gateway is
+ * killed ({@code kill -9}) or drained (SIGTERM: GOAWAYs spread over a window, buffered messages
+ * delivered first) and started again on the same port. Measures how the clients come back: time
+ * until all are connected again, the reconnect-rate curve, the kernel's listen-queue drops
+ * meanwhile, the sessions reported lost (all of them: a single node keeps none across a restart),
+ * and the messages lost (acknowledged to their sender, never delivered): 0 for a drain.
  */
 @Command(name = "storm", mixinStandardHelpOptions = true,
     description = "Reconnect storm: N SDK clients, the gateway (a child process) is killed with kill -9 and "
-        + "restarted on the same port; reports time until all are back, the reconnect-rate curve, listen-queue "
-        + "drops and sessions lost.")
+        + "restarted on the same port (or, with --mode DRAIN, drained); reports time until all are back, the "
+        + "reconnect-rate curve, listen-queue drops, sessions lost and messages lost.")
 final class StormBench implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(names = "--clients", defaultValue = "2000", description = "SDK clients (default: ${DEFAULT-VALUE}).")
   int clients;
+
+  /** How the gateway goes away. */
+  enum Mode {
+    KILL,
+    DRAIN
+  }
+
+  @Option(names = "--mode", defaultValue = "KILL",
+      description = "KILL (kill -9) or DRAIN (SIGTERM: graceful drain) (default: ${DEFAULT-VALUE}).")
+  Mode mode;
+
+  @Option(names = "--messages", defaultValue = "5",
+      description = "Messages each client sends to the next just before the storm (default: ${DEFAULT-VALUE}).")
+  int messages;
+
+  @Option(names = "--drain-spread", defaultValue = "5000",
+      description = "DRAIN: reconnect delays are spread over this many ms (default: ${DEFAULT-VALUE}).")
+  int drainSpreadMs;
 
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
@@ -53,6 +74,7 @@ final class StormBench implements Callable<Integer> {
 
   private final AtomicInteger connected = new AtomicInteger();
   private final AtomicLong sessionsLost = new AtomicLong();
+  private final AtomicLong received = new AtomicLong();
   private volatile long restartedAt;
   private long[] backAtNanos;
 
@@ -63,7 +85,7 @@ final class StormBench implements Callable<Integer> {
       throw new IllegalArgumentException("--clients: " + clients + " (expected: 1..15000, one process's open files)");
     }
     int port = freePort();
-    Process gateway = startGateway(port);
+    Process gateway = startGateway(port, drainSpreadMs);
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     List<LonglinkClient> all = new ArrayList<>();
     backAtNanos = new long[clients];
@@ -89,19 +111,42 @@ final class StormBench implements Callable<Integer> {
               public void onSessionLost(SessionLostEvent event) {
                 sessionsLost.incrementAndGet();
               }
+
+              @Override
+              public void onMessage(io.longlink.client.ReceivedMessage m) {
+                received.incrementAndGet();
+              }
             }).build();
         all.add(c);
         logins.add(c.connect());
       }
       CompletableFuture.allOf(logins.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
-      console.println(String.format(Locale.ROOT, "%,d clients connected; killing the gateway (kill -9)", connected.get()));
+      // Messages in flight when the storm hits: each acknowledged by the gateway (it took responsibility).
+      List<CompletableFuture<Void>> sends = new ArrayList<>();
+      for (int i = 0; i < clients; i++) {
+        for (int k = 0; k < messages; k++) {
+          sends.add(all.get(i).send(io.longlink.client.Destination.client("storm-" + ((i + 1) % clients)),
+              new byte[] {(byte) k}));
+        }
+      }
+      CompletableFuture.allOf(sends.toArray(new CompletableFuture[0])).get(60, TimeUnit.SECONDS);
+      long sent = sends.size();
+      console.println(String.format(Locale.ROOT, "%,d clients connected, %,d messages acknowledged; %s", connected.get(),
+          sent, mode == Mode.KILL ? "killing the gateway (kill -9)" : "draining the gateway (SIGTERM)"));
       long drops0 = listenDrops();
-      gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      if (mode == Mode.KILL) {
+        gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      } else {
+        gateway.destroy(); // SIGTERM: the child drains, then exits
+        if (!gateway.waitFor(60, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("the gateway did not finish its drain within 60 s");
+        }
+      }
       long killedAt = System.nanoTime();
       awaitCondition(() -> connected.get() == 0, 30);
-      gateway = startGateway(port);
+      gateway = startGateway(port, drainSpreadMs);
       restartedAt = System.nanoTime();
-      console.println(String.format(Locale.ROOT, "gateway back %.0f ms after the kill; waiting for the clients",
+      console.println(String.format(Locale.ROOT, "gateway back %.0f ms after it went; waiting for the clients",
           (restartedAt - killedAt) / 1e6));
       List<double[]> curve = new ArrayList<>();
       long deadline = restartedAt + TimeUnit.SECONDS.toNanos(180);
@@ -113,15 +158,19 @@ final class StormBench implements Callable<Integer> {
       long drops = listenDrops() - drops0;
       long[] back = Arrays.stream(backAtNanos).filter(t -> t != 0).map(t -> t - restartedAt).sorted().toArray();
       int returned = back.length;
-      String line = String.format(Locale.ROOT, "storm: %,d of %,d clients back; after the restart p10 %.0f ms, p50 %.0f ms, "
-              + "p90 %.0f ms, all %.0f ms; peak %.0f reconnects/s; listen-queue drops %d; sessions lost %d", returned,
+      long lost = sent - received.get();
+      String line = String.format(Locale.ROOT, "storm (%s): %,d of %,d clients back; after the restart p10 %.0f ms, "
+              + "p50 %.0f ms, p90 %.0f ms, all %.0f ms; peak %.0f reconnects/s; listen-queue drops %d; sessions lost %d; "
+              + "messages acknowledged %d, delivered %d, lost %d", mode.name().toLowerCase(Locale.ROOT), returned,
           clients, pct(back, 0.1), pct(back, 0.5), pct(back, 0.9), pct(back, 1.0), peakRate(curve), drops,
-          sessionsLost.get());
+          sessionsLost.get(), sent, received.get(), lost);
       console.println(line);
-      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"storm\",\"clients\":%d,\"returned\":%d,"
-              + "\"back_ms\":{\"p10\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"all\":%.1f},\"peak_reconnects_per_second\":%.0f,"
-              + "\"listen_drops\":%d,\"sessions_lost\":%d}", clients, returned, pct(back, 0.1), pct(back, 0.5),
-          pct(back, 0.9), pct(back, 1.0), peakRate(curve), drops, sessionsLost.get()), console);
+      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"storm\",\"mode\":\"%s\",\"clients\":%d,"
+              + "\"returned\":%d,\"back_ms\":{\"p10\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"all\":%.1f},"
+              + "\"peak_reconnects_per_second\":%.0f,\"listen_drops\":%d,\"sessions_lost\":%d,"
+              + "\"messages_acknowledged\":%d,\"messages_delivered\":%d,\"messages_lost\":%d}",
+          mode.name().toLowerCase(Locale.ROOT), clients, returned, pct(back, 0.1), pct(back, 0.5), pct(back, 0.9),
+          pct(back, 1.0), peakRate(curve), drops, sessionsLost.get(), sent, received.get(), lost), console);
       if (plot != null) {
         double[] t = curve.stream().mapToDouble(p -> p[0]).toArray();
         double[] n = curve.stream().mapToDouble(p -> p[1]).toArray();
@@ -162,10 +211,10 @@ final class StormBench implements Callable<Integer> {
   }
 
   /** A gateway in a child JVM: killable like a real node. Returns once it accepts connections. */
-  private static Process startGateway(int port) throws Exception {
+  private static Process startGateway(int port, int drainSpreadMs) throws Exception {
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-XX:+UseCompactObjectHeaders", "-cp", System.getProperty("java.class.path"),
-        StormBench.class.getName() + "$Gateway", String.valueOf(port))
+        StormBench.class.getName() + "$Gateway", String.valueOf(port), String.valueOf(drainSpreadMs))
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     awaitCondition(() -> {
       try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
@@ -210,13 +259,22 @@ final class StormBench implements Callable<Integer> {
     }
   }
 
-  /** The child process: a default gateway on 127.0.0.1:PORT until killed. */
+  /** The child process: a default gateway on 127.0.0.1:PORT until killed, or drained by SIGTERM. */
   public static final class Gateway {
     private Gateway() {}
 
     public static void main(String[] args) throws InterruptedException {
-      LonglinkServer.builder().config(ServerConfig.builder().host("127.0.0.1").port(Integer.parseInt(args[0])).build())
-          .build().start();
+      LonglinkServer server = LonglinkServer.builder()
+          .config(ServerConfig.builder().host("127.0.0.1").port(Integer.parseInt(args[0])).build()).build().start();
+      java.time.Duration spread = java.time.Duration.ofMillis(Long.parseLong(args[1]));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> { // SIGTERM: drain, as ./longlink server does
+        try {
+          server.drain(spread, spread.plusSeconds(30));
+        } catch (InterruptedException | IllegalStateException e) {
+          // stopping anyway
+        }
+        server.close();
+      }));
       new CountDownLatch(1).await();
     }
   }
