@@ -294,7 +294,10 @@ abstract class FlowBench implements Callable<Integer> {
       this.ch = ch;
       this.start = start;
       this.messages = messages;
-      tick = ch.eventLoop().scheduleAtFixedRate(this::sendDue, 0, 1, TimeUnit.MILLISECONDS);
+      // The pacer's tick is part of the measured latency (a message waits for its tick): one message
+      // interval, at least 50 us (timer wake-ups), at most 1 ms.
+      long tickNanos = Math.max(50_000, Math.min(1_000_000, 1_000_000_000L / rate));
+      tick = ch.eventLoop().scheduleAtFixedRate(this::sendDue, 0, tickNanos, TimeUnit.NANOSECONDS);
     }
 
     private void sendDue() {
