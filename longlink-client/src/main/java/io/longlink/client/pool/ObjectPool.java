@@ -242,6 +242,9 @@ public final class ObjectPool<T> implements AutoCloseable {
       } finally {
         lock.unlock();
       }
+      if (gaveUp instanceof InterruptedException) {
+        Thread.currentThread().interrupt(); // keep the caller's interrupt; the object is theirs to give back
+      }
       return waiter.join(); // handed over while we gave up: take it
     } catch (ExecutionException failed) {
       Throwable cause = failed.getCause();
