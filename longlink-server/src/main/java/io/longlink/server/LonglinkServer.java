@@ -396,7 +396,7 @@ public final class LonglinkServer implements AutoCloseable {
 
   /**
    * Removes a session: its client gets GOAWAY KICKED with {@code reason} and must log in again
-   * (the SDK does not reconnect after KICKED on its own... see docs/ADMIN.md). False if unknown.
+   * (the SDK does not reconnect on its own after KICKED). False if unknown.
    */
   public boolean kick(String sessionId, String reason) {
     Session s = findSession(sessionId);
