@@ -27,10 +27,12 @@ class SlowConsumerTest {
   record Flood(long heapBefore, long heapAfter, long heapPeak, double pingP99Millis) {}
 
   /**
-   * Publishes 1 GiB to client "slow", message i (from 1) carrying i in its first 4 bytes, while
-   * {@code fast} pings the gateway every 256 messages.
+   * Publishes 1 GiB to client "slow" (which reads nothing meanwhile, through a 64 KiB receive
+   * buffer), message i (from 1) carrying i in its first 4 bytes, while {@code fast} pings the
+   * gateway every 256 messages.
    */
-  static Flood flood(LonglinkServer server, RawClient fast) throws java.io.IOException {
+  static Flood flood(LonglinkServer server, RawClient slow, RawClient fast) throws java.io.IOException {
+    slow.socket().setReceiveBufferSize(64 * 1024);
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     memory.gc();
     long before = memory.getHeapMemoryUsage().getUsed();
@@ -59,8 +61,7 @@ class SlowConsumerTest {
     try (LonglinkServer server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build().start();
         RawClient slow = RawClient.login(server.localAddress(), "slow");
         RawClient fast = RawClient.login(server.localAddress(), "fast")) {
-      slow.socket().setReceiveBufferSize(64 * 1024);
-      Flood flood = flood(server, fast);
+      Flood flood = flood(server, slow, fast);
       long before = flood.heapBefore();
       long after = flood.heapAfter();
       long peakHeap = flood.heapPeak();
@@ -95,8 +96,7 @@ class SlowConsumerTest {
     try (LonglinkServer server = LonglinkServer.builder().config(config).build().start();
         RawClient slow = RawClient.login(server.localAddress(), "slow");
         RawClient fast = RawClient.login(server.localAddress(), "fast")) {
-      slow.socket().setReceiveBufferSize(64 * 1024);
-      Flood flood = flood(server, fast);
+      Flood flood = flood(server, slow, fast);
       long before = flood.heapBefore();
       long after = flood.heapAfter();
       long peakHeap = flood.heapPeak();
