@@ -44,6 +44,8 @@ final class GatewayMetrics {
     Gauge.builder("longlink.replay.buffer.messages", g.replayLimits.buffered(), LongAdder::sum)
         .description("Messages in sessions' replay buffers: sent and awaiting the client's ACK, or not yet sent")
         .register(r);
+    Gauge.builder("longlink.replay.buffer", g.replayLimits.bufferedBytes(), LongAdder::sum).baseUnit("bytes")
+        .description("Replay buffer occupancy in bytes (payloads, names and per-message overhead)").register(r);
     Gauge.builder("longlink.requests.in.flight", g.requests, RequestDispatcher::inFlightCount)
         .description("Requests being processed or awaiting another client's answer").register(r);
     for (SessionStatus s : SessionStatus.values()) {

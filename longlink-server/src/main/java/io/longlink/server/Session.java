@@ -61,12 +61,23 @@ final class Session {
    *     buffering and its connection is cut as a slow consumer)
    * @param dropped where dropped messages are counted
    * @param buffered messages in all sessions' buffers of the node, kept up to date by the sessions
+   * @param bufferedBytes the same in bytes (as {@link #sizeOf} counts them)
    */
   record ReplayLimits(int messages, long bytes, boolean dropOldest, java.util.concurrent.atomic.LongAdder dropped,
-      java.util.concurrent.atomic.LongAdder buffered) {
+      java.util.concurrent.atomic.LongAdder buffered, java.util.concurrent.atomic.LongAdder bufferedBytes) {
     ReplayLimits(int messages, long bytes, boolean dropOldest) {
       this(messages, bytes, dropOldest, new java.util.concurrent.atomic.LongAdder(),
-          new java.util.concurrent.atomic.LongAdder());
+          new java.util.concurrent.atomic.LongAdder(), new java.util.concurrent.atomic.LongAdder());
+    }
+
+    /** A session's buffer changed by this many messages and bytes (negative: released). */
+    void changed(long messages, long bytes) {
+      if (messages != 0) {
+        buffered.add(messages);
+      }
+      if (bytes != 0) {
+        bufferedBytes.add(bytes);
+      }
     }
   }
 
@@ -101,7 +112,8 @@ final class Session {
     ServerConnection poke;
     ServerConnection tooSlow = null;
     int dropped = 0;
-    int evicted = 0;
+    long messagesDelta = 0;
+    long bytesDelta = 0;
     synchronized (this) {
       if (state == State.ENDED) {
         return false;
@@ -111,18 +123,20 @@ final class Session {
         outbound = new SeqBuffer<>(limits.messages(), limits.bytes());
       }
       if (limits.dropOldest()) {
+        int messagesBefore = outbound.size();
+        long bytesBefore = outbound.bytes();
         while (!outbound.fits(size) && !outbound.isEmpty()) {
           outbound.removeUpTo(outbound.firstSeq(), null);
           dropped++;
-          evicted++;
         }
         long seq = ++lastSentSeq;
         if (outbound.fits(size)) {
           outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
-          limits.buffered().increment();
         } else {
           dropped++; // larger than the whole buffer: numbered, so the client learns of it from the GAP
         }
+        messagesDelta = outbound.size() - messagesBefore;
+        bytesDelta = outbound.bytes() - bytesBefore;
         poke = connection;
       } else if (lostMessages > 0 || !outbound.fits(size)) {
         if (lostMessages == 0) {
@@ -133,15 +147,14 @@ final class Session {
       } else {
         long seq = ++lastSentSeq;
         outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
-        limits.buffered().increment();
+        messagesDelta = 1;
+        bytesDelta = size;
         poke = connection;
       }
     }
+    limits.changed(messagesDelta, bytesDelta);
     if (dropped > 0) {
       limits.dropped().add(dropped);
-    }
-    if (evicted > 0) {
-      limits.buffered().add(-evicted);
     }
     if (tooSlow != null) {
       tooSlow.replayBufferOverflowed();
@@ -212,7 +225,9 @@ final class Session {
   /** Drops what is acknowledged; releases the buffer object once it is empty. */
   private void trim(long seq, ReplayLimits limits) {
     if (outbound != null) {
-      limits.buffered().add(-outbound.removeUpTo(seq, null));
+      long bytesBefore = outbound.bytes();
+      int removed = outbound.removeUpTo(seq, null);
+      limits.changed(-removed, outbound.bytes() - bytesBefore);
       if (outbound.isEmpty()) {
         outbound = null;
       }
@@ -291,7 +306,7 @@ final class Session {
     state = State.ENDED;
     connection = null;
     if (outbound != null) {
-      limits.buffered().add(-outbound.size());
+      limits.changed(-outbound.size(), -outbound.bytes());
     }
     outbound = null;
     Set<String> t = topics == null ? Set.of() : topics;

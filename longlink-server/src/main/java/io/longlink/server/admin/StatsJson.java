@@ -41,6 +41,7 @@ final class StatsJson {
     messages.put("dropped", count(r, "longlink.messages.dropped"));
     messages.put("undeliverable", count(r, "longlink.messages.undeliverable"));
     messages.put("buffered", (long) gauge(r, "longlink.replay.buffer.messages", null, null));
+    messages.put("bufferedBytes", (long) gauge(r, "longlink.replay.buffer", null, null));
     m.put("messages", messages);
     Map<String, Object> bytes = new LinkedHashMap<>();
     bytes.put("in", count(r, "longlink.received"));

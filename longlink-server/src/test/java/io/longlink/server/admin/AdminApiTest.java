@@ -108,6 +108,11 @@ class AdminApiTest {
     assertThat(bob.readUntil(Frame.Data.class).from()).isEqualTo("alice");
     await().until(() -> metric("longlink_messages_in_total") == 1 && metric("longlink_messages_out_total") == 1);
     assertThat(metric("longlink_received_bytes_total")).isPositive();
+    // bob has it but has not acknowledged it: it sits in his replay buffer until he does
+    assertThat(metric("longlink_replay_buffer_messages")).isEqualTo(1);
+    assertThat(metric("longlink_replay_buffer_bytes")).isGreaterThan(2);
+    bob.send(new Frame.Ack(1));
+    await().until(() -> metric("longlink_replay_buffer_messages") == 0 && metric("longlink_replay_buffer_bytes") == 0);
 
     // kill: alice's process dies (the kernel sends FIN, no CLOSE frame); her session waits for her
     alice.close();
