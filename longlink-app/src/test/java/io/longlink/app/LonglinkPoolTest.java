@@ -1,6 +1,7 @@
 package io.longlink.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.longlink.chaos.ChaosProxy;
 import io.longlink.client.ConnectionLostException;
@@ -113,14 +114,19 @@ class LonglinkPoolTest {
       assertThat(stats.timeouts()).isEqualTo(timeoutMs.size());
       assertThat(stats.rejected()).isEqualTo(exhausted.get());
     }
-    java.util.Set<String> after = threadNames();
-    after.removeAll(threadsBefore);
-    assertThat(after).as("no thread left behind once pool and gateway are closed").isEmpty();
+    // Threads end a moment after their executors report termination: wait for them, boundedly.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      java.util.Set<String> after = threadNames();
+      after.removeAll(threadsBefore);
+      assertThat(after).as("no thread left behind once pool and gateway are closed").isEmpty();
+    });
   }
 
   private static java.util.Set<String> threadNames() {
     java.util.Set<String> names = new java.util.TreeSet<>();
-    Thread.getAllStackTraces().keySet().forEach(t -> names.add(t.getName()));
+    Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+        .filter(n -> !n.startsWith("awaitility")) // the test's own polling thread
+        .forEach(names::add);
     return names;
   }
 
