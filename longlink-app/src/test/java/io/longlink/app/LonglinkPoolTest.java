@@ -104,7 +104,7 @@ class LonglinkPoolTest {
       assertThat(serverPeak.get()).as("connections the gateway ever saw at once").isLessThanOrEqualTo(10);
       assertThat(poolPeak.get()).isLessThanOrEqualTo(10);
       assertThat(exhausted.get()).as("the full wait queue refused some").isPositive();
-      assertThat(pct(exhaustedMs, 0.99)).as("refusals come at once, not after the timeout").isLessThan(acquireTimeout.toMillis() / 2.0);
+      assertThat(pct(exhaustedMs, 0.99)).as("refusals come before any timeout could").isLessThan(acquireTimeout.toMillis());
       assertThat(timeoutMs).as("some waited out their timeout").isNotEmpty();
       assertThat(timeoutMs.get(0)).isGreaterThanOrEqualTo(acquireTimeout.toMillis());
       assertThat(timeoutMs.get(timeoutMs.size() - 1)).isLessThan(acquireTimeout.toMillis() + 250.0);
