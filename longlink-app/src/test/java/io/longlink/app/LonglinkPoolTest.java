@@ -42,10 +42,13 @@ class LonglinkPoolTest {
   void aThousandVirtualThreadsOnTenConnections() throws Exception {
     int threads = 1_000;
     Duration acquireTimeout = Duration.ofMillis(150);
+    // The carrier threads exist before we count threads: 100 virtual threads blocked together need them.
+    java.util.concurrent.CountDownLatch together = new java.util.concurrent.CountDownLatch(100);
     try (ExecutorService warmUp = Executors.newVirtualThreadPerTaskExecutor()) {
       for (int i = 0; i < 100; i++) {
         warmUp.submit(() -> {
-          Thread.sleep(1); // the carrier threads exist before we count threads
+          together.countDown();
+          together.await();
           return null;
         });
       }
@@ -75,7 +78,7 @@ class LonglinkPoolTest {
             long t0 = System.nanoTime();
             try (ObjectPool.Lease<LonglinkClient> c = pool.acquire()) {
               assertThat(c.get().state()).isEqualTo(io.longlink.client.ClientState.CONNECTED);
-              Thread.sleep(ThreadLocalRandom.current().nextInt(1, 20)); // the hold
+              io.longlink.testing.SimulatedWork.takesMillis(ThreadLocalRandom.current().nextInt(1, 20)); // the hold
               ok.incrementAndGet();
             } catch (PoolExhaustedException e) {
               exhausted.incrementAndGet();
@@ -139,7 +142,7 @@ class LonglinkPoolTest {
     Duration deadline = Duration.ofMillis(500);
     try (LonglinkServer server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build())
             .requestHandler(r -> {
-              Thread.sleep(ThreadLocalRandom.current().nextInt(0, 5));
+              io.longlink.testing.SimulatedWork.takesMillis(ThreadLocalRandom.current().nextInt(0, 5));
               return r.payload();
             }).build().start();
         ChaosProxy proxy = ChaosProxy.builder("gw").listen(new InetSocketAddress("127.0.0.1", 0))
@@ -148,17 +151,17 @@ class LonglinkPoolTest {
             .acquireTimeout(Duration.ofSeconds(1)).validationThreshold(Duration.ofMillis(50)).build())) {
       AtomicBoolean chaos = new AtomicBoolean(true);
       AtomicInteger resets = new AtomicInteger();
-      Thread resetter = Thread.ofPlatform().daemon().start(() -> {
-        while (chaos.get()) {
-          try {
-            Thread.sleep(ThreadLocalRandom.current().nextInt(30, 120));
-          } catch (InterruptedException e) {
-            return;
-          }
-          proxy.resetAll(); // RST on every connection through the proxy
+      // RST on every connection through the proxy, at random intervals of 30-120 ms, until the run ends.
+      java.util.concurrent.ScheduledExecutorService resetter = Executors.newSingleThreadScheduledExecutor();
+      Runnable[] reset = new Runnable[1];
+      reset[0] = () -> {
+        if (chaos.get()) {
+          proxy.resetAll();
           resets.incrementAndGet();
+          resetter.schedule(reset[0], ThreadLocalRandom.current().nextInt(30, 120), TimeUnit.MILLISECONDS);
         }
-      });
+      };
+      resetter.schedule(reset[0], ThreadLocalRandom.current().nextInt(30, 120), TimeUnit.MILLISECONDS);
       ConcurrentHashMap<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
       LongAccumulator worstOverrunMs = new LongAccumulator(Math::max, Long.MIN_VALUE);
       List<java.util.concurrent.Future<?>> tasks = new ArrayList<>();
@@ -191,7 +194,8 @@ class LonglinkPoolTest {
         task.get(); // a failed assertion inside a task fails the test
       }
       chaos.set(false);
-      resetter.join();
+      resetter.shutdown();
+      assertThat(resetter.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
       PoolStats stats = pool.stats();
       System.out.println(String.format("pool-chaos: 1920 requests (deadline %d ms) while the proxy reset all "
               + "connections %d times: %s; worst finish relative to the deadline %+d ms; connections created %d, "

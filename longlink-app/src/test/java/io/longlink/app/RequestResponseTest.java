@@ -41,7 +41,7 @@ class RequestResponseTest {
     }
     if (text.startsWith("slow")) {
       try {
-        Thread.sleep(Long.parseLong(text.substring(5)));
+        io.longlink.testing.SimulatedWork.takesMillis(Long.parseLong(text.substring(5)));
       } catch (InterruptedException e) {
         interrupted.countDown();
         throw e;
@@ -164,7 +164,7 @@ class RequestResponseTest {
       String text = new String(in.payload(), StandardCharsets.UTF_8);
       if (text.equals("stall")) {
         try {
-          Thread.sleep(10_000);
+          io.longlink.testing.SimulatedWork.takesMillis(10_000);
         } catch (InterruptedException e) {
           bobInterrupted.countDown();
           throw e;

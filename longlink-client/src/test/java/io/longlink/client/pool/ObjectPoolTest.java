@@ -165,7 +165,7 @@ class ObjectPoolTest {
             String outcome;
             try (ObjectPool.Lease<Integer> l = pool.acquire()) {
               peak.accumulateAndGet(inUse.incrementAndGet(), Math::max);
-              Thread.sleep(1);
+              io.longlink.testing.SimulatedWork.takesMillis(1); // the hold
               inUse.decrementAndGet();
               outcome = "ok";
             } catch (Exception e) {
