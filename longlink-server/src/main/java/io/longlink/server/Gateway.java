@@ -170,7 +170,7 @@ final class Gateway {
     if (!s.detach(connection)) {
       return; // already resumed elsewhere, or ended
     }
-    Lifecycle.detached(s.clientId, s.id().toString());
+    Lifecycle.detached(s.clientId, s.id());
     if (config.sessionRetention().isZero()) {
       end(s, null, false);
       return;

@@ -31,11 +31,11 @@ final class Lifecycle {
     @Label("Remote address")
     String remote;
 
-    /** Fills in who and commits, if a recording wants this event. */
-    final void commit(String clientId, String sessionId, String remote) {
+    /** Fills in who (formatted only now that a recording wants it) and commits. */
+    final void commit(String clientId, Object sessionId, Object remote) {
       this.clientId = clientId;
-      this.sessionId = sessionId;
-      this.remote = remote;
+      this.sessionId = sessionId == null ? null : sessionId.toString();
+      this.remote = remote == null ? null : remote.toString();
       commit();
     }
   }
@@ -103,22 +103,25 @@ final class Lifecycle {
     long durationMs;
   }
 
-  static boolean logging() {
-    return log.isInfoEnabled();
+  private static final jdk.jfr.EventType CLOSED = jdk.jfr.EventType.getEventType(ConnectionClosed.class);
+
+  /** Whether a "closed" event would go anywhere: the caller can skip working out its fields. */
+  static boolean closedWanted() {
+    return log.isInfoEnabled() || CLOSED.isEnabled();
   }
 
-  private static LoggingEventBuilder line(String event, String clientId, String sessionId, String remote) {
+  private static LoggingEventBuilder line(String event, String clientId, Object sessionId, Object remote) {
     LoggingEventBuilder b = log.atInfo().addKeyValue("event", event);
     if (clientId != null) {
       b = b.addKeyValue("clientId", clientId);
     }
     if (sessionId != null) {
-      b = b.addKeyValue("sessionId", sessionId);
+      b = b.addKeyValue("sessionId", sessionId.toString());
     }
-    return remote == null ? b : b.addKeyValue("remote", remote);
+    return remote == null ? b : b.addKeyValue("remote", remote.toString()); // strings: JSON encoders would expand objects
   }
 
-  static void connected(String remote) {
+  static void connected(Object remote) {
     Connected e = new Connected();
     if (e.isEnabled()) {
       e.commit(null, null, remote);
@@ -128,7 +131,7 @@ final class Lifecycle {
     }
   }
 
-  static void authenticated(String clientId, String sessionId, String remote, String status) {
+  static void authenticated(String clientId, Object sessionId, Object remote, String status) {
     Authenticated e = new Authenticated();
     if (e.isEnabled()) {
       e.status = status;
@@ -139,7 +142,7 @@ final class Lifecycle {
     }
   }
 
-  static void resumed(String clientId, String sessionId, String remote, long replayed) {
+  static void resumed(String clientId, Object sessionId, Object remote, long replayed) {
     Resumed e = new Resumed();
     if (e.isEnabled()) {
       e.replayed = replayed;
@@ -150,7 +153,7 @@ final class Lifecycle {
     }
   }
 
-  static void sessionLost(String clientId, String oldSessionId, String remote, long lostMessages) {
+  static void sessionLost(String clientId, Object oldSessionId, Object remote, long lostMessages) {
     SessionLost e = new SessionLost();
     if (e.isEnabled()) {
       e.lostMessages = lostMessages;
@@ -161,7 +164,7 @@ final class Lifecycle {
     }
   }
 
-  static void heartbeatMissed(String clientId, String sessionId, String remote, long silentMs) {
+  static void heartbeatMissed(String clientId, Object sessionId, Object remote, long silentMs) {
     HeartbeatMissed e = new HeartbeatMissed();
     if (e.isEnabled()) {
       e.silentMs = silentMs;
@@ -172,7 +175,7 @@ final class Lifecycle {
     }
   }
 
-  static void detached(String clientId, String sessionId) {
+  static void detached(String clientId, Object sessionId) {
     Detached e = new Detached();
     if (e.isEnabled()) {
       e.commit(clientId, sessionId, null);
@@ -182,7 +185,7 @@ final class Lifecycle {
     }
   }
 
-  static void goAwaySent(String clientId, String sessionId, String remote, String code, long delayMs) {
+  static void goAwaySent(String clientId, Object sessionId, Object remote, String code, long delayMs) {
     GoAwaySent e = new GoAwaySent();
     if (e.isEnabled()) {
       e.code = code;
@@ -195,7 +198,7 @@ final class Lifecycle {
     }
   }
 
-  static void closed(String clientId, String sessionId, String remote, String reason, long durationMs) {
+  static void closed(String clientId, Object sessionId, Object remote, String reason, long durationMs) {
     ConnectionClosed e = new ConnectionClosed();
     if (e.isEnabled()) {
       e.reason = reason;

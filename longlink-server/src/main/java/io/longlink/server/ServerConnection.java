@@ -317,7 +317,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     if (status == SessionStatus.LOST) {
       Lifecycle.sessionLost(hello.clientId(), hello.resumeSessionId(), remote(), lost);
     }
-    Lifecycle.authenticated(hello.clientId(), session.id().toString(), remote(), status.name());
+    Lifecycle.authenticated(hello.clientId(), session.id(), remote(), status.name());
     log.debug("{}: logged in ({})", this, status);
   }
 
@@ -338,7 +338,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     open();
     writeWelcome(SessionStatus.RESUMED, r.lastReceivedSeq(), 0);
     gateway().handshakesOk.get(SessionStatus.RESUMED).increment();
-    Lifecycle.resumed(old.clientId, old.id().toString(), remote(), old.bufferedMessages());
+    Lifecycle.resumed(old.clientId, old.id(), remote(), old.bufferedMessages());
     if (r.previous() != null && r.previous() != this) {
       // The usual case after a NAT expiry or silent partition: the old connection looks alive.
       r.previous().goAwayFromAnyThread(ErrorCode.REPLACED, "session " + old.id() + " resumed on another connection");
@@ -582,18 +582,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
   }
 
-  private static boolean closedEventOn() {
-    return new Lifecycle.ConnectionClosed().isEnabled();
-  }
-
   private void goAwaySent(Frame.GoAway g) {
     Session s = session;
-    Lifecycle.goAwaySent(s == null ? null : s.clientId, s == null ? null : s.id().toString(), remote(), g.code().name(),
+    Lifecycle.goAwaySent(s == null ? null : s.clientId, s == null ? null : s.id(), remote(), g.code().name(),
         g.reconnectDelayMs());
   }
 
-  private String remote() {
-    return ctx == null ? null : String.valueOf(ctx.channel().remoteAddress());
+  /** The peer's address, formatted only by whoever shows it. */
+  private java.net.SocketAddress remote() {
+    return ctx == null ? null : ctx.channel().remoteAddress();
   }
 
   /** Sends a PING stamped with the node's clock, to sample the round trip. Event loop only. */
@@ -610,7 +607,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         fail(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within " + gateway().config.handshakeTimeout().toMillis() + " ms");
         break;
       case OPEN:
-        Lifecycle.heartbeatMissed(session.clientId, session.id().toString(), remote(),
+        Lifecycle.heartbeatMissed(session.clientId, session.id(), remote(),
             gateway().config.deadPeerTimeout().toMillis());
         fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + gateway().config.deadPeerTimeout().toMillis()
             + " ms (expected: a frame at least every " + gateway().config.heartbeatInterval().toMillis() + " ms)");
@@ -654,10 +651,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       closing(CloseReason.PEER_GONE); // FIN or RST, no CLOSE first
     }
     moveTo(ConnectionState.CLOSED);
-    if (Lifecycle.logging() || closedEventOn()) {
+    if (Lifecycle.closedWanted()) {
       Session s = session;
       long durationMs = (gateway().ticker.nanoTime() - gateway().startNanos) / 1_000_000 - acceptedAtTenth * 100L;
-      Lifecycle.closed(s == null ? null : s.clientId, s == null ? null : s.id().toString(), remote(),
+      Lifecycle.closed(s == null ? null : s.clientId, s == null ? null : s.id(), remote(),
           (closeReason < 0 ? CloseReason.OTHER : CloseReason.values()[closeReason]).label(), durationMs);
     }
     releaseCumulation();
