@@ -31,8 +31,9 @@ final class ServerCommand implements Callable<Integer> {
   String adminHost;
 
   @Option(names = "--redis", defaultValue = "",
-      description = "Join a cluster through this Redis (redis://HOST:PORT): the node registry (GET /v1/nodes; "
-          + "drain and shedding send clients to the least-loaded other node). Default: none (single node).")
+      description = "Join a cluster through this Redis (redis://HOST:PORT, or redis-cluster://HOST:PORT[,HOST:PORT...] "
+          + "for Redis Cluster): sessions that resume on any node, messages to clients on any node, the node "
+          + "registry (GET /v1/nodes). Default: none (single node).")
   String redis;
 
   @Option(names = "--cluster-name", defaultValue = "longlink",
@@ -225,6 +226,7 @@ final class ServerCommand implements Callable<Integer> {
     if (!redis.isEmpty()) {
       builder.cluster(io.longlink.cluster.redis.RedisNodeRegistry.connect(redis, clusterName, Duration.ofSeconds(10)),
           nodeId, advertise, adminPort < 0 ? "" : adminHost + ":" + adminPort);
+      builder.clusterStore(io.longlink.cluster.redis.RedisClusterStore.connect(redis, clusterName, replayBufferMessages));
     }
     LonglinkServer server = builder.build().start();
     AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort, adminToken);

@@ -116,6 +116,7 @@ public final class LonglinkClient implements AutoCloseable {
   private Backoff backoff;
   private long lastReceivedSeq;
   private volatile long messagesDroppedByServer;
+  private volatile long rejected;
   /** Times the client went RECONNECTING (written by its event loop only). */
   private volatile long reconnects;
   private final Requests requests = new Requests();
@@ -343,6 +344,14 @@ public final class LonglinkClient implements AutoCloseable {
       pings.clear();
       waiting.forEach(f -> f.completeExceptionally(cause));
     }
+  }
+
+  /**
+   * Messages the server accepted but could not deliver (REJECT, e.g. to another node while the
+   * cluster store is down); each failed its {@link #send} future with the server's code.
+   */
+  public long rejectedMessages() {
+    return rejected;
   }
 
   /** Answers that arrived after their request had timed out or was cancelled; they were dropped. */
@@ -778,6 +787,14 @@ public final class LonglinkClient implements AutoCloseable {
       onData((Frame.Data) frame);
     } else if (frame instanceof Frame.Gap) {
       onGap((Frame.Gap) frame);
+    } else if (frame instanceof Frame.Reject) {
+      Frame.Reject r = (Frame.Reject) frame;
+      Outbox.Pending p = outbox.pending(r.seq());
+      if (p != null) { // the ACK that follows removes it; its sender learns now
+        rejected++;
+        p.done.completeExceptionally(new LonglinkException(r.code(), "message " + r.seq() + " not delivered: "
+            + r.message()));
+      }
     } else if (frame instanceof Frame.Response) {
       requests.answered((Frame.Response) frame);
     } else if (frame instanceof Frame.Request) {

@@ -66,6 +66,11 @@ final class Outbox {
     return buffer.after(seq);
   }
 
+  /** The queued frame numbered {@code seq}, or {@code null}. */
+  Pending pending(long seq) {
+    return buffer.get(seq);
+  }
+
   void written(long seq) {
     maxWritten = Math.max(maxWritten, seq);
   }

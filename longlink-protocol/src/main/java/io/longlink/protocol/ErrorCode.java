@@ -31,6 +31,11 @@ public enum ErrorCode {
   DEADLINE_EXCEEDED(62),
   /** RESPONSE: the client asked is not connected to this gateway (or left before answering). */
   UNREACHABLE(63),
+  /**
+   * A service the gateway needs for this (its cluster store, e.g. Redis) is unavailable: a REJECT
+   * for a message to another node, or a GOAWAY with a retry delay for a resume. Retry later.
+   */
+  UNAVAILABLE(64),
   /** A code this implementation does not know; the raw value is kept by the frame. */
   OTHER(-1);
 

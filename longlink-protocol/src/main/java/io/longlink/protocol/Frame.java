@@ -18,6 +18,7 @@ public sealed interface Frame
         Frame.Subscribe,
         Frame.Unsubscribe,
         Frame.Gap,
+        Frame.Reject,
         Frame.Request,
         Frame.Response,
         Frame.Cancel,
@@ -163,6 +164,27 @@ public sealed interface Frame
    * the server's drop-oldest slow-consumer policy and will never be sent. The receiver moves its
    * {@code lastReceived} to {@code toSeq} and tells its application how many it lost.
    */
+  /**
+   * The server processed the client's sequenced frame {@code seq} but could not deliver it (e.g.
+   * the cluster service holding the target was unavailable): the frame is acknowledged by the
+   * next ACK like any other, and the sender learns it failed instead of it being dropped silently.
+   */
+  record Reject(long seq, ErrorCode code, int rawCode, String message) implements Frame {
+    public Reject {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(message, "message");
+    }
+
+    public Reject(long seq, ErrorCode code, String message) {
+      this(seq, code, code.code(), message);
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.REJECT;
+    }
+  }
+
   record Gap(long fromSeq, long toSeq) implements Frame {
     public Gap {
       if (fromSeq < 1 || toSeq < fromSeq) {

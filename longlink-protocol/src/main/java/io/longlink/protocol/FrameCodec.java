@@ -87,6 +87,10 @@ public final class FrameCodec {
     } else if (frame instanceof Frame.Gap g) {
       out.writeLong(checkU63(g.fromSeq(), "fromSeq"));
       out.writeLong(checkU63(g.toSeq(), "toSeq"));
+    } else if (frame instanceof Frame.Reject r) {
+      out.writeLong(checkU63(r.seq(), "seq"));
+      out.writeShort(checkU16(r.rawCode(), "code"));
+      writeString(out, r.message(), FieldRule.TEXT);
     } else if (frame instanceof Frame.Request r) {
       out.writeLong(checkU63(r.requestId(), "requestId"));
       out.writeLong(checkU63(r.deadline(), "deadline"));
@@ -190,6 +194,12 @@ public final class FrameCodec {
           throw bad("gap " + from + ".." + to + " (expected: 1 <= fromSeq <= toSeq)");
         }
         result = new Frame.Gap(from, to);
+        break;
+      }
+      case REJECT: {
+        long seq = readU63(frame, "seq");
+        int code = readU16(frame, "code");
+        result = new Frame.Reject(seq, ErrorCode.ofCode(code), code, readString(frame, FieldRule.TEXT));
         break;
       }
       case REQUEST: {

@@ -11,6 +11,7 @@ public enum FrameType {
   SUBSCRIBE(0x12),
   UNSUBSCRIBE(0x13),
   GAP(0x14),
+  REJECT(0x15),
   REQUEST(0x30),
   RESPONSE(0x31),
   CANCEL(0x32),

@@ -108,6 +108,7 @@ class FrameCodecPropertiesTest {
         Combinators.combine(seqs, ids).as(Frame.Unsubscribe::new),
         Combinators.combine(Arbitraries.longs().between(1, Long.MAX_VALUE / 2), Arbitraries.longs().between(0, Long.MAX_VALUE / 2))
             .as((from, extra) -> new Frame.Gap(from, from + extra)),
+        Combinators.combine(seqs, codes, texts).as((seq, c, m) -> new Frame.Reject(seq, c, m)),
         Combinators.combine(seqs, seqs, Arbitraries.oneOf(Arbitraries.just(""), ids), Arbitraries.oneOf(Arbitraries.just(""), ids),
             payloads).as(Frame.Request::new),
         Combinators.combine(seqs, codes, texts, payloads).as((id, c, m, p) -> new Frame.Response(id, c, c.code(), m, p)),

@@ -42,6 +42,12 @@ class FrameCodecTest {
   }
 
   @Test
+  void rejectCarriesTheSeqACodeAndWhy() {
+    assertEncodes(new Frame.Reject(9, ErrorCode.UNAVAILABLE, "x"),
+        "00000010 15 0000000000000009 0040 0001 78");
+  }
+
+  @Test
   void requestResponseAndCancelHaveTheSpecsLayout() {
     assertEncodes(new Frame.Request(7, 1_700_000_000_000L, bytes("hi")),
         "0000001b 30 0000000000000007 0000018bcfe56800 0000 0000 00000002 6869");

@@ -2,11 +2,17 @@ package io.longlink.server;
 
 /**
  * Lifecycle of one server-side connection. Transitions: HANDSHAKING → OPEN → CLOSING → CLOSED,
- * and HANDSHAKING/OPEN → CLOSING or CLOSED directly; nothing leaves CLOSED.
+ * HANDSHAKING → CLAIMING → OPEN in a cluster, and HANDSHAKING/CLAIMING/OPEN → CLOSING or CLOSED
+ * directly; nothing leaves CLOSED.
  */
 enum ConnectionState {
   /** Accepted; waiting for a valid HELLO before the handshake deadline. */
   HANDSHAKING,
+  /**
+   * HELLO accepted; waiting for the cluster store to create or hand over the session. Frames that
+   * arrive meanwhile wait undecoded.
+   */
+  CLAIMING,
   /** Logged in; frames flow; liveness deadline moves with traffic. */
   OPEN,
   /** A final ERROR/GOAWAY is being written; inbound frames are ignored; closes soon. */
@@ -17,6 +23,8 @@ enum ConnectionState {
   boolean canMoveTo(ConnectionState next) {
     switch (this) {
       case HANDSHAKING:
+        return next == OPEN || next == CLAIMING || next == CLOSING || next == CLOSED;
+      case CLAIMING:
         return next == OPEN || next == CLOSING || next == CLOSED;
       case OPEN:
         return next == CLOSING || next == CLOSED;

@@ -69,11 +69,13 @@ final class Gateway {
   private final TokenBucket handshakes;
 
   final RequestDispatcher requests;
+  /** The cluster's shared sessions and routing; {@code null} on a single node. */
+  final ClusterRouting cluster;
 
   Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler, RequestHandler requestHandler,
-      Ticker ticker) {
+      Ticker ticker, ClusterStore clusterStore) {
     this.config = config;
-    
+    this.cluster = clusterStore == null ? null : new ClusterRouting(clusterStore, this);
     this.authenticator = authenticator;
     this.messageHandler = messageHandler;
     this.ticker = ticker;
@@ -111,7 +113,7 @@ final class Gateway {
       return false; // cannot happen: no client id can collide
     }
     try {
-      return route("", TargetKind.CLIENT, id, PROBE_PAYLOAD) == 1 && probe.bufferedMessages() == 1;
+      return routeLocally("", TargetKind.CLIENT, id, PROBE_PAYLOAD) == 1 && probe.bufferedMessages() == 1;
     } finally {
       end(probe, null, true);
     }
@@ -139,15 +141,20 @@ final class Gateway {
   /** A new session for a client logging in on {@code connection}; ends the one it replaces. */
   Session newSession(String clientId, String subject, ServerConnection connection, long attemptStamp) {
     Session s = new Session(clientId, subject, SessionIds.next(), connection, attemptStamp);
+    register(s);
+    return s;
+  }
+
+  /** Makes {@code s} the session of its client id on this node; ends the one it replaces here. */
+  void register(Session s) {
     Session old = store.register(s);
     if (old != null && old != s) {
       ServerConnection oldConnection = old.connection();
-      end(old, null, true);
+      endLocally(old);
       if (oldConnection != null) {
-        oldConnection.goAwayFromAnyThread(ErrorCode.REPLACED, "client " + clientId + " logged in on another connection");
+        oldConnection.goAwayFromAnyThread(ErrorCode.REPLACED, "client " + s.clientId + " logged in on another connection");
       }
     }
-    return s;
   }
 
   /**
@@ -155,14 +162,29 @@ final class Gateway {
    * unsubscribes it and forgets it.
    */
   void end(Session s, ServerConnection unless, boolean force) {
+    if (endLocally(s, unless, force) && s.shared != null) {
+      cluster.end(s);
+    }
+  }
+
+  /** Ends a session on this node only (it moved on in the cluster, or was replaced there). */
+  void endLocally(Session s) {
+    endLocally(s, null, true);
+  }
+
+  private boolean endLocally(Session s, ServerConnection unless, boolean force) {
     Set<String> topicsOf = s.end(unless, force, replayLimits);
     if (topicsOf == null) {
-      return;
+      return false;
     }
     store.remove(s);
     for (String topic : topicsOf) {
       topics.unsubscribe(topic, s);
+      if (s.shared != null && topics.subscribers(topic).isEmpty()) {
+        cluster.leaveTopic(topic);
+      }
     }
+    return true;
   }
 
   /** {@code connection} dropped without CLOSE: keep the session for resume, or end it. */
@@ -174,6 +196,9 @@ final class Gateway {
     if (config.sessionRetention().isZero()) {
       end(s, null, false);
       return;
+    }
+    if (s.shared != null) {
+      cluster.detached(s);
     }
     for (Session evicted : store.detached(s, ticker.nanoTime())) {
       sessionsEvicted.increment();
@@ -199,6 +224,27 @@ final class Gateway {
    * @return how many sessions took it
    */
   int route(String from, TargetKind kind, String target, byte[] payload) {
+    if (cluster != null) {
+      try {
+        return cluster.route(null, 0, from, kind, target, payload).get(BACKEND_PUBLISH_TIMEOUT_SECONDS,
+            java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new IllegalStateException("the cluster store did not answer within " + BACKEND_PUBLISH_TIMEOUT_SECONDS
+            + " s", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while publishing", e);
+      }
+    }
+    return routeLocally(from, kind, target, payload);
+  }
+
+  private static final int BACKEND_PUBLISH_TIMEOUT_SECONDS = 5;
+
+  /** {@link #route} among this node's sessions only (a single node, and the readiness probe). */
+  int routeLocally(String from, TargetKind kind, String target, byte[] payload) {
     if (kind == TargetKind.CLIENT) {
       Session s = store.get(target);
       if (s != null && s.offer(from, kind, target, payload, replayLimits)) {

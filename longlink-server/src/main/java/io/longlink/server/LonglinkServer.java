@@ -154,6 +154,10 @@ public final class LonglinkServer implements AutoCloseable {
     log.info("longlink gateway listening on {} ({}, {} I/O threads, heartbeat {} ms x {}, handshake timeout {} ms)",
         format(boundAddress()), transportName, threads, c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
         c.handshakeTimeout().toMillis());
+    if (gateway.cluster != null) {
+      gateway.cluster.start(self().id());
+      group.next().scheduleAtFixedRate(gateway.cluster::restoreDirty, 1, 1, TimeUnit.SECONDS);
+    }
     if (nodes != null) {
       announce();
       long every = Math.max(1, nodes.timeToLive().toMillis() / 3);
@@ -271,9 +275,11 @@ public final class LonglinkServer implements AutoCloseable {
   }
 
   /**
-   * Sends a message from the backend to one client's session.
+   * Sends a message from the backend to one client's session. In a cluster the client may be on
+   * any node; the call returns once the cluster store holds the message (at most 5 s).
    *
    * @return 1 if the client has a session and the message was handed to it, else 0
+   * @throws IllegalStateException in a cluster whose store is unavailable (the message was not sent)
    */
   public int publishToClient(String clientId, byte[] payload) {
     FieldRule.CLIENT_ID.require(clientId);
@@ -281,9 +287,11 @@ public final class LonglinkServer implements AutoCloseable {
   }
 
   /**
-   * Sends a message from the backend to every session subscribed to {@code topic}.
+   * Sends a message from the backend to every session subscribed to {@code topic}, on every node
+   * of the cluster.
    *
-   * @return how many sessions it was handed to
+   * @return how many sessions of this node it was handed to (other nodes deliver to theirs)
+   * @throws IllegalStateException in a cluster whose store is unavailable
    */
   public int publishToTopic(String topic, byte[] payload) {
     FieldRule.TOPIC.require(topic);
@@ -428,6 +436,16 @@ public final class LonglinkServer implements AutoCloseable {
     return found[0];
   }
 
+  /**
+   * Why this node cannot reach its cluster store right now, or empty when it can (or runs alone).
+   * While it cannot, local clients are served from memory, messages to other nodes are rejected,
+   * and {@code /readyz} says "degraded".
+   */
+  public String clusterUnavailable() {
+    ClusterRouting c = gateway.cluster;
+    return c == null || c.available() ? "" : c.unavailableWhy();
+  }
+
   /** Messages addressed to a client id that had no session. */
   public long undeliverableCount() {
     return gateway.undeliverable.sum();
@@ -484,6 +502,10 @@ public final class LonglinkServer implements AutoCloseable {
     java.util.List<ServerConnection> all = connections();
     log.info("draining {} connections: reconnect delays spread over {} ms, waiting up to {} ms", all.size(),
         spread.toMillis(), timeout.toMillis());
+    if (gateway.cluster != null) {
+      gateway.cluster.start(self().id());
+      group.next().scheduleAtFixedRate(gateway.cluster::restoreDirty, 1, 1, TimeUnit.SECONDS);
+    }
     if (nodes != null) {
       announce(); // DRAINING: nobody sends clients here any more
     }
@@ -562,6 +584,9 @@ public final class LonglinkServer implements AutoCloseable {
       nodes.close();
     }
     if (was == State.NEW) {
+      if (gateway.cluster != null) {
+        gateway.cluster.close();
+      }
       return;
     }
     serverChannel.close().syncUninterruptibly();
@@ -571,6 +596,9 @@ public final class LonglinkServer implements AutoCloseable {
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     gateway.requests.close();
+    if (gateway.cluster != null) {
+      gateway.cluster.close(); // after the connections: their sessions stay in the store, detached there
+    }
     log.info("longlink gateway on {} stopped", format(serverChannel.localAddress()));
   }
 
@@ -587,6 +615,7 @@ public final class LonglinkServer implements AutoCloseable {
     private Ticker ticker = Ticker.system();
     private io.micrometer.core.instrument.MeterRegistry meterRegistry;
     private NodeRegistry nodeRegistry;
+    private ClusterStore clusterStore;
     private String nodeId = "";
     private String advertisedAddress = "";
     private String adminAddress = "";
@@ -639,6 +668,16 @@ public final class LonglinkServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Shares sessions and routing with the other nodes of the cluster through {@code store} (e.g.
+     * Redis): a client resumes on any node, and messages reach clients on other nodes. Needs
+     * {@link #cluster} (the node id). The store is closed with the node.
+     */
+    public Builder clusterStore(ClusterStore store) {
+      this.clusterStore = Objects.requireNonNull(store, "store");
+      return this;
+    }
+
     /** The clock for every timeout; default {@link Ticker#system()}. For tests. */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -646,9 +685,12 @@ public final class LonglinkServer implements AutoCloseable {
     }
 
     public LonglinkServer build() {
+      if (clusterStore != null && nodeRegistry == null) {
+        throw new IllegalStateException("clusterStore: set, but no cluster(...) (expected: both, the store needs the node id)");
+      }
       io.micrometer.core.instrument.MeterRegistry r = meterRegistry != null ? meterRegistry
           : new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
-      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, requestHandler, ticker), r, this);
+      return new LonglinkServer(new Gateway(config, authenticator, messageHandler, requestHandler, ticker, clusterStore), r, this);
     }
   }
 }

@@ -144,7 +144,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     ByteBuf in = (ByteBuf) msg;
-    if (!reading()) {
+    if (!reading() && state != ConnectionState.CLAIMING) {
       in.release();
       return;
     }
@@ -158,6 +158,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     ByteBuf buf = cumulation == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
     cumulation = null;
+    decodeFrames(buf);
+  }
+
+  /** Handles every whole frame in {@code buf}; keeps the rest (and everything, while CLAIMING) for later. */
+  private void decodeFrames(ByteBuf buf) {
     try {
       Frame frame;
       int maxFrames = gateway().config.limits().maxInboundMessagesPerSecond();
@@ -175,9 +180,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     } catch (ProtocolException e) {
       fail(e.code(), e.getMessage());
     } finally {
-      if (reading() && buf.isReadable()) {
+      if ((reading() || state == ConnectionState.CLAIMING) && buf.isReadable()) {
         buf.discardSomeReadBytes();
-        cumulation = buf; // the start of a frame
+        cumulation = buf; // the start of a frame, or frames waiting for the claim
       } else {
         buf.release();
       }
@@ -285,6 +290,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
           + (verdict == null ? "no verdict" : verdict.reason()));
       return;
     }
+    if (gateway().cluster != null) {
+      moveTo(ConnectionState.CLAIMING); // frames wait until the store has created or handed over the session
+      ctx.channel().config().setAutoRead(false);
+      gateway().cluster.handshake(this, hello, verdict.subject());
+      return;
+    }
     SessionStatus status = SessionStatus.NEW;
     long lost = 0;
     if (!hello.resumeSessionId().isEmpty()) {
@@ -348,6 +359,77 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     return true;
   }
 
+  /**
+   * Cluster: the store created {@code s} for this login. Event loop. False if the connection went
+   * away meanwhile (the caller ends the session).
+   */
+  boolean clusterLoggedIn(Session s, SessionStatus status, long lost, Frame.Hello hello) {
+    if (state != ConnectionState.CLAIMING) {
+      return false;
+    }
+    open();
+    session = s;
+    gateway().register(s);
+    writeWelcome(status, 0, lost);
+    gateway().handshakesOk.get(status).increment();
+    if (status == SessionStatus.LOST) {
+      Lifecycle.sessionLost(hello.clientId(), hello.resumeSessionId(), remote(), lost);
+    }
+    Lifecycle.authenticated(hello.clientId(), s.id(), remote(), status.name());
+    claimed();
+    return true;
+  }
+
+  /** Cluster: resumes {@code s}, which the store handed to this node. Event loop. */
+  boolean clusterResume(Session s, Frame.Hello hello) {
+    if (state != ConnectionState.CLAIMING) {
+      return false;
+    }
+    boolean resumed = resume(s, hello);
+    if (resumed) {
+      claimed();
+    }
+    return resumed;
+  }
+
+  /** Cluster: the resume needs the store, which is unavailable; come back later. Event loop. */
+  void clusterUnavailable(String why) {
+    if (state == ConnectionState.CLAIMING) {
+      int delay = Gateway.spreadDelayMillis(gateway().config.limits().handshakeRetryWindowMillis());
+      log.debug("{}: {}; retry in {} ms", this, why, delay);
+      closeAfter(new Frame.GoAway(ErrorCode.UNAVAILABLE, truncate(why), Math.max(1, delay), ""));
+    }
+  }
+
+  /** Cluster: the handshake is refused. Event loop. */
+  void clusterRefuse(ErrorCode code, String why) {
+    if (state == ConnectionState.CLAIMING) {
+      fail(code, why);
+    }
+  }
+
+  /** Frames that arrived during the claim are handled now. */
+  private void claimed() {
+    ctx.channel().config().setAutoRead(true);
+    ctx.flush();
+    ByteBuf waiting = cumulation;
+    if (waiting != null && state == ConnectionState.OPEN) {
+      cumulation = null;
+      decodeFrames(waiting);
+      ctx.flush();
+    }
+  }
+
+  /** Cluster: more of the client's frames are stored; acknowledge them. Any thread. */
+  void clusterAck() {
+    onLoop(() -> {
+      if (state == ConnectionState.OPEN && session != null) {
+        writeAck();
+        ctx.flush();
+      }
+    });
+  }
+
   private void open() {
     moveTo(ConnectionState.OPEN);
     deadlineNanos = gateway().ticker.nanoTime() + gateway().deadPeerTimeoutNanos;
@@ -378,6 +460,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       long acked = ((Frame.Ack) frame).seq();
       if (acked > writtenSeq || !session.acknowledged(acked, gateway().replayLimits)) {
         fail(ErrorCode.SEQUENCE_GAP, "ACK " + acked + " (expected: <= " + writtenSeq + ", the last seq sent)");
+      } else if (session.shared != null) {
+        gateway().cluster.acknowledged(session, acked);
       }
     } else if (frame instanceof Frame.Subscribe) {
       Frame.Subscribe sub = (Frame.Subscribe) frame;
@@ -386,13 +470,23 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         refuse(Limits.Limit.SUBSCRIPTIONS, ErrorCode.LIMIT_EXCEEDED, "more than " + maxTopics + " subscriptions");
         return;
       }
-      if (acceptSeq(sub.seq()) && session.addTopic(sub.topic())) {
-        gateway().topics.subscribe(sub.topic(), session);
+      if (acceptSeq(sub.seq())) {
+        if (session.shared != null) {
+          gateway().cluster.track(session, sub.seq(), session.addTopic(sub.topic())
+              ? gateway().cluster.subscribe(session, sub.topic()) : java.util.concurrent.CompletableFuture.completedFuture(null));
+        } else if (session.addTopic(sub.topic())) {
+          gateway().topics.subscribe(sub.topic(), session);
+        }
       }
     } else if (frame instanceof Frame.Unsubscribe) {
       Frame.Unsubscribe unsub = (Frame.Unsubscribe) frame;
-      if (acceptSeq(unsub.seq()) && session.removeTopic(unsub.topic())) {
-        gateway().topics.unsubscribe(unsub.topic(), session);
+      if (acceptSeq(unsub.seq())) {
+        if (session.shared != null) {
+          gateway().cluster.track(session, unsub.seq(), session.removeTopic(unsub.topic())
+              ? gateway().cluster.unsubscribe(session, unsub.topic()) : java.util.concurrent.CompletableFuture.completedFuture(null));
+        } else if (session.removeTopic(unsub.topic())) {
+          gateway().topics.unsubscribe(unsub.topic(), session);
+        }
       }
     } else if (frame instanceof Frame.Request) {
       gateway().requests.onRequest(this, session, (Frame.Request) frame);
@@ -434,9 +528,29 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         route = false;
       }
     }
-    if (route) {
-      gateway().route(session.clientId, d.targetKind(), d.target(), d.payload());
+    ClusterRouting cluster = gateway().cluster;
+    if (cluster == null) {
+      if (route) {
+        gateway().route(session.clientId, d.targetKind(), d.target(), d.payload());
+      }
+      return;
     }
+    Session from = session;
+    long seq = d.seq();
+    java.util.concurrent.CompletableFuture<?> effects = !route ? java.util.concurrent.CompletableFuture.completedFuture(0)
+        : cluster.route(from, seq, from.clientId, d.targetKind(), d.target(), d.payload()).handle((n, err) -> {
+          if (err != null) {
+            cluster.rejected.increment();
+            ServerConnection c = from.connection();
+            Throwable why = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                ? err.getCause() : err;
+            if (c != null) {
+              c.sendIfOpen(new Frame.Reject(seq, ErrorCode.UNAVAILABLE, truncate(String.valueOf(why.getMessage()))));
+            }
+          }
+          return null;
+        });
+    cluster.track(from, seq, effects);
   }
 
   /** Applies docs/PROTOCOL.md section 5; true if the frame is new and must be processed. */
@@ -455,7 +569,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   private void writeAck() {
     unackedInbound = 0;
-    ctx.write(encode(new Frame.Ack(session.lastReceivedSeq())), ctx.voidPromise());
+    // In a cluster only what is stored is acknowledged (it survives this node).
+    long seq = session.shared == null ? session.lastReceivedSeq() : ClusterRouting.ackable(session);
+    if (seq > 0) {
+      ctx.write(encode(new Frame.Ack(seq)), ctx.voidPromise());
+    }
   }
 
   /** The session has messages to send. Any thread; coalesces into one task on the event loop. */
@@ -521,7 +639,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     onLoop(() -> goAway(code, reason, 0));
   }
 
-  private void onLoop(Runnable task) {
+  void onLoop(Runnable task) {
     if (ctx == null) {
       return;
     }
@@ -604,6 +722,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   void deadlineExpired() {
     switch (state) {
       case HANDSHAKING:
+      case CLAIMING:
         fail(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within " + gateway().config.handshakeTimeout().toMillis() + " ms");
         break;
       case OPEN:

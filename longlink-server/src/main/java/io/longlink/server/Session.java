@@ -52,6 +52,8 @@ final class Session {
   /** Messages that could not be buffered: the session can no longer be resumed without a gap. */
   private long lostMessages;
   private Set<String> topics;
+  /** The session's durable copy in a cluster; {@code null} on a single node. Guarded by {@code this}. */
+  ClusterState shared;
 
   /**
    * How many messages and bytes a session may buffer, and what a full buffer does; one instance per
@@ -88,6 +90,89 @@ final class Session {
     this.idLo = id.lo();
     this.connection = connection;
     this.holderStamp = attemptStamp;
+  }
+
+  /**
+   * A session taken over from the cluster store (another node owned it, or this one before a
+   * restart): detached until the resuming connection attaches it.
+   */
+  static Session restored(String clientId, SessionIds id, ClusterStore.Snapshot from, ReplayLimits limits) {
+    Session s = new Session(clientId, from.subject(), id, null, 0);
+    s.state = State.DETACHED;
+    s.lastSentSeq = from.entries().isEmpty() ? from.lastSentSeq() : from.entries().get(0).seq() - 1;
+    s.lastReceivedSeq = from.lastReceivedSeq();
+    s.lostMessages = from.lost() ? 1 : 0;
+    for (ClusterStore.Entry e : from.entries()) {
+      s.applyNumbered(e.seq(), e.message(), limits);
+    }
+    s.lastSentSeq = Math.max(s.lastSentSeq, from.lastSentSeq());
+    if (!from.topics().isEmpty()) {
+      s.topics = new HashSet<>(from.topics());
+    }
+    return s;
+  }
+
+  /**
+   * Cluster: buffers a message the store numbered {@code seq} (and tells the connection), unless
+   * the session already has it.
+   *
+   * @return 0, or the seq after which messages are missing (fetch them from the store first)
+   */
+  long applyNumbered(long seq, ClusterStore.Message m, ReplayLimits limits) {
+    ServerConnection poke;
+    ServerConnection tooSlow = null;
+    int size = sizeOf(m.from(), m.target(), m.payload());
+    synchronized (this) {
+      if (state == State.ENDED || seq <= lastSentSeq) {
+        return 0;
+      }
+      if (seq != lastSentSeq + 1) {
+        return lastSentSeq;
+      }
+      if (outbound == null) {
+        outbound = new SeqBuffer<>(limits.messages(), limits.bytes());
+      }
+      if (lostMessages > 0 || !outbound.fits(size)) {
+        if (lostMessages == 0) {
+          tooSlow = connection;
+        }
+        lostMessages++;
+        lastSentSeq = Math.max(lastSentSeq, seq);
+        poke = null;
+      } else {
+        outbound.add(seq, new Frame.Data(seq, m.kind(), m.target(), m.from(), m.payload()), size);
+        lastSentSeq = Math.max(lastSentSeq, seq);
+        poke = connection;
+      }
+    }
+    if (poke != null) {
+      limits.changed(1, size);
+      poke.scheduleFlush();
+    }
+    if (tooSlow != null) {
+      tooSlow.replayBufferOverflowed();
+    }
+    return 0;
+  }
+
+  /** Cluster: the session as the store must keep it (for writing it back after an outage). */
+  synchronized ClusterStore.Snapshot snapshot(long epoch) {
+    java.util.List<ClusterStore.Entry> entries = new java.util.ArrayList<>();
+    if (outbound != null && !outbound.isEmpty()) {
+      for (long seq = outbound.firstSeq(); seq <= outbound.lastSeq(); seq++) {
+        Frame.Data d = outbound.get(seq);
+        if (d != null) {
+          entries.add(new ClusterStore.Entry(seq, new ClusterStore.Message(d.from(), d.targetKind(), d.target(), d.payload())));
+        }
+      }
+    }
+    return new ClusterStore.Snapshot(subject, epoch, "", lastSentSeq, lastReceivedSeq, lostMessages > 0, entries,
+        topics == null ? Set.of() : Set.copyOf(topics));
+  }
+
+  /** Cluster: the session continues from the store's copy of what the client sent. */
+  synchronized void receivedUpTo(long seq) {
+    lastReceivedSeq = seq;
   }
 
   SessionIds id() {

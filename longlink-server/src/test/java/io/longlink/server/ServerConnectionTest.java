@@ -22,7 +22,7 @@ class ServerConnectionTest {
   final FakeTicker ticker = new FakeTicker();
   final ServerConfig config = ServerConfig.builder()
       .heartbeatInterval(Duration.ofSeconds(30)).heartbeatMisses(3).handshakeTimeout(Duration.ofSeconds(5)).build();
-  final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), MessageHandler.routeAll(), null, ticker);
+  final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), MessageHandler.routeAll(), null, ticker, null);
   final LivenessSweeper sweeper = new LivenessSweeper(ImmediateEventExecutor.INSTANCE, gateway);
   EmbeddedChannel ch;
   ServerConnection connection;
@@ -182,7 +182,7 @@ class ServerConnectionTest {
   @Test
   void ackAfterEveryBatchOfNMessages() {
     Gateway g = new Gateway(config.toBuilder().ackBatchMessages(2).build(), Authenticator.acceptAll(),
-        m -> false, null, ticker);
+        m -> false, null, ticker, null);
     ch = new EmbeddedChannel(new ServerConnection(new LivenessSweeper(ImmediateEventExecutor.INSTANCE, g)));
     login("alice");
     ByteBuf batch = Unpooled.buffer();

@@ -5,8 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.longlink.server.NodeInfo;
 import io.longlink.server.NodeRegistry;
 import java.time.Duration;
@@ -27,26 +28,27 @@ import java.util.Objects;
 public final class RedisNodeRegistry implements NodeRegistry {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final RedisClient client;
-  private final StatefulRedisConnection<String, String> connection;
-  private final RedisCommands<String, String> redis;
+  private final io.lettuce.core.AbstractRedisClient client;
+  private final StatefulConnection<String, String> connection;
+  private final RedisClusterCommands<String, String> redis;
   private final Duration ttl;
   private final String aliveKey;
   private final String infoKey;
 
-  private RedisNodeRegistry(RedisClient client, StatefulRedisConnection<String, String> connection, Duration ttl,
-      String cluster) {
+  private RedisNodeRegistry(io.lettuce.core.AbstractRedisClient client, StatefulConnection<String, String> connection,
+      RedisClusterCommands<String, String> redis, Duration ttl, String cluster) {
     this.client = client;
     this.connection = connection;
-    this.redis = connection.sync();
+    this.redis = redis;
     this.ttl = ttl;
     this.aliveKey = cluster + ":{" + cluster + ":nodes}:alive";
     this.infoKey = cluster + ":{" + cluster + ":nodes}:info";
   }
 
   /**
-   * Connects to {@code uri} (e.g. {@code redis://127.0.0.1:6379}; commands time out after 2 s unless
-   * the URI says otherwise).
+   * Connects to {@code uri} (e.g. {@code redis://127.0.0.1:6379}, or
+   * {@code redis-cluster://HOST:PORT[,HOST:PORT...]} for Redis Cluster; commands time out after 2 s
+   * unless the URI says otherwise).
    *
    * @param cluster names the cluster (key prefix): clusters can share one Redis
    * @param ttl how long an announcement lasts
@@ -56,13 +58,30 @@ public final class RedisNodeRegistry implements NodeRegistry {
     if (ttl.isNegative() || ttl.compareTo(Duration.ofMillis(300)) < 0) {
       throw new IllegalArgumentException("ttl: " + ttl + " (expected: >= 300 ms)");
     }
+    if (uri.startsWith("redis-cluster://")) {
+      List<RedisURI> seeds = new ArrayList<>();
+      for (String hostPort : uri.substring("redis-cluster://".length()).split(",")) {
+        RedisURI u = RedisURI.create("redis://" + hostPort);
+        u.setTimeout(Duration.ofSeconds(2));
+        seeds.add(u);
+      }
+      RedisClusterClient c = RedisClusterClient.create(seeds);
+      try {
+        var conn = c.connect();
+        return new RedisNodeRegistry(c, conn, conn.sync(), ttl, cluster);
+      } catch (RuntimeException e) {
+        c.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        throw e;
+      }
+    }
     RedisURI redisUri = RedisURI.create(uri);
     if (!uri.contains("timeout=")) {
       redisUri.setTimeout(Duration.ofSeconds(2));
     }
     RedisClient client = RedisClient.create(redisUri);
     try {
-      return new RedisNodeRegistry(client, client.connect(), ttl, cluster);
+      var conn = client.connect();
+      return new RedisNodeRegistry(client, conn, conn.sync(), ttl, cluster);
     } catch (RuntimeException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       throw e;

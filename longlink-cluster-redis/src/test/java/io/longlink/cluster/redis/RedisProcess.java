@@ -16,25 +16,52 @@ import org.junit.jupiter.api.Assumptions;
  */
 final class RedisProcess implements AutoCloseable {
   final int port;
-  private final Process process;
+  private final Path dir;
+  private final boolean persistent;
+  private Process process;
 
-  private RedisProcess(int port, Process process) {
+  private RedisProcess(int port, Path dir, boolean persistent) {
     this.port = port;
-    this.process = process;
+    this.dir = dir;
+    this.persistent = persistent;
   }
 
   static RedisProcess start(Path dir) throws Exception {
+    return start(dir, false);
+  }
+
+  /** {@code persistent}: an append-only file synced on every write, so a restart keeps the data. */
+  static RedisProcess start(Path dir, boolean persistent) throws Exception {
     String missing = DebianPackages.ensure("redis-server", "redis-server", "--version");
     Assumptions.assumeTrue(missing == null, missing);
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
+    RedisProcess r = new RedisProcess(port, dir, persistent);
+    r.launch();
+    return r;
+  }
+
+  /** Stops Redis (SIGKILL: no chance to save) and starts it again on the same port. */
+  void restartAfter(Runnable whileDown) throws Exception {
+    process.destroyForcibly().waitFor();
+    whileDown.run();
+    launch();
+  }
+
+  void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor();
+  }
+
+  void launch() throws Exception {
     Path log = dir.resolve("redis-" + port + ".log");
     Process p = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--dir", dir.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    RedisProcess r = new RedisProcess(port, p);
+        "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync", "always",
+        "--dir", dir.toString())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    process = p;
+    RedisProcess r = this;
     try {
       Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
         if (!p.isAlive()) {
@@ -50,7 +77,6 @@ final class RedisProcess implements AutoCloseable {
       r.close();
       throw e;
     }
-    return r;
   }
 
   String uri() {

@@ -179,6 +179,9 @@ public final class AdminServer implements AutoCloseable {
       respond(ex, 503, "{\"status\":\"event loops stalled\"}");
     } else if (!node.dataPathWorks()) {
       respond(ex, 503, "{\"status\":\"routing probe failed\"}");
+    } else if (!node.clusterUnavailable().isEmpty()) {
+      respond(ex, 503, JSON.writeValueAsString(Map.of("status", "degraded", "reason",
+          "cluster store unavailable: " + node.clusterUnavailable())));
     } else {
       respond(ex, 200, "{\"status\":\"ready\"}");
     }
@@ -315,6 +318,8 @@ public final class AdminServer implements AutoCloseable {
       accepted = to != null ? node.publishToClient(to, payload) : node.publishToTopic(topic, payload);
     } catch (IllegalArgumentException e) {
       throw new BadRequest(400, e.getMessage());
+    } catch (IllegalStateException e) {
+      throw new BadRequest(503, "not sent: " + e.getMessage()); // the cluster store is unavailable
     }
     Map<String, Object> out = new java.util.LinkedHashMap<>();
     out.put(to != null ? "to" : "topic", to != null ? to : topic);

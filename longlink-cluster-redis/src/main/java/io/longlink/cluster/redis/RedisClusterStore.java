@@ -1,0 +1,520 @@
+package io.longlink.cluster.redis;
+
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.Consumer;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.StreamMessage;
+import io.lettuce.core.XAddArgs;
+import io.lettuce.core.XGroupCreateArgs;
+import io.lettuce.core.XReadArgs;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.longlink.protocol.TargetKind;
+import io.longlink.server.ClusterStore;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster store on Redis (standalone, or Redis Cluster: every key of a session shares its
+ * hash tag {@code {<clientId>}}, every key of a node {@code {<nodeId>}}).
+ *
+ * <ul>
+ *   <li>A session: a hash, a stream of its messages (IDs = their seq), a set of topics and a
+ *       hash of the last seq delivered per origin, all changed by Lua scripts ({@link Scripts}) that
+ *       check the fencing epoch. Delivering to a client appends to its stream: what a sender is
+ *       told was delivered is in Redis, not in a pub/sub message that a disconnected node would
+ *       miss.
+ *   <li>A node: one stream of notes for it (consumer group, read by the node): "wake" (messages
+ *       appended for a session it owns), "moved" (a session it had went elsewhere) and topic
+ *       messages for its subscribers. A node that was away reads what it missed; topic messages
+ *       are acknowledged only after they are stored in the subscribers' logs.
+ *   <li>A topic: the set of nodes with subscribers.
+ * </ul>
+ *
+ * <p>Commands are asynchronous and pipelined on one connection (Lettuce), fail at once while
+ * Redis is unreachable (no queueing) and time out after the URI's timeout (default 2 s).
+ */
+public final class RedisClusterStore implements ClusterStore {
+  private static final Logger log = LoggerFactory.getLogger(RedisClusterStore.class);
+  private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+  private static final String GROUP = "longlink";
+  private static final int NODE_QUEUE_MAX = 1_000_000;
+
+  private final AbstractRedisClient client;
+  private final StatefulConnection<String, byte[]> connection;
+  private final RedisClusterAsyncCommands<String, byte[]> redis;
+  /** Blocking reads of this node's queue: a connection of their own. */
+  private final StatefulConnection<String, byte[]> readerConnection;
+  private final RedisClusterCommands<String, byte[]> reader;
+  private final String prefix;
+  private final int maxLogMessages;
+  private volatile boolean closed;
+  private Thread readerThread;
+
+  private RedisClusterStore(AbstractRedisClient client, StatefulConnection<String, byte[]> connection,
+      RedisClusterAsyncCommands<String, byte[]> redis, StatefulConnection<String, byte[]> readerConnection,
+      RedisClusterCommands<String, byte[]> reader, String cluster, int maxLogMessages) {
+    this.client = client;
+    this.connection = connection;
+    this.redis = redis;
+    this.readerConnection = readerConnection;
+    this.reader = reader;
+    this.prefix = cluster + ":";
+    this.maxLogMessages = maxLogMessages;
+  }
+
+  /**
+   * Connects to {@code uri}: {@code redis://host:port} for a single Redis, or
+   * {@code redis-cluster://host:port[,host:port...]} for Redis Cluster (seed nodes).
+   *
+   * @param cluster names the cluster (key prefix): clusters can share one Redis
+   * @param maxLogMessages bound of each session's message log (the node's replay buffer size)
+   */
+  public static RedisClusterStore connect(String uri, String cluster, int maxLogMessages) {
+    if (maxLogMessages < 1) {
+      throw new IllegalArgumentException("maxLogMessages: " + maxLogMessages + " (expected: >= 1)");
+    }
+    if (uri.startsWith("redis-cluster://")) {
+      List<RedisURI> seeds = new ArrayList<>();
+      for (String hostPort : uri.substring("redis-cluster://".length()).split(",")) {
+        seeds.add(withTimeout(RedisURI.create("redis://" + hostPort), uri));
+      }
+      RedisClusterClient c = RedisClusterClient.create(seeds);
+      c.setOptions(ClusterClientOptions.builder()
+          .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+      try {
+        var main = c.connect(CODEC);
+        var blocking = c.connect(CODEC);
+        blocking.setTimeout(Duration.ofSeconds(10));
+        return new RedisClusterStore(c, main, main.async(), blocking, blocking.sync(), cluster, maxLogMessages);
+      } catch (RuntimeException e) {
+        c.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        throw e;
+      }
+    }
+    RedisClient c = RedisClient.create(withTimeout(RedisURI.create(uri), uri));
+    c.setOptions(ClientOptions.builder().disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+    try {
+      var main = c.connect(CODEC);
+      var blocking = c.connect(CODEC);
+      blocking.setTimeout(Duration.ofSeconds(10));
+      return new RedisClusterStore(c, main, main.async(), blocking, blocking.sync(), cluster, maxLogMessages);
+    } catch (RuntimeException e) {
+      c.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+      throw e;
+    }
+  }
+
+  private static RedisURI withTimeout(RedisURI u, String given) {
+    if (!given.contains("timeout=")) {
+      u.setTimeout(Duration.ofSeconds(2));
+    }
+    return u;
+  }
+
+  // ---- keys ----
+
+  private String[] sessionKeys(String clientId) {
+    String base = prefix + "s:{" + clientId + "}:";
+    return new String[] {base + "m", base + "l", base + "t", base + "d"};
+  }
+
+  private String nodeQueue(String nodeId) {
+    return prefix + "n:{" + nodeId + "}:q";
+  }
+
+  private String topicNodes(String topic) {
+    return prefix + "t:{" + topic + "}";
+  }
+
+  // ---- scripts ----
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] b(long n) {
+    return b(Long.toString(n));
+  }
+
+  private static String str(Object o) {
+    return o == null ? "" : o instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : o.toString();
+  }
+
+  private static long num(Object o) {
+    return o instanceof Long l ? l : Long.parseLong(str(o));
+  }
+
+  /**
+   * Runs a script. Always EVAL, not EVALSHA with a fallback: a script missing after a Redis restart
+   * would make the fallback's retries land after later commands, reordering deliveries (Redis
+   * caches the compiled script either way).
+   */
+  private <T> CompletableFuture<T> eval(String script, ScriptOutputType type, String[] keys, byte[]... args) {
+    return redis.<T>eval(script, type, keys, args).toCompletableFuture();
+  }
+
+  /** An owner-only write: 1 done, 0 fenced, -1 gone from Redis (treated as unavailable: the node writes it back). */
+  private CompletableFuture<Void> fenced(String what, String clientId, String script, String[] keys, byte[]... args) {
+    return this.<Long>eval(script, ScriptOutputType.INTEGER, keys, args).thenApply(r -> {
+      if (r == 0) {
+        throw new FencedException(what + " of client " + clientId + ": the session moved to another node");
+      }
+      if (r < 0) {
+        throw new IllegalStateException(what + " of client " + clientId + ": the session is not in Redis");
+      }
+      return null;
+    });
+  }
+
+  // ---- ClusterStore ----
+
+  private volatile String nodeId = "";
+  private volatile Listener listener;
+
+  @Override
+  public void start(String nodeId, Listener listener) {
+    this.nodeId = nodeId;
+    this.listener = listener;
+    readerThread = new Thread(this::readQueue, "longlink-cluster-queue");
+    readerThread.setDaemon(true);
+    readerThread.start();
+  }
+
+  @Override
+  public CompletionStage<Created> create(String clientId, String sessionId, String subject) {
+    return this.<List<Object>>eval(Scripts.CREATE, ScriptOutputType.MULTI, sessionKeys(clientId), b(sessionId),
+        b(subject), b(nodeId)).thenApply(r -> {
+          Created c = new Created(num(r.get(0)), str(r.get(1)), str(r.get(2)));
+          if (!c.replacedOwner().isEmpty() && !c.replacedOwner().equals(nodeId)) {
+            note(c.replacedOwner(), Map.of("m", b(clientId), "s", b(c.replacedSessionId())));
+          }
+          return c;
+        });
+  }
+
+  @Override
+  public CompletionStage<Snapshot> claim(String clientId, String sessionId) {
+    return this.<List<Object>>eval(Scripts.CLAIM, ScriptOutputType.MULTI, sessionKeys(clientId), b(sessionId), b(nodeId))
+        .thenApply(r -> {
+          if (r.isEmpty()) {
+            return null;
+          }
+          String previous = str(r.get(2));
+          List<Entry> entries = new ArrayList<>();
+          for (Object e : (List<?>) r.get(6)) {
+            List<?> idAndFields = (List<?>) e;
+            entries.add(new Entry(seqOf(str(idAndFields.get(0))), message((List<?>) idAndFields.get(1))));
+          }
+          Set<String> topics = new HashSet<>();
+          for (Object t : (List<?>) r.get(7)) {
+            topics.add(str(t));
+          }
+          if (!previous.isEmpty() && !previous.equals(nodeId)) {
+            note(previous, Map.of("m", b(clientId), "s", b(sessionId)));
+          }
+          return new Snapshot(str(r.get(1)), num(r.get(0)), previous, num(r.get(3)), num(r.get(4)),
+              "1".equals(str(r.get(5))), entries, topics);
+        });
+  }
+
+  private static long seqOf(String streamId) {
+    return Long.parseLong(streamId.substring(0, streamId.indexOf('-')));
+  }
+
+  /** A stream entry's flat field list (f from k kind t target p payload) as a message. */
+  private static Message message(List<?> fields) {
+    String from = "";
+    String target = "";
+    TargetKind kind = TargetKind.CLIENT;
+    byte[] payload = new byte[0];
+    for (int i = 0; i + 1 < fields.size(); i += 2) {
+      String name = str(fields.get(i));
+      Object v = fields.get(i + 1);
+      switch (name) {
+        case "f" -> from = str(v);
+        case "k" -> kind = TargetKind.valueOf(str(v));
+        case "t" -> target = str(v);
+        case "p" -> payload = v instanceof byte[] bytes ? bytes : b(str(v));
+        default -> { }
+      }
+    }
+    return new Message(from, kind, target, payload);
+  }
+
+  private static Message message(Map<String, byte[]> body) {
+    return new Message(str(body.get("f")), TargetKind.valueOf(str(body.get("k"))), str(body.get("t")),
+        body.getOrDefault("p", new byte[0]));
+  }
+
+  @Override
+  public CompletionStage<Delivery> deliver(String clientId, Message m, Origin origin) {
+    String[] k = sessionKeys(clientId);
+    return this.<List<Object>>eval(Scripts.DELIVER, ScriptOutputType.MULTI, new String[] {k[0], k[1], k[3]},
+        b(m.from()), b(m.kind().name()), b(m.target()), m.payload(), b(origin.sessionId()), b(origin.seq()),
+        b(maxLogMessages)).thenCompose(r -> {
+          Delivery d = new Delivery(num(r.get(0)), str(r.get(1)));
+          if ((d.seq() > 0 || d.seq() == Delivery.DUPLICATE) && !d.owner().isEmpty() && !d.owner().equals(nodeId)) {
+            // The owner learns through its queue; only then is the message on its way.
+            return note(d.owner(), Map.of("w", b(clientId))).thenApply(id -> d);
+          }
+          return CompletableFuture.completedFuture(d);
+        });
+  }
+
+  private CompletableFuture<String> note(String toNode, Map<String, byte[]> body) {
+    return redis.xadd(nodeQueue(toNode), XAddArgs.Builder.maxlen(NODE_QUEUE_MAX).approximateTrimming(), body)
+        .toCompletableFuture();
+  }
+
+  @Override
+  public CompletionStage<Integer> publish(String topic, Message m, Origin origin) {
+    return redis.smembers(topicNodes(topic)).toCompletableFuture().thenCompose(nodes -> {
+      List<CompletableFuture<String>> sent = new ArrayList<>();
+      for (byte[] node : nodes) {
+        String n = str(node);
+        if (!n.equals(nodeId)) {
+          sent.add(note(n, Map.of("topic", b(topic), "f", b(m.from()), "k", b(m.kind().name()), "t", b(m.target()),
+              "p", m.payload(), "o", b(origin.sessionId()), "n", b(origin.seq()))));
+        }
+      }
+      return CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).thenApply(v -> sent.size());
+    });
+  }
+
+  @Override
+  public CompletionStage<Void> received(String clientId, long epoch, long seq) {
+    return fenced("received", clientId, Scripts.RECEIVED, new String[] {sessionKeys(clientId)[0]}, b(epoch), b(seq));
+  }
+
+  @Override
+  public CompletionStage<Void> acknowledged(String clientId, long epoch, long seq) {
+    String[] k = sessionKeys(clientId);
+    return fenced("acknowledged", clientId, Scripts.ACKNOWLEDGED, new String[] {k[0], k[1]}, b(epoch), b(seq));
+  }
+
+  @Override
+  public CompletionStage<Void> subscribe(String clientId, long epoch, String topic, boolean firstOnNode) {
+    String[] k = sessionKeys(clientId);
+    CompletableFuture<Void> session = fenced("subscribe", clientId, Scripts.SUBSCRIBE, new String[] {k[0], k[2]},
+        b(epoch), b(topic));
+    if (!firstOnNode) {
+      return session;
+    }
+    return session.thenCombine(redis.sadd(topicNodes(topic), b(nodeId)).toCompletableFuture(), (a, c) -> null);
+  }
+
+  @Override
+  public CompletionStage<Void> unsubscribe(String clientId, long epoch, String topic, boolean lastOnNode) {
+    String[] k = sessionKeys(clientId);
+    CompletableFuture<Void> session = fenced("unsubscribe", clientId, Scripts.UNSUBSCRIBE, new String[] {k[0], k[2]},
+        b(epoch), b(topic));
+    return lastOnNode ? session.thenCombine(leaveTopic(topic).toCompletableFuture(), (a, c) -> null) : session;
+  }
+
+  @Override
+  public CompletionStage<Void> leaveTopic(String topic) {
+    return redis.srem(topicNodes(topic), b(nodeId)).toCompletableFuture().thenApply(n -> null);
+  }
+
+  @Override
+  public CompletionStage<Void> detached(String clientId, long epoch, long retentionMillis) {
+    return fenced("detach", clientId, Scripts.DETACHED, sessionKeys(clientId), b(epoch), b(Math.max(1, retentionMillis)));
+  }
+
+  @Override
+  public CompletionStage<Void> end(String clientId, long epoch) {
+    return this.<Long>eval(Scripts.END, ScriptOutputType.INTEGER, sessionKeys(clientId), b(epoch)).thenApply(r -> {
+      if (r == 0) {
+        throw new FencedException("end of client " + clientId + ": the session moved to another node");
+      }
+      return null; // -1: already gone
+    });
+  }
+
+  @Override
+  public CompletionStage<List<Entry>> entriesAfter(String clientId, long seq, int max) {
+    return redis.xrange(sessionKeys(clientId)[1], Range.create((seq + 1) + "-0", "+"), Limit.create(0, max))
+        .toCompletableFuture().thenApply(list -> {
+          List<Entry> out = new ArrayList<>(list.size());
+          for (StreamMessage<String, byte[]> m : list) {
+            out.add(new Entry(seqOf(m.getId()), message(m.getBody())));
+          }
+          return out;
+        });
+  }
+
+  @Override
+  public CompletionStage<Restored> restore(String clientId, String sessionId, long epoch, long knownSeq, Snapshot s) {
+    List<byte[]> args = new ArrayList<>();
+    args.add(b(sessionId));
+    args.add(b(epoch));
+    args.add(b(knownSeq));
+    args.add(b(s.subject()));
+    args.add(b(nodeId));
+    args.add(b(s.lastSentSeq()));
+    args.add(b(s.lastReceivedSeq()));
+    args.add(b(s.lost() ? 1 : 0));
+    args.add(b(s.topics().size()));
+    for (String t : s.topics()) {
+      args.add(b(t));
+    }
+    for (Entry e : s.entries()) {
+      Message m = e.message();
+      args.add(b(e.seq()));
+      args.add(b(m.from()));
+      args.add(b(m.kind().name()));
+      args.add(b(m.target()));
+      args.add(m.payload());
+    }
+    return this.<List<Object>>eval(Scripts.RESTORE, ScriptOutputType.MULTI, sessionKeys(clientId),
+        args.toArray(byte[][]::new)).thenApply(r -> {
+          if (r.size() == 1) {
+            throw new FencedException("restore of client " + clientId + ": the session moved to another node");
+          }
+          List<Entry> renumbered = new ArrayList<>();
+          for (Object o : (List<?>) r.get(1)) {
+            List<?> seqAndFields = (List<?>) o;
+            renumbered.add(new Entry(num(seqAndFields.get(0)), message((List<?>) seqAndFields.get(1))));
+          }
+          return new Restored(num(r.get(0)), renumbered);
+        });
+  }
+
+  // ---- this node's queue ----
+
+  /**
+   * Reads this node's queue until closed: what it missed while away first (its pending entries),
+   * then new ones. Wake-ups and moves are handled at once; topic messages are acknowledged when
+   * stored in the subscribers' logs, so a batch that could not be stored is read again.
+   */
+  private void readQueue() {
+    String key = nodeQueue(nodeId);
+    boolean pending = true;
+    boolean groupReady = false;
+    boolean up = true;
+    long backoffMillis = 100;
+    while (!closed) {
+      try {
+        if (!groupReady) {
+          try {
+            reader.xgroupCreate(XReadArgs.StreamOffset.from(key, "0"), GROUP, XGroupCreateArgs.Builder.mkstream());
+          } catch (io.lettuce.core.RedisBusyException exists) {
+            // created before
+          }
+          groupReady = true;
+        }
+        List<StreamMessage<String, byte[]>> batch = reader.xreadgroup(Consumer.from(GROUP, nodeId),
+            XReadArgs.Builder.count(256).block(pending ? 1 : 1000),
+            pending ? XReadArgs.StreamOffset.from(key, "0") : XReadArgs.StreamOffset.lastConsumed(key));
+        if (!up) {
+          up = true;
+          backoffMillis = 100;
+          listener.availability(true, "");
+        }
+        if (pending && batch.isEmpty()) {
+          pending = false;
+          continue;
+        }
+        if (!handle(key, batch)) {
+          pending = true; // some topic messages could not be stored: read them again
+          pause(backoffMillis);
+        }
+      } catch (RuntimeException e) {
+        if (closed) {
+          return;
+        }
+        if (String.valueOf(e.getMessage()).contains("NOGROUP")) {
+          groupReady = false; // Redis lost the queue (restarted without persistence)
+        }
+        pending = true;
+        if (up) {
+          up = false;
+          log.warn("cannot read this node's cluster queue: {}", e.toString());
+          listener.availability(false, e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        pause(backoffMillis);
+        backoffMillis = Math.min(2_000, backoffMillis * 2);
+      }
+    }
+  }
+
+  private boolean handle(String key, List<StreamMessage<String, byte[]>> batch) {
+    List<String> done = new ArrayList<>();
+    List<CompletableFuture<String>> topics = new ArrayList<>();
+    for (StreamMessage<String, byte[]> m : batch) {
+      Map<String, byte[]> body = m.getBody();
+      if (body == null || body.isEmpty()) {
+        done.add(m.getId()); // trimmed meanwhile
+      } else if (body.containsKey("w")) {
+        listener.wake(str(body.get("w")));
+        done.add(m.getId());
+      } else if (body.containsKey("m")) {
+        listener.moved(str(body.get("m")), str(body.get("s")));
+        done.add(m.getId());
+      } else if (body.containsKey("topic")) {
+        CompletableFuture<String> stored = new CompletableFuture<>();
+        topics.add(stored);
+        Origin origin = new Origin(str(body.get("o")), num(body.get("n")));
+        listener.topicMessage(str(body.get("topic")), message(body), origin, () -> stored.complete(m.getId()));
+      } else {
+        done.add(m.getId());
+      }
+    }
+    boolean all = true;
+    for (CompletableFuture<String> t : topics) {
+      try {
+        done.add(t.get(10, TimeUnit.SECONDS));
+      } catch (Exception notStored) {
+        all = false;
+      }
+    }
+    if (!done.isEmpty()) {
+      String[] ids = done.toArray(String[]::new);
+      reader.xack(key, GROUP, ids);
+      reader.xdel(key, ids);
+    }
+    return all;
+  }
+
+  private void pause(long millis) {
+    try {
+      Thread.sleep(millis); // the queue reader's own thread, backing off from an unreachable Redis
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      closed = true;
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    if (readerThread != null) {
+      readerThread.interrupt();
+    }
+    connection.close();
+    readerConnection.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+}

@@ -1,0 +1,145 @@
+package io.longlink.cluster.redis;
+
+/**
+ * The Lua scripts of {@link RedisClusterStore}. Each touches one session's keys only (one hash
+ * tag, so one slot on Redis Cluster) and runs atomically. Owner-only writes check the fencing
+ * epoch first: 1 done, 0 fenced (another epoch), -1 the session is not in Redis.
+ *
+ * <p>A session's keys: {@code m} hash (sid, subject, owner, epoch, sent, recv, lost), {@code l}
+ * stream of its messages with IDs {@code <seq>-0}, {@code t} set of topics, {@code d} hash of the
+ * last seq delivered per origin (idempotent delivery).
+ */
+final class Scripts {
+  private Scripts() {}
+
+  /** KEYS m l t d; ARGV sid subject owner. Returns {epoch, replacedOwner, replacedSid}. */
+  static final String CREATE = """
+      local prevOwner = redis.call('HGET', KEYS[1], 'owner') or ''
+      local prevSid = redis.call('HGET', KEYS[1], 'sid') or ''
+      local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+      redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+      redis.call('HSET', KEYS[1], 'sid', ARGV[1], 'subject', ARGV[2], 'owner', ARGV[3], 'sent', 0, 'recv', 0, 'lost', 0)
+      redis.call('PERSIST', KEYS[1])
+      return {epoch, prevOwner, prevSid}
+      """;
+
+  /**
+   * KEYS m l t d; ARGV sid owner. Returns {} if no such session, else {epoch, subject,
+   * previousOwner, sent, recv, lost, entries, topics}.
+   */
+  static final String CLAIM = """
+      if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {} end
+      local m = redis.call('HMGET', KEYS[1], 'subject', 'owner', 'sent', 'recv', 'lost')
+      local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+      redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+      for i = 1, 4 do redis.call('PERSIST', KEYS[i]) end
+      return {epoch, m[1], m[2], m[3], m[4], m[5], redis.call('XRANGE', KEYS[2], '-', '+'), redis.call('SMEMBERS', KEYS[3])}
+      """;
+
+  /**
+   * KEYS m l d; ARGV from kind target payload originField originSeq maxLen. Returns {seq, owner}:
+   * seq 0 no session, -1 duplicate, -2 log full.
+   */
+  static final String DELIVER = """
+      local owner = redis.call('HGET', KEYS[1], 'owner')
+      if not owner then return {0, ''} end
+      local ttl = redis.call('PTTL', KEYS[1])
+      if ARGV[5] ~= '' then
+        local last = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
+        if tonumber(ARGV[6]) <= last then return {-1, owner} end
+        redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+        if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+      end
+      if redis.call('HGET', KEYS[1], 'lost') == '1' then return {-2, owner} end
+      if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[7]) then
+        redis.call('HSET', KEYS[1], 'lost', 1)
+        return {-2, owner}
+      end
+      local seq = redis.call('HINCRBY', KEYS[1], 'sent', 1)
+      redis.call('XADD', KEYS[2], seq .. '-0', 'f', ARGV[1], 'k', ARGV[2], 't', ARGV[3], 'p', ARGV[4])
+      if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+      return {seq, owner}
+      """;
+
+  private static final String FENCE = """
+      local e = redis.call('HGET', KEYS[1], 'epoch')
+      if not e then return -1 end
+      if e ~= ARGV[1] then return 0 end
+      """;
+
+  /** KEYS m; ARGV epoch seq. */
+  static final String RECEIVED = FENCE + """
+      if tonumber(redis.call('HGET', KEYS[1], 'recv')) < tonumber(ARGV[2]) then
+        redis.call('HSET', KEYS[1], 'recv', ARGV[2])
+      end
+      return 1
+      """;
+
+  /** KEYS m l; ARGV epoch seq. */
+  static final String ACKNOWLEDGED = FENCE + """
+      redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[2]) + 1) .. '-0')
+      return 1
+      """;
+
+  /** KEYS m t; ARGV epoch topic. */
+  static final String SUBSCRIBE = FENCE + """
+      redis.call('SADD', KEYS[2], ARGV[2])
+      return 1
+      """;
+
+  /** KEYS m t; ARGV epoch topic. */
+  static final String UNSUBSCRIBE = FENCE + """
+      redis.call('SREM', KEYS[2], ARGV[2])
+      return 1
+      """;
+
+  /** KEYS m l t d; ARGV epoch millis. */
+  static final String DETACHED = FENCE + """
+      for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+      return 1
+      """;
+
+  /** KEYS m l t d; ARGV epoch. */
+  static final String END = FENCE + """
+      redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+      return 1
+      """;
+
+  /**
+   * KEYS m l t d; ARGV sid epoch known subject owner sent recv lost ntopics topics... then entries
+   * as (seq from kind target payload)... Returns {0} if fenced, else {epoch, renumbered} where
+   * renumbered is {{seq, {fields}}...}: what the store numbered after {@code known}, moved after
+   * the node's messages.
+   */
+  static final String RESTORE = """
+      local cur = redis.call('HMGET', KEYS[1], 'sid', 'epoch')
+      local epoch = tonumber(ARGV[2])
+      local extra = {}
+      if cur[1] then
+        if cur[1] ~= ARGV[1] or tonumber(cur[2]) ~= epoch then return {0} end
+        extra = redis.call('XRANGE', KEYS[2], (tonumber(ARGV[3]) + 1) .. '-0', '+')
+      elseif epoch < 1 then
+        epoch = 1
+      end
+      redis.call('DEL', KEYS[2], KEYS[3])
+      redis.call('HSET', KEYS[1], 'sid', ARGV[1], 'epoch', epoch, 'subject', ARGV[4], 'owner', ARGV[5],
+          'recv', ARGV[7], 'lost', ARGV[8])
+      local sent = tonumber(ARGV[6])
+      local nt = tonumber(ARGV[9])
+      for i = 1, nt do redis.call('SADD', KEYS[3], ARGV[9 + i]) end
+      local i = 10 + nt
+      while i <= #ARGV do
+        redis.call('XADD', KEYS[2], ARGV[i] .. '-0', 'f', ARGV[i + 1], 'k', ARGV[i + 2], 't', ARGV[i + 3], 'p', ARGV[i + 4])
+        i = i + 5
+      end
+      local out = {}
+      for _, e in ipairs(extra) do
+        sent = sent + 1
+        redis.call('XADD', KEYS[2], sent .. '-0', unpack(e[2]))
+        table.insert(out, {sent, e[2]})
+      end
+      redis.call('HSET', KEYS[1], 'sent', sent)
+      for k = 1, 4 do redis.call('PERSIST', KEYS[k]) end
+      return {epoch, out}
+      """;
+}

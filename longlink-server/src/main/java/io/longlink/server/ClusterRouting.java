@@ -1,0 +1,624 @@
+package io.longlink.server;
+
+import io.longlink.protocol.ErrorCode;
+import io.longlink.protocol.Frame;
+import io.longlink.protocol.SessionStatus;
+import io.longlink.protocol.TargetKind;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node's side of the cluster: sessions kept durably in the {@link ClusterStore}, messages
+ * numbered there and delivered wherever their client is, resumes on any node.
+ *
+ * <p>The rule that makes a node's death lose nothing: nothing leaves this node before the store
+ * has it. A message goes to a client only once the store numbered it; a client's frame is
+ * acknowledged only once its effects (the messages it sent, stored in their targets' logs) and
+ * the session's received counter are stored. Delivery is idempotent by origin (sending session and
+ * seq), so a client replaying unacknowledged frames on another node stores nothing twice.
+ *
+ * <p>When the store is unreachable, a node keeps serving its own clients from memory (their
+ * sessions turn "dirty" and are written back when the store returns), refuses what needs the
+ * store (messages to clients on other nodes get a REJECT, resumes of sessions it does not hold a
+ * GOAWAY UNAVAILABLE with a retry delay), and says so on {@code /readyz} and in its metrics.
+ */
+final class ClusterRouting implements ClusterStore.Listener {
+  private static final Logger log = LoggerFactory.getLogger(ClusterRouting.class);
+  private static final int CATCH_UP_BATCH = 256;
+
+  final ClusterStore store;
+  private final Gateway gateway;
+  private volatile String nodeId = "";
+  private volatile boolean available = true;
+  private volatile String unavailableWhy = "";
+  private final Set<Session> dirty = ConcurrentHashMap.newKeySet();
+
+  final LongAdder rejected = new LongAdder();
+  final LongAdder fenced = new LongAdder();
+  final LongAdder restored = new LongAdder();
+  final LongAdder claims = new LongAdder();
+  final LongAdder storeErrors = new LongAdder();
+
+  ClusterRouting(ClusterStore store, Gateway gateway) {
+    this.store = store;
+    this.gateway = gateway;
+  }
+
+  void start(String nodeId) {
+    this.nodeId = nodeId;
+    store.start(nodeId, this);
+  }
+
+  boolean available() {
+    return available;
+  }
+
+  String unavailableWhy() {
+    return unavailableWhy;
+  }
+
+  int dirtySessions() {
+    return dirty.size();
+  }
+
+  // ---- handshake ----
+
+  /** A HELLO passed authentication: create or claim its session in the store. Event loop. */
+  void handshake(ServerConnection c, Frame.Hello hello, String subject) {
+    String clientId = hello.clientId();
+    String resumeId = hello.resumeSessionId();
+    SessionIds id = resumeId.isEmpty() ? null : SessionIds.parse(resumeId);
+    if (resumeId.isEmpty()) {
+      login(c, hello, subject, SessionStatus.NEW, 0);
+      return;
+    }
+    gateway.resumeAttempts.increment();
+    if (id == null) {
+      login(c, hello, subject, SessionStatus.LOST, 0);
+      return;
+    }
+    claims.increment();
+    store.claim(clientId, resumeId).whenComplete((snap, err) -> c.onLoop(() -> {
+      if (err != null) {
+        unavailable(err);
+        Session local = gateway.store.find(clientId, resumeId);
+        if (local != null && local.shared != null) {
+          markDirty(local); // this node holds it: resume from memory, write it back later
+          resumeOrLose(c, local, hello, subject);
+        } else {
+          c.clusterUnavailable("cannot resume session " + resumeId + ": the cluster store is unavailable ("
+              + unavailableWhy + ")");
+        }
+        return;
+      }
+      if (snap == null) {
+        login(c, hello, subject, SessionStatus.LOST, 0);
+        return;
+      }
+      if (!snap.subject().equals(subject)) {
+        c.clusterRefuse(ErrorCode.RESUME_REFUSED, "session " + resumeId + " of client " + clientId
+            + " belongs to another subject");
+        return;
+      }
+      Session local = gateway.store.find(clientId, resumeId);
+      Session s;
+      if (local != null && local.shared != null && nodeId.equals(snap.previousOwner())
+          && local.shared.epoch == snap.epoch() - 1) {
+        s = local; // this node held it all along: its copy is as new as the store's
+        synchronized (s) {
+          s.shared.epoch = snap.epoch();
+        }
+      } else {
+        if (local != null) {
+          gateway.endLocally(local);
+        }
+        s = Session.restored(clientId, id, snap, gateway.replayLimits);
+        s.shared = new ClusterState(snap.epoch(), snap.lastReceivedSeq());
+        gateway.register(s);
+        for (String topic : snap.topics()) {
+          subscribeLocally(s, topic);
+        }
+      }
+      resumeOrLose(c, s, hello, subject);
+    }));
+  }
+
+  private void resumeOrLose(ServerConnection c, Session s, Frame.Hello hello, String subject) {
+    if (!c.clusterResume(s, hello) && c.state() == ConnectionState.CLAIMING) {
+      long lost = s.lostFor(hello.lastReceivedSeq());
+      gateway.resumesLost.increment();
+      login(c, hello, subject, SessionStatus.LOST, lost);
+    }
+  }
+
+  private void login(ServerConnection c, Frame.Hello hello, String subject, SessionStatus status, long lost) {
+    Session s = new Session(hello.clientId(), subject, SessionIds.next(), c, hello.attemptStamp());
+    s.shared = new ClusterState(0, 0);
+    store.create(hello.clientId(), s.id().toString(), subject).whenComplete((created, err) -> c.onLoop(() -> {
+      if (err != null) {
+        unavailable(err);
+        markDirty(s); // runs on this node until the store is back
+      } else {
+        synchronized (s) {
+          s.shared.epoch = created.epoch();
+        }
+      }
+      if (!c.clusterLoggedIn(s, status, lost, hello)) {
+        end(s);
+      }
+    }));
+  }
+
+  // ---- inbound: acknowledge only what is stored ----
+
+  /**
+   * The client's sequenced frame {@code seq} was accepted; {@code effects} completes when what it
+   * asked for is stored (or was rejected). The ACK follows once it and every frame before it are.
+   */
+  void track(Session s, long seq, CompletableFuture<?> effects) {
+    CompletableFuture<Void> next;
+    synchronized (s) {
+      next = CompletableFuture.allOf(s.shared.inboundTail, effects);
+      s.shared.inboundTail = next;
+    }
+    next.whenComplete((v, e) -> inboundDone(s, seq));
+  }
+
+  private void inboundDone(Session s, long seq) {
+    ClusterState cs = s.shared;
+    long persist;
+    synchronized (s) {
+      if (seq <= cs.inboundDone) {
+        return;
+      }
+      cs.inboundDone = seq;
+      if (cs.dirty) {
+        cs.ackable = seq; // the node's memory is the only copy for now
+        persist = 0;
+      } else if (cs.receivedInFlight) {
+        return; // the write in flight goes on with the newest when it completes
+      } else {
+        cs.receivedInFlight = true;
+        persist = seq;
+      }
+    }
+    if (persist == 0) {
+      ack(s);
+    } else {
+      persistReceived(s, persist);
+    }
+  }
+
+  private void persistReceived(Session s, long seq) {
+    long epoch;
+    synchronized (s) {
+      epoch = s.shared.epoch;
+    }
+    store.received(s.clientId, epoch, seq).whenComplete((v, err) -> {
+      if (isFenced(err)) {
+        moved(s);
+        return;
+      }
+      if (err != null) {
+        unavailable(err);
+        markDirty(s);
+      }
+      long again = 0;
+      synchronized (s) {
+        ClusterState cs = s.shared;
+        cs.receivedInFlight = false;
+        cs.ackable = Math.max(cs.ackable, err == null ? seq : cs.inboundDone);
+        if (!cs.dirty && cs.inboundDone > seq) {
+          cs.receivedInFlight = true;
+          again = cs.inboundDone;
+        }
+      }
+      ack(s);
+      if (again > 0) {
+        persistReceived(s, again);
+      }
+    });
+  }
+
+  private static void ack(Session s) {
+    ServerConnection c = s.connection();
+    if (c != null) {
+      c.clusterAck();
+    }
+  }
+
+  /** What the ACK may cover. */
+  static long ackable(Session s) {
+    synchronized (s) {
+      return s.shared.ackable;
+    }
+  }
+
+  // ---- routing ----
+
+  /**
+   * Routes a message (from a client's session {@code sender} and its seq, or from the backend when
+   * {@code sender} is null). Completes with how many sessions took it; fails (with the reason) if
+   * it could not reach a client or node because the store is unavailable.
+   */
+  CompletableFuture<Integer> route(Session sender, long senderSeq, String from, TargetKind kind, String target,
+      byte[] payload) {
+    ClusterStore.Message m = new ClusterStore.Message(from, kind, target, payload);
+    String sid = sender == null ? null : sender.id().toString();
+    if (kind == TargetKind.CLIENT) {
+      return deliverTo(target, m, sid == null ? ClusterStore.Origin.NONE : new ClusterStore.Origin(sid, senderSeq));
+    }
+    // Topic: the local subscribers here, the other nodes' through their streams.
+    ClusterStore.Origin origin = sid == null ? ClusterStore.Origin.NONE : new ClusterStore.Origin(sid + "|t", senderSeq);
+    CompletableFuture<Integer> local = deliverToSubscribers(target, m, origin);
+    CompletableFuture<Integer> remote = store.publish(target, m, origin).toCompletableFuture()
+        .exceptionally(err -> {
+          unavailable(err);
+          throw new CompletionException(new IllegalStateException("cannot reach topic " + target
+              + " on other nodes: the cluster store is unavailable (" + unavailableWhy + ")"));
+        });
+    return local.thenCombine(remote, (a, b) -> a);
+  }
+
+  private CompletableFuture<Integer> deliverToSubscribers(String topic, ClusterStore.Message m,
+      ClusterStore.Origin origin) {
+    List<CompletableFuture<Integer>> all = new ArrayList<>();
+    for (Session s : gateway.topics.subscribers(topic)) {
+      all.add(deliverTo(s.clientId, m, origin));
+    }
+    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+        .thenApply(v -> all.stream().mapToInt(CompletableFuture::join).sum());
+  }
+
+  private CompletableFuture<Integer> deliverTo(String clientId, ClusterStore.Message m, ClusterStore.Origin origin) {
+    Session local = gateway.store.get(clientId);
+    if (local != null && local.shared != null && isDirty(local)) {
+      return CompletableFuture.completedFuture(offerLocally(local, m) ? 1 : 0);
+    }
+    return store.deliver(clientId, m, origin).toCompletableFuture().handle((d, err) -> {
+      if (err == null) {
+        available(true, "");
+        if (d.seq() > 0) {
+          if (nodeId.equals(d.owner())) {
+            applyLocal(clientId, d.seq(), m);
+          }
+          return 1;
+        }
+        if (d.seq() == ClusterStore.Delivery.DUPLICATE) {
+          return 1;
+        }
+        if (d.seq() == ClusterStore.Delivery.FULL) {
+          Session s = gateway.store.get(clientId);
+          ServerConnection c = s == null ? null : s.connection();
+          if (c != null) {
+            c.replayBufferOverflowed();
+          }
+          return 0;
+        }
+        gateway.undeliverable.increment();
+        return 0;
+      }
+      unavailable(err);
+      Session here = gateway.store.get(clientId);
+      if (here != null && here.shared != null) {
+        markDirty(here); // local delivery goes on from memory
+        return offerLocally(here, m) ? 1 : 0;
+      }
+      throw new CompletionException(new IllegalStateException("cannot reach client " + clientId
+          + ": the cluster store is unavailable (" + unavailableWhy + ")"));
+    });
+  }
+
+  private boolean offerLocally(Session s, ClusterStore.Message m) {
+    return s.offer(m.from(), m.kind(), m.target(), m.payload(), gateway.replayLimits);
+  }
+
+  private void applyLocal(String clientId, long seq, ClusterStore.Message m) {
+    Session s = gateway.store.get(clientId);
+    if (s == null || s.shared == null) {
+      return;
+    }
+    if (s.applyNumbered(seq, m, gateway.replayLimits) > 0) {
+      catchUp(s);
+    }
+  }
+
+  /** Fetches what the store numbered for {@code s} that this node does not have yet. */
+  private void catchUp(Session s) {
+    long from;
+    synchronized (s) {
+      if (s.shared.dirty) {
+        return; // written back first; the restore returns what was missed
+      }
+      if (s.shared.catchingUp) {
+        s.shared.wakeAgain = true;
+        return;
+      }
+      s.shared.catchingUp = true;
+      from = s.lastSentSeq();
+    }
+    store.entriesAfter(s.clientId, from, CATCH_UP_BATCH).whenComplete((entries, err) -> {
+      if (err != null) {
+        unavailable(err);
+      } else {
+        for (ClusterStore.Entry e : entries) {
+          s.applyNumbered(e.seq(), e.message(), gateway.replayLimits);
+        }
+      }
+      boolean again;
+      synchronized (s) {
+        s.shared.catchingUp = false;
+        again = err == null && (s.shared.wakeAgain || entries.size() == CATCH_UP_BATCH);
+        s.shared.wakeAgain = false;
+      }
+      if (again) {
+        catchUp(s);
+      }
+    });
+  }
+
+  // ---- the session's other writes ----
+
+  void acknowledged(Session s, long seq) {
+    long epoch;
+    synchronized (s) {
+      ClusterState cs = s.shared;
+      cs.trimWanted = Math.max(cs.trimWanted, seq);
+      if (cs.trimInFlight || cs.dirty) {
+        return;
+      }
+      cs.trimInFlight = true;
+      epoch = cs.epoch;
+    }
+    store.acknowledged(s.clientId, epoch, seq).whenComplete((v, err) -> {
+      if (isFenced(err)) {
+        moved(s);
+        return;
+      }
+      if (err != null) {
+        unavailable(err);
+        markDirty(s);
+      }
+      long again = 0;
+      synchronized (s) {
+        s.shared.trimInFlight = false;
+        if (err == null && s.shared.trimWanted > seq) {
+          again = s.shared.trimWanted;
+        }
+      }
+      if (again > 0) {
+        acknowledged(s, again);
+      }
+    });
+  }
+
+  /** Subscribes the session here and in the store; completes when stored (or the session went dirty). */
+  CompletableFuture<Void> subscribe(Session s, String topic) {
+    boolean first = subscribeLocally(s, topic);
+    return write(s, (cid, epoch) -> store.subscribe(cid, epoch, topic, first));
+  }
+
+  private boolean subscribeLocally(Session s, String topic) {
+    boolean first = gateway.topics.subscribers(topic).isEmpty();
+    gateway.topics.subscribe(topic, s);
+    return first;
+  }
+
+  CompletableFuture<Void> unsubscribe(Session s, String topic) {
+    gateway.topics.unsubscribe(topic, s);
+    boolean last = gateway.topics.subscribers(topic).isEmpty();
+    return write(s, (cid, epoch) -> store.unsubscribe(cid, epoch, topic, last));
+  }
+
+  void leaveTopic(String topic) {
+    store.leaveTopic(topic).whenComplete((v, err) -> {
+      if (err != null) {
+        unavailable(err); // the other nodes keep sending its messages here; none are lost
+      }
+    });
+  }
+
+  void detached(Session s) {
+    long retention = gateway.config.sessionRetention().toMillis();
+    write(s, (cid, epoch) -> store.detached(cid, epoch, retention));
+  }
+
+  /** The session ended on this node: forget its durable copy too (if it is still ours). */
+  void end(Session s) {
+    dirty.remove(s);
+    long epoch;
+    synchronized (s) {
+      epoch = s.shared.epoch;
+    }
+    store.end(s.clientId, epoch).whenComplete((v, err) -> {
+      if (err != null && !isFenced(err)) {
+        unavailable(err);
+        log.debug("{}: could not end it in the cluster store (it expires there): {}", s, err.toString());
+      }
+    });
+  }
+
+  private interface Write {
+    java.util.concurrent.CompletionStage<Void> to(String clientId, long epoch);
+  }
+
+  private CompletableFuture<Void> write(Session s, Write w) {
+    long epoch;
+    synchronized (s) {
+      if (s.shared.dirty) {
+        return CompletableFuture.completedFuture(null); // the restore writes it
+      }
+      epoch = s.shared.epoch;
+    }
+    return w.to(s.clientId, epoch).toCompletableFuture().handle((v, err) -> {
+      if (isFenced(err)) {
+        moved(s);
+      } else if (err != null) {
+        unavailable(err);
+        markDirty(s);
+      }
+      return null;
+    });
+  }
+
+  // ---- the store's calls ----
+
+  @Override
+  public void wake(String clientId) {
+    Session s = gateway.store.get(clientId);
+    if (s != null && s.shared != null) {
+      catchUp(s);
+    }
+  }
+
+  @Override
+  public void moved(String clientId, String sessionId) {
+    Session s = gateway.store.find(clientId, sessionId);
+    if (s != null && s.shared != null) {
+      moved(s);
+    }
+  }
+
+  /** The session moved to another node (or was replaced): let go of it here without touching the store. */
+  private void moved(Session s) {
+    fenced.increment();
+    ServerConnection c = s.connection();
+    log.debug("{} moved to another node; ending it here", s);
+    gateway.endLocally(s);
+    dirty.remove(s);
+    if (c != null) {
+      c.goAwayFromAnyThread(ErrorCode.REPLACED, "session " + s.id() + " moved to another node");
+    }
+  }
+
+  @Override
+  public void topicMessage(String topic, ClusterStore.Message message, ClusterStore.Origin origin, Runnable done) {
+    deliverToSubscribers(topic, message, origin).whenComplete((n, err) -> {
+      if (err == null) {
+        done.run();
+      }
+    });
+  }
+
+  @Override
+  public void availability(boolean up, String why) {
+    available(up, why);
+  }
+
+  private void available(boolean up, String why) {
+    boolean was = available;
+    if (up) {
+      if (!was) {
+        available = true;
+        unavailableWhy = "";
+        log.info("cluster store reachable again; writing back {} sessions kept locally", dirty.size());
+        restoreDirty();
+      }
+    } else {
+      unavailableWhy = why;
+      available = false;
+      if (was) {
+        log.warn("cluster store unavailable: {}; serving local clients from memory", why);
+      }
+    }
+  }
+
+  private void unavailable(Throwable err) {
+    storeErrors.increment();
+    Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    available(false, cause.getClass().getSimpleName() + ": " + cause.getMessage());
+  }
+
+  // ---- dirty sessions ----
+
+  private static boolean isDirty(Session s) {
+    synchronized (s) {
+      return s.shared.dirty;
+    }
+  }
+
+  private void markDirty(Session s) {
+    synchronized (s) {
+      if (s.shared.dirty) {
+        return;
+      }
+      s.shared.dirty = true;
+      s.shared.storeSeqAtDirty = s.lastSentSeq();
+      s.shared.ackable = Math.max(s.shared.ackable, s.shared.inboundDone);
+    }
+    dirty.add(s);
+  }
+
+  /** Writes back every session kept locally while the store was away. Also called periodically. */
+  void restoreDirty() {
+    if (!available) {
+      return;
+    }
+    for (Session s : dirty) {
+      restore(s);
+    }
+  }
+
+  private void restore(Session s) {
+    ClusterStore.Snapshot snap;
+    long known;
+    synchronized (s) {
+      if (s.state() == Session.State.ENDED) {
+        dirty.remove(s);
+        return;
+      }
+      snap = s.snapshot(s.shared.epoch);
+      known = s.shared.storeSeqAtDirty;
+    }
+    store.restore(s.clientId, s.id().toString(), snap.epoch(), known, snap).whenComplete((r, err) -> {
+      if (isFenced(err)) {
+        moved(s);
+        return;
+      }
+      if (err != null) {
+        unavailable(err);
+        return; // still dirty: tried again when the store answers
+      }
+      boolean detachedNow;
+      synchronized (s) {
+        s.shared.epoch = r.epoch();
+        s.shared.dirty = false;
+        detachedNow = s.state() == Session.State.DETACHED;
+      }
+      dirty.remove(s);
+      restored.increment();
+      for (ClusterStore.Entry e : r.renumbered()) {
+        s.applyNumbered(e.seq(), e.message(), gateway.replayLimits);
+      }
+      for (String topic : snap.topics()) {
+        write(s, (cid, epoch) -> store.subscribe(cid, epoch, topic, true));
+      }
+      if (detachedNow) {
+        detached(s);
+      }
+      catchUp(s);
+    });
+  }
+
+  private static boolean isFenced(Throwable err) {
+    Throwable t = err;
+    while (t != null) {
+      if (t instanceof ClusterStore.FencedException) {
+        return true;
+      }
+      t = t.getCause();
+    }
+    return false;
+  }
+
+  void close() {
+    store.close();
+  }
+}
