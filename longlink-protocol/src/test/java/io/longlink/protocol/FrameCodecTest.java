@@ -44,7 +44,7 @@ class FrameCodecTest {
   @Test
   void rejectCarriesTheSeqACodeAndWhy() {
     assertEncodes(new Frame.Reject(9, ErrorCode.UNAVAILABLE, "x"),
-        "00000010 15 0000000000000009 0040 0001 78");
+        "0000000e 15 0000000000000009 0040 0001 78");
   }
 
   @Test
