@@ -52,8 +52,9 @@ import org.slf4j.LoggerFactory;
  *   <li>A topic: the set of nodes with subscribers.
  * </ul>
  *
- * <p>Commands are asynchronous and pipelined on one connection (Lettuce), fail at once while
- * Redis is unreachable (no queueing) and time out after the URI's timeout (default 2 s).
+ * <p>Commands are asynchronous and pipelined (Lettuce: one connection, or one per master of a
+ * Redis Cluster), and time out after the URI's timeout (default 2 s); on a single Redis they fail
+ * at once while it is unreachable (no queueing).
  */
 public final class RedisClusterStore implements ClusterStore {
   private static final Logger log = LoggerFactory.getLogger(RedisClusterStore.class);
@@ -101,8 +102,12 @@ public final class RedisClusterStore implements ClusterStore {
         seeds.add(withTimeout(RedisURI.create("redis://" + hostPort), uri));
       }
       RedisClusterClient c = RedisClusterClient.create(seeds);
+      // Connections to the masters open on first use, so commands wait for them (bounded by the
+      // timeout) rather than being rejected; topology changes (failover, resharding) are followed.
       c.setOptions(ClusterClientOptions.builder()
-          .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+          .topologyRefreshOptions(io.lettuce.core.cluster.ClusterTopologyRefreshOptions.builder()
+              .enableAllAdaptiveRefreshTriggers().enablePeriodicRefresh(Duration.ofSeconds(30)).build())
+          .build());
       try {
         var main = c.connect(CODEC);
         var blocking = c.connect(CODEC);

@@ -50,8 +50,11 @@ class ClusterTest {
     }
   }
 
-  LonglinkServer node(RedisProcess redis, String id) {
-    return node(redis.uri(), id);
+  /** Starts the Redis the scenario runs against (one standalone here) and returns its URI. */
+  String redis(Path dir) throws Exception {
+    RedisProcess redis = RedisProcess.start(dir);
+    open.add(redis);
+    return redis.uri();
   }
 
   LonglinkServer node(String uri, String id) {
@@ -100,8 +103,7 @@ class ClusterTest {
 
   @Test
   void messagesCrossNodesToClientsAndTopicSubscribersOnceAndInOrder(@TempDir Path dir) throws Exception {
-    RedisProcess redis = RedisProcess.start(dir);
-    open.add(redis);
+    String redis = redis(dir);
     LonglinkServer a = node(redis, "a");
     LonglinkServer b = node(redis, "b");
     LonglinkServer c = node(redis, "c");
@@ -134,8 +136,7 @@ class ClusterTest {
 
   @Test
   void clientsOfAStoppedNodeResumeOnAnotherWithNothingLostOrDuplicated(@TempDir Path dir) throws Exception {
-    RedisProcess redis = RedisProcess.start(dir);
-    open.add(redis);
+    String redis = redis(dir);
     LonglinkServer a = node(redis, "a");
     LonglinkServer b = node(redis, "b");
     Recorder alice = new Recorder("alice", a, b);
@@ -167,8 +168,7 @@ class ClusterTest {
 
   @Test
   void drainingNodeMovesItsClientsWithoutLoss(@TempDir Path dir) throws Exception {
-    RedisProcess redis = RedisProcess.start(dir);
-    open.add(redis);
+    String redis = redis(dir);
     LonglinkServer a = node(redis, "a");
     LonglinkServer b = node(redis, "b");
     LonglinkServer c = node(redis, "c");
@@ -205,8 +205,7 @@ class ClusterTest {
 
   @Test
   void aNodeWhoseSessionMovedIsFencedOff(@TempDir Path dir) throws Exception {
-    RedisProcess redis = RedisProcess.start(dir);
-    open.add(redis);
+    String redis = redis(dir);
     LonglinkServer a = node(redis, "a");
     LonglinkServer b = node(redis, "b");
     try (RawClient onA = RawClient.connect(a.localAddress())) {
@@ -223,8 +222,8 @@ class ClusterTest {
       }
     }
     // A node that did not hear of the move (half-alive) and writes with its old epoch is refused.
-    try (RedisClusterStore stale = RedisClusterStore.connect(redis.uri(), "test", 100);
-        RedisClusterStore fresh = RedisClusterStore.connect(redis.uri(), "test", 100)) {
+    try (RedisClusterStore stale = RedisClusterStore.connect(redis, "test", 100);
+        RedisClusterStore fresh = RedisClusterStore.connect(redis, "test", 100)) {
       ClusterStore.Created first = fresh.create("zoe", "s1", "zoe").toCompletableFuture().get();
       ClusterStore.Snapshot claimed = fresh.claim("zoe", "s1").toCompletableFuture().get();
       assertThat(claimed.epoch()).isEqualTo(first.epoch() + 1);
@@ -253,8 +252,8 @@ class ClusterTest {
   void redisOutageKeepsLocalDeliveryRejectsCrossNodeAndRecovers(@TempDir Path dir) throws Exception {
     RedisProcess redis = RedisProcess.start(dir, true);
     open.add(redis);
-    LonglinkServer a = node(redis, "a");
-    LonglinkServer b = node(redis, "b");
+    LonglinkServer a = node(redis.uri(), "a");
+    LonglinkServer b = node(redis.uri(), "b");
     Recorder alice = new Recorder("alice", a, b);
     Recorder dave = new Recorder("dave", a);
     Recorder bob = new Recorder("bob", b);
