@@ -57,6 +57,10 @@ abstract class FlowBench implements Callable<Integer> {
   @Option(names = "--server", description = "Gateway HOST:PORT (default: one started in this process on loopback).")
   String server;
 
+  @Option(names = "--receivers-on", description = "Connect the receivers to this HOST:PORT instead (another node "
+      + "of a cluster: cross-node delivery).")
+  String receiversOn;
+
   @Option(names = "--rate", defaultValue = "100000", description = "Messages per second the sender offers (default: ${DEFAULT-VALUE}).")
   int rate;
 
@@ -116,9 +120,10 @@ abstract class FlowBench implements Callable<Integer> {
     try {
       String run = Long.toHexString(System.nanoTime());
       List<Receiver> rs = new ArrayList<>();
+      InetSocketAddress receiverTarget = receiversOn == null ? target : HostPort.parse(receiversOn, "--receivers-on");
       for (int i = 0; i < receivers(); i++) {
         Receiver r = new Receiver();
-        Channel ch = connect(group, target, "flow-rx-" + run + "-" + i, r, channels);
+        Channel ch = connect(group, receiverTarget, "flow-rx-" + run + "-" + i, r, channels);
         if (topic()) {
           ch.writeAndFlush(FrameCodec.encode(ch.alloc(), new Frame.Subscribe(1, "flow-" + run))).sync();
         }

@@ -37,6 +37,11 @@ import picocli.CommandLine.Spec;
  * until all are connected again, the reconnect-rate curve, the kernel's listen-queue drops
  * meanwhile, the sessions reported lost (all of them: a single node keeps none across a restart),
  * and the messages lost (acknowledged to their sender, never delivered): 0 for a drain.
+ *
+ * <p>With {@code --redis}, two cluster nodes run in child processes; the clients are on the first
+ * (the second is their failover endpoint), which is killed or drained and not restarted: the clients
+ * resume their sessions on the second node. Then no session may be lost and no message either, for
+ * a kill as for a drain.
  */
 @Command(name = "storm", mixinStandardHelpOptions = true,
     description = "Reconnect storm: N SDK clients, the gateway (a child process) is killed with kill -9 and "
@@ -66,6 +71,10 @@ final class StormBench implements Callable<Integer> {
       description = "DRAIN: reconnect delays are spread over this many ms (default: ${DEFAULT-VALUE}).")
   int drainSpreadMs;
 
+  @Option(names = "--redis", description = "Cluster mode: two nodes sharing sessions through this Redis "
+      + "(redis://HOST:PORT); the clients resume on the second when the first goes.")
+  String redis;
+
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
 
@@ -85,7 +94,9 @@ final class StormBench implements Callable<Integer> {
       throw new IllegalArgumentException("--clients: " + clients + " (expected: 1..15000, one process's open files)");
     }
     int port = freePort();
-    Process gateway = startGateway(port, drainSpreadMs);
+    Process gateway = startGateway(port, drainSpreadMs, redis, "storm-1");
+    int survivorPort = redis == null ? 0 : freePort();
+    Process survivor = redis == null ? null : startGateway(survivorPort, drainSpreadMs, redis, "storm-2");
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     List<LonglinkClient> all = new ArrayList<>();
     backAtNanos = new long[clients];
@@ -93,7 +104,11 @@ final class StormBench implements Callable<Integer> {
       List<CompletableFuture<Void>> logins = new ArrayList<>();
       for (int i = 0; i < clients; i++) {
         int idx = i;
-        LonglinkClient c = LonglinkClient.builder().endpoint("127.0.0.1", port).clientId("storm-" + i)
+        LonglinkClient.Builder b = LonglinkClient.builder().endpoint("127.0.0.1", port);
+        if (survivor != null) {
+          b.endpoint("127.0.0.1", survivorPort);
+        }
+        LonglinkClient c = b.clientId("storm-" + i)
             .eventLoopGroup(group).listener(new ClientListener() {
               @Override
               public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
@@ -134,6 +149,10 @@ final class StormBench implements Callable<Integer> {
       console.println(String.format(Locale.ROOT, "%,d clients connected, %,d messages acknowledged; %s", connected.get(),
           sent, mode == Mode.KILL ? "killing the gateway (kill -9)" : "draining the gateway (SIGTERM)"));
       long drops0 = listenDrops();
+      long goingAt = System.nanoTime();
+      if (survivor != null) {
+        restartedAt = goingAt; // a drain moves clients before the node exits: count them from the start
+      }
       if (mode == Mode.KILL) {
         gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       } else {
@@ -143,11 +162,15 @@ final class StormBench implements Callable<Integer> {
         }
       }
       long killedAt = System.nanoTime();
-      awaitCondition(() -> connected.get() == 0, 30);
-      gateway = startGateway(port, drainSpreadMs);
-      restartedAt = System.nanoTime();
-      console.println(String.format(Locale.ROOT, "gateway back %.0f ms after it went; waiting for the clients",
-          (restartedAt - killedAt) / 1e6));
+      if (survivor == null) {
+        awaitCondition(() -> connected.get() == 0, 30);
+        gateway = startGateway(port, drainSpreadMs, null, "");
+        restartedAt = System.nanoTime();
+        console.println(String.format(Locale.ROOT, "gateway back %.0f ms after it went; waiting for the clients",
+            (restartedAt - killedAt) / 1e6));
+      } else {
+        console.println("first node gone; the clients resume on the second");
+      }
       List<double[]> curve = new ArrayList<>();
       long deadline = restartedAt + TimeUnit.SECONDS.toNanos(180);
       while (connected.get() < clients && System.nanoTime() < deadline) {
@@ -159,17 +182,19 @@ final class StormBench implements Callable<Integer> {
       long[] back = Arrays.stream(backAtNanos).filter(t -> t != 0).map(t -> t - restartedAt).sorted().toArray();
       int returned = back.length;
       long lost = sent - received.get();
-      String line = String.format(Locale.ROOT, "storm (%s): %,d of %,d clients back; after the restart p10 %.0f ms, "
+      String line = String.format(Locale.ROOT, "storm (%s%s): %,d of %,d clients back; after the %s p10 %.0f ms, "
               + "p50 %.0f ms, p90 %.0f ms, all %.0f ms; peak %.0f reconnects/s; listen-queue drops %d; sessions lost %d; "
-              + "messages acknowledged %d, delivered %d, lost %d", mode.name().toLowerCase(Locale.ROOT), returned,
-          clients, pct(back, 0.1), pct(back, 0.5), pct(back, 0.9), pct(back, 1.0), peakRate(curve), drops,
+              + "messages acknowledged %d, delivered %d, lost %d", mode.name().toLowerCase(Locale.ROOT),
+          survivor == null ? "" : ", cluster: resumed on the other node", returned,
+          clients, survivor == null ? "restart" : mode == Mode.KILL ? "kill" : "drain began", pct(back, 0.1),
+          pct(back, 0.5), pct(back, 0.9), pct(back, 1.0), peakRate(curve), drops,
           sessionsLost.get(), sent, received.get(), lost);
       console.println(line);
-      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"storm\",\"mode\":\"%s\",\"clients\":%d,"
+      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"storm\",\"mode\":\"%s\",\"cluster\":%b,\"clients\":%d,"
               + "\"returned\":%d,\"back_ms\":{\"p10\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"all\":%.1f},"
               + "\"peak_reconnects_per_second\":%.0f,\"listen_drops\":%d,\"sessions_lost\":%d,"
               + "\"messages_acknowledged\":%d,\"messages_delivered\":%d,\"messages_lost\":%d}",
-          mode.name().toLowerCase(Locale.ROOT), clients, returned, pct(back, 0.1), pct(back, 0.5), pct(back, 0.9),
+          mode.name().toLowerCase(Locale.ROOT), survivor != null, clients, returned, pct(back, 0.1), pct(back, 0.5), pct(back, 0.9),
           pct(back, 1.0), peakRate(curve), drops, sessionsLost.get(), sent, received.get(), lost), console);
       if (plot != null) {
         double[] t = curve.stream().mapToDouble(p -> p[0]).toArray();
@@ -180,13 +205,16 @@ final class StormBench implements Callable<Integer> {
             .render());
         console.println("wrote " + plot);
       }
-      return returned == clients ? 0 : 1;
+      return returned == clients && (survivor == null || sessionsLost.get() == 0 && lost == 0) ? 0 : 1;
     } finally {
       for (LonglinkClient c : all) {
         c.close();
       }
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
       gateway.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      if (survivor != null) {
+        survivor.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
     }
   }
 
@@ -211,10 +239,15 @@ final class StormBench implements Callable<Integer> {
   }
 
   /** A gateway in a child JVM: killable like a real node. Returns once it accepts connections. */
-  private static Process startGateway(int port, int drainSpreadMs) throws Exception {
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+  private static Process startGateway(int port, int drainSpreadMs, String redis, String nodeId) throws Exception {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-XX:+UseCompactObjectHeaders", "-cp", System.getProperty("java.class.path"),
-        StormBench.class.getName() + "$Gateway", String.valueOf(port), String.valueOf(drainSpreadMs))
+        StormBench.class.getName() + "$Gateway", String.valueOf(port), String.valueOf(drainSpreadMs)));
+    if (redis != null) {
+      command.add(redis);
+      command.add(nodeId);
+    }
+    Process p = new ProcessBuilder(command)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     awaitCondition(() -> {
       try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
@@ -259,13 +292,21 @@ final class StormBench implements Callable<Integer> {
     }
   }
 
-  /** The child process: a default gateway on 127.0.0.1:PORT until killed, or drained by SIGTERM. */
+  /**
+   * The child process: a default gateway on 127.0.0.1:PORT until killed, or drained by SIGTERM;
+   * with a Redis URI and a node id, a cluster node.
+   */
   public static final class Gateway {
     private Gateway() {}
 
     public static void main(String[] args) throws InterruptedException {
-      LonglinkServer server = LonglinkServer.builder()
-          .config(ServerConfig.builder().host("127.0.0.1").port(Integer.parseInt(args[0])).build()).build().start();
+      LonglinkServer.Builder b = LonglinkServer.builder()
+          .config(ServerConfig.builder().host("127.0.0.1").port(Integer.parseInt(args[0])).build());
+      if (args.length > 3) {
+        b.cluster(io.longlink.cluster.redis.RedisNodeRegistry.connect(args[2], "storm", java.time.Duration.ofSeconds(3)),
+            args[3], "", "").clusterStore(io.longlink.cluster.redis.RedisClusterStore.connect(args[2], "storm", 1024));
+      }
+      LonglinkServer server = b.build().start();
       java.time.Duration spread = java.time.Duration.ofMillis(Long.parseLong(args[1]));
       Runtime.getRuntime().addShutdownHook(new Thread(() -> { // SIGTERM: drain, as ./longlink server does
         try {

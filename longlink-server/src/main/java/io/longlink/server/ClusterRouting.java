@@ -32,11 +32,17 @@ import org.slf4j.LoggerFactory;
 final class ClusterRouting implements ClusterStore.Listener {
   private static final Logger log = LoggerFactory.getLogger(ClusterRouting.class);
   private static final int CATCH_UP_BATCH = 256;
+  /**
+   * Sender backpressure: a client's frames waiting for the store beyond this pause reading from its
+   * connection until half of them are stored, so a fast sender cannot pile up work (and timeouts)
+   * in front of the store.
+   */
+  static final int MAX_FRAMES_IN_FLIGHT = 1024;
 
   final ClusterStore store;
   private final Gateway gateway;
   private volatile String nodeId = "";
-  private volatile boolean available = true;
+  private final java.util.concurrent.atomic.AtomicBoolean availableFlag = new java.util.concurrent.atomic.AtomicBoolean(true);
   private volatile String unavailableWhy = "";
   private final Set<Session> dirty = ConcurrentHashMap.newKeySet();
 
@@ -57,7 +63,7 @@ final class ClusterRouting implements ClusterStore.Listener {
   }
 
   boolean available() {
-    return available;
+    return availableFlag.get();
   }
 
   String unavailableWhy() {
@@ -164,9 +170,19 @@ final class ClusterRouting implements ClusterStore.Listener {
    */
   void track(Session s, long seq, CompletableFuture<?> effects) {
     CompletableFuture<Void> next;
+    ServerConnection pause = null;
     synchronized (s) {
-      next = CompletableFuture.allOf(s.shared.inboundTail, effects);
-      s.shared.inboundTail = next;
+      ClusterState cs = s.shared;
+      next = CompletableFuture.allOf(cs.inboundTail, effects);
+      cs.inboundTail = next;
+      cs.accepted = Math.max(cs.accepted, seq);
+      if (!cs.readingPaused && cs.accepted - cs.inboundDone > MAX_FRAMES_IN_FLIGHT) {
+        cs.readingPaused = true;
+        pause = s.connection();
+      }
+    }
+    if (pause != null) {
+      pause.readFromClient(false);
     }
     next.whenComplete((v, e) -> inboundDone(s, seq));
   }
@@ -174,11 +190,21 @@ final class ClusterRouting implements ClusterStore.Listener {
   private void inboundDone(Session s, long seq) {
     ClusterState cs = s.shared;
     long persist;
+    ServerConnection resume = null;
     synchronized (s) {
       if (seq <= cs.inboundDone) {
         return;
       }
       cs.inboundDone = seq;
+      if (cs.readingPaused && cs.accepted - seq <= MAX_FRAMES_IN_FLIGHT / 2) {
+        cs.readingPaused = false;
+        resume = s.connection();
+      }
+    }
+    if (resume != null) {
+      resume.readFromClient(true);
+    }
+    synchronized (s) {
       if (cs.dirty) {
         cs.ackable = seq; // the node's memory is the only copy for now
         persist = 0;
@@ -513,18 +539,15 @@ final class ClusterRouting implements ClusterStore.Listener {
   }
 
   private void available(boolean up, String why) {
-    boolean was = available;
     if (up) {
-      if (!was) {
-        available = true;
+      if (availableFlag.compareAndSet(false, true)) {
         unavailableWhy = "";
         log.info("cluster store reachable again; writing back {} sessions kept locally", dirty.size());
         restoreDirty();
       }
     } else {
       unavailableWhy = why;
-      available = false;
-      if (was) {
+      if (availableFlag.compareAndSet(true, false)) {
         log.warn("cluster store unavailable: {}; serving local clients from memory", why);
       }
     }
@@ -558,7 +581,7 @@ final class ClusterRouting implements ClusterStore.Listener {
 
   /** Writes back every session kept locally while the store was away. Also called periodically. */
   void restoreDirty() {
-    if (!available) {
+    if (!availableFlag.get()) {
       return;
     }
     for (Session s : dirty) {

@@ -27,6 +27,10 @@ final class ClusterState {
   /** The ACK may cover up to here: effects and the received counter are stored. */
   long ackable;
   boolean receivedInFlight;
+  /** Client frames accepted so far (their effects may still be on the way to the store). */
+  long accepted;
+  /** Reading from the client is paused: too many of its frames wait for the store. */
+  boolean readingPaused;
 
   /** The client acknowledged up to here; the store's log is trimmed up to {@code trimmed}. */
   long trimWanted;

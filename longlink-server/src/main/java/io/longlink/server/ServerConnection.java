@@ -420,6 +420,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
   }
 
+  /** Cluster backpressure: stops or resumes reading the client's frames. Any thread. */
+  void readFromClient(boolean on) {
+    onLoop(() -> {
+      if (state == ConnectionState.OPEN) {
+        ctx.channel().config().setAutoRead(on);
+      }
+    });
+  }
+
   /** Cluster: more of the client's frames are stored; acknowledge them. Any thread. */
   void clusterAck() {
     onLoop(() -> {

@@ -16,6 +16,7 @@ import io.longlink.server.ClusterStore;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import io.longlink.testing.RawClient;
+import io.longlink.testing.RedisProcess;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

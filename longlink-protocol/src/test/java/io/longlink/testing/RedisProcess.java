@@ -1,6 +1,5 @@
-package io.longlink.cluster.redis;
+package io.longlink.testing;
 
-import io.longlink.testing.DebianPackages;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -14,8 +13,8 @@ import org.junit.jupiter.api.Assumptions;
  * A real {@code redis-server} (Debian's package, installed when missing and root) on a free
  * loopback port, with no persistence; stopped by {@link #close}.
  */
-final class RedisProcess implements AutoCloseable {
-  final int port;
+public final class RedisProcess implements AutoCloseable {
+  public final int port;
   private final Path dir;
   private final boolean persistent;
   private Process process;
@@ -26,12 +25,12 @@ final class RedisProcess implements AutoCloseable {
     this.persistent = persistent;
   }
 
-  static RedisProcess start(Path dir) throws Exception {
+  public static RedisProcess start(Path dir) throws Exception {
     return start(dir, false);
   }
 
   /** {@code persistent}: an append-only file synced on every write, so a restart keeps the data. */
-  static RedisProcess start(Path dir, boolean persistent) throws Exception {
+  public static RedisProcess start(Path dir, boolean persistent) throws Exception {
     String missing = DebianPackages.ensure("redis-server", "redis-server", "--version");
     Assumptions.assumeTrue(missing == null, missing);
     int port;
@@ -44,17 +43,13 @@ final class RedisProcess implements AutoCloseable {
   }
 
   /** Stops Redis (SIGKILL: no chance to save) and starts it again on the same port. */
-  void restartAfter(Runnable whileDown) throws Exception {
+  public void restartAfter(Runnable whileDown) throws Exception {
     process.destroyForcibly().waitFor();
     whileDown.run();
     launch();
   }
 
-  void kill() throws InterruptedException {
-    process.destroyForcibly().waitFor();
-  }
-
-  void launch() throws Exception {
+  private void launch() throws Exception {
     Path log = dir.resolve("redis-" + port + ".log");
     Process p = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
         "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync", "always",
@@ -79,7 +74,7 @@ final class RedisProcess implements AutoCloseable {
     }
   }
 
-  String uri() {
+  public String uri() {
     return "redis://127.0.0.1:" + port;
   }
 
