@@ -86,6 +86,18 @@ final class GatewayMetrics {
     counter(r, "longlink.requests", "Requests, by outcome", g.requests.expired, "result", "expired");
     counter(r, "longlink.requests", "Requests, by outcome", g.requests.cancelled, "result", "cancelled");
     counter(r, "longlink.requests", "Requests, by outcome", g.requests.forwarded, "result", "forwarded");
+    ClusterRouting c = g.cluster;
+    if (c != null) {
+      Gauge.builder("longlink.cluster.store.up", c, x -> x.available() ? 1 : 0)
+          .description("1 while the cluster store (Redis) is reachable, 0 while the node runs degraded").register(r);
+      Gauge.builder("longlink.cluster.sessions.dirty", c, ClusterRouting::dirtySessions)
+          .description("Sessions kept only in this node's memory until the store is back").register(r);
+      counter(r, "longlink.cluster.rejected", "Messages answered with REJECT: the store was unavailable", c.rejected);
+      counter(r, "longlink.cluster.fenced", "Sessions let go because they moved to another node", c.fenced);
+      counter(r, "longlink.cluster.restored", "Sessions written back to the store after an outage", c.restored);
+      counter(r, "longlink.cluster.claims", "Resumes that claimed their session from the store", c.claims);
+      counter(r, "longlink.cluster.store.errors", "Store operations that failed", c.storeErrors);
+    }
     new JvmMemoryMetrics().bindTo(r);
     JvmGcMetrics gc = new JvmGcMetrics(); // listens to GC notifications until closed
     gc.bindTo(r);

@@ -271,10 +271,17 @@ class ClusterTest {
           .cause().isInstanceOf(LonglinkException.class)
           .satisfies(e -> assertThat(((LonglinkException) e).code()).isEqualTo(ErrorCode.UNAVAILABLE));
       assertThat(alice.client.rejectedMessages()).isEqualTo(1);
+      assertThat(a.meterRegistry().get("longlink.cluster.store.up").gauge().value()).isZero();
+      assertThat(a.meterRegistry().get("longlink.cluster.rejected").functionCounter().count()).isEqualTo(1);
+      assertThat(a.meterRegistry().get("longlink.cluster.sessions.dirty").gauge().value()).isPositive();
       assertThatThrownBy(() -> a.publishToClient("bob", utf8("x"))).isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("unavailable");
     });
     await().atMost(Duration.ofSeconds(20)).until(() -> a.clusterUnavailable().isEmpty());
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(a.meterRegistry().get("longlink.cluster.sessions.dirty").gauge().value()).isZero();
+      assertThat(a.meterRegistry().get("longlink.cluster.restored").functionCounter().count()).isPositive();
+    });
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
         assertThat(alice.client.send(Destination.client("bob"), utf8("after")).get(5, TimeUnit.SECONDS)).isNull());
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
