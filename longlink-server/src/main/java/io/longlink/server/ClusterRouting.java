@@ -228,13 +228,8 @@ final class ClusterRouting implements ClusterStore.Listener {
       epoch = s.shared.epoch;
     }
     store.received(s.clientId, epoch, seq).whenComplete((v, err) -> {
-      if (isFenced(err)) {
-        moved(s);
+      if (settle(s, err)) {
         return;
-      }
-      if (err != null) {
-        unavailable(err);
-        markDirty(s);
       }
       long again = 0;
       synchronized (s) {
@@ -404,13 +399,8 @@ final class ClusterRouting implements ClusterStore.Listener {
       epoch = cs.epoch;
     }
     store.acknowledged(s.clientId, epoch, seq).whenComplete((v, err) -> {
-      if (isFenced(err)) {
-        moved(s);
+      if (settle(s, err)) {
         return;
-      }
-      if (err != null) {
-        unavailable(err);
-        markDirty(s);
       }
       long again = 0;
       synchronized (s) {
@@ -484,14 +474,25 @@ final class ClusterRouting implements ClusterStore.Listener {
       epoch = s.shared.epoch;
     }
     return w.to(s.clientId, epoch).toCompletableFuture().handle((v, err) -> {
-      if (isFenced(err)) {
-        moved(s);
-      } else if (err != null) {
-        unavailable(err);
-        markDirty(s);
-      }
+      settle(s, err);
       return null;
     });
+  }
+
+  /**
+   * After an owner-only write: if it was fenced the session moved on (let go of it here; true: stop
+   * there); if it failed otherwise the store is unavailable and the session goes on from memory.
+   */
+  private boolean settle(Session s, Throwable err) {
+    if (isFenced(err)) {
+      moved(s);
+      return true;
+    }
+    if (err != null) {
+      unavailable(err);
+      markDirty(s);
+    }
+    return false;
   }
 
   // ---- the store's calls ----

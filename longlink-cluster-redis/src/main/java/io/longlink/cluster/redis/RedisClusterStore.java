@@ -1,20 +1,15 @@
 package io.longlink.cluster.redis;
 
 import io.lettuce.core.AbstractRedisClient;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulConnection;
-import io.lettuce.core.cluster.ClusterClientOptions;
-import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -96,46 +91,17 @@ public final class RedisClusterStore implements ClusterStore {
     if (maxLogMessages < 1) {
       throw new IllegalArgumentException("maxLogMessages: " + maxLogMessages + " (expected: >= 1)");
     }
-    if (uri.startsWith("redis-cluster://")) {
-      List<RedisURI> seeds = new ArrayList<>();
-      for (String hostPort : uri.substring("redis-cluster://".length()).split(",")) {
-        seeds.add(withTimeout(RedisURI.create("redis://" + hostPort), uri));
-      }
-      RedisClusterClient c = RedisClusterClient.create(seeds);
-      // Connections to the masters open on first use, so commands wait for them (bounded by the
-      // timeout) rather than being rejected; topology changes (failover, resharding) are followed.
-      c.setOptions(ClusterClientOptions.builder()
-          .topologyRefreshOptions(io.lettuce.core.cluster.ClusterTopologyRefreshOptions.builder()
-              .enableAllAdaptiveRefreshTriggers().enablePeriodicRefresh(Duration.ofSeconds(30)).build())
-          .build());
-      try {
-        var main = c.connect(CODEC);
-        var blocking = c.connect(CODEC);
-        blocking.setTimeout(Duration.ofSeconds(10));
-        return new RedisClusterStore(c, main, main.async(), blocking, blocking.sync(), cluster, maxLogMessages);
-      } catch (RuntimeException e) {
-        c.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-        throw e;
-      }
-    }
-    RedisClient c = RedisClient.create(withTimeout(RedisURI.create(uri), uri));
-    c.setOptions(ClientOptions.builder().disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+    AbstractRedisClient client = RedisConnections.client(uri);
     try {
-      var main = c.connect(CODEC);
-      var blocking = c.connect(CODEC);
+      var main = RedisConnections.connect(client, CODEC);
+      var blocking = RedisConnections.connect(client, CODEC);
       blocking.setTimeout(Duration.ofSeconds(10));
-      return new RedisClusterStore(c, main, main.async(), blocking, blocking.sync(), cluster, maxLogMessages);
+      return new RedisClusterStore(client, main, RedisConnections.async(main), blocking, RedisConnections.sync(blocking),
+          cluster, maxLogMessages);
     } catch (RuntimeException e) {
-      c.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       throw e;
     }
-  }
-
-  private static RedisURI withTimeout(RedisURI u, String given) {
-    if (!given.contains("timeout=")) {
-      u.setTimeout(Duration.ofSeconds(2));
-    }
-    return u;
   }
 
   // ---- keys ----

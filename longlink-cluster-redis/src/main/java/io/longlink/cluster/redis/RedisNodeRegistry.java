@@ -3,10 +3,7 @@ package io.longlink.cluster.redis;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lettuce.core.Range;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
-import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.longlink.server.NodeInfo;
 import io.longlink.server.NodeRegistry;
@@ -58,30 +55,10 @@ public final class RedisNodeRegistry implements NodeRegistry {
     if (ttl.isNegative() || ttl.compareTo(Duration.ofMillis(300)) < 0) {
       throw new IllegalArgumentException("ttl: " + ttl + " (expected: >= 300 ms)");
     }
-    if (uri.startsWith("redis-cluster://")) {
-      List<RedisURI> seeds = new ArrayList<>();
-      for (String hostPort : uri.substring("redis-cluster://".length()).split(",")) {
-        RedisURI u = RedisURI.create("redis://" + hostPort);
-        u.setTimeout(Duration.ofSeconds(2));
-        seeds.add(u);
-      }
-      RedisClusterClient c = RedisClusterClient.create(seeds);
-      try {
-        var conn = c.connect();
-        return new RedisNodeRegistry(c, conn, conn.sync(), ttl, cluster);
-      } catch (RuntimeException e) {
-        c.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-        throw e;
-      }
-    }
-    RedisURI redisUri = RedisURI.create(uri);
-    if (!uri.contains("timeout=")) {
-      redisUri.setTimeout(Duration.ofSeconds(2));
-    }
-    RedisClient client = RedisClient.create(redisUri);
+    io.lettuce.core.AbstractRedisClient client = RedisConnections.client(uri);
     try {
-      var conn = client.connect();
-      return new RedisNodeRegistry(client, conn, conn.sync(), ttl, cluster);
+      StatefulConnection<String, String> conn = RedisConnections.connect(client, io.lettuce.core.codec.StringCodec.UTF8);
+      return new RedisNodeRegistry(client, conn, RedisConnections.sync(conn), ttl, cluster);
     } catch (RuntimeException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       throw e;
