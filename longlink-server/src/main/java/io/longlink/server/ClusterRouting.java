@@ -57,9 +57,28 @@ final class ClusterRouting implements ClusterStore.Listener {
     this.gateway = gateway;
   }
 
+  /**
+   * The lease on the sessions this node holds: renewed every third of it, and long enough that a
+   * client of a node that died finds its session for the whole retention time.
+   */
+  long leaseMillis() {
+    return Math.max(60_000, 3 * gateway.config.sessionRetention().toMillis());
+  }
+
   void start(String nodeId) {
     this.nodeId = nodeId;
-    store.start(nodeId, this);
+    store.start(nodeId, leaseMillis(), this);
+  }
+
+  /** Renews the lease of every session this node holds attached (detached ones run out their retention). */
+  void renewLeases() {
+    long lease = leaseMillis();
+    gateway.store.forEach(s -> {
+      if (s.shared != null && s.state() == Session.State.ATTACHED) {
+        write(s, (cid, epoch) -> store.keepFor(cid, epoch, lease));
+      }
+      return true;
+    });
   }
 
   boolean available() {
@@ -443,7 +462,7 @@ final class ClusterRouting implements ClusterStore.Listener {
 
   void detached(Session s) {
     long retention = gateway.config.sessionRetention().toMillis();
-    write(s, (cid, epoch) -> store.detached(cid, epoch, retention));
+    write(s, (cid, epoch) -> store.keepFor(cid, epoch, retention));
   }
 
   /** The session ended on this node: forget its durable copy too (if it is still ours). */

@@ -74,8 +74,12 @@ public interface ClusterStore extends AutoCloseable {
     void availability(boolean up, String why);
   }
 
-  /** Starts listening for this node ({@code nodeId}): wake-ups, moves and topic messages. */
-  void start(String nodeId, Listener listener);
+  /**
+   * Starts listening for this node ({@code nodeId}): wake-ups, moves and topic messages. Sessions
+   * this node creates or claims are kept for {@code leaseMillis}, which the node renews (see
+   * {@link #keepFor}) while it holds them: a node that dies leaves nothing behind for good.
+   */
+  void start(String nodeId, long leaseMillis, Listener listener);
 
   /** A new session for {@code clientId} owned by this node, replacing the client's previous one. */
   CompletionStage<Created> create(String clientId, String sessionId, String subject);
@@ -110,8 +114,11 @@ public interface ClusterStore extends AutoCloseable {
   /** This node has no subscribers to {@code topic} any more (its last one ended). */
   CompletionStage<Void> leaveTopic(String topic);
 
-  /** The session lost its connection: keep it for {@code retentionMillis}, then forget it. */
-  CompletionStage<Void> detached(String clientId, long epoch, long retentionMillis);
+  /**
+   * Keep the session for {@code millis} more, then forget it unless kept again: the owner's lease
+   * while it holds the session, the retention once its client is away.
+   */
+  CompletionStage<Void> keepFor(String clientId, long epoch, long millis);
 
   /** The session ended. */
   CompletionStage<Void> end(String clientId, long epoch);

@@ -157,6 +157,8 @@ public final class LonglinkServer implements AutoCloseable {
     if (gateway.cluster != null) {
       gateway.cluster.start(self().id());
       group.next().scheduleAtFixedRate(gateway.cluster::restoreDirty, 1, 1, TimeUnit.SECONDS);
+      long renew = gateway.cluster.leaseMillis() / 3;
+      group.next().scheduleAtFixedRate(gateway.cluster::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
     }
     if (nodes != null) {
       announce();
@@ -505,6 +507,8 @@ public final class LonglinkServer implements AutoCloseable {
     if (gateway.cluster != null) {
       gateway.cluster.start(self().id());
       group.next().scheduleAtFixedRate(gateway.cluster::restoreDirty, 1, 1, TimeUnit.SECONDS);
+      long renew = gateway.cluster.leaseMillis() / 3;
+      group.next().scheduleAtFixedRate(gateway.cluster::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
     }
     if (nodes != null) {
       announce(); // DRAINING: nobody sends clients here any more

@@ -163,9 +163,14 @@ public final class RedisClusterStore implements ClusterStore {
 
   private volatile String nodeId = "";
   private volatile Listener listener;
+  private volatile long leaseMillis = 600_000;
 
   @Override
-  public void start(String nodeId, Listener listener) {
+  public void start(String nodeId, long leaseMillis, Listener listener) {
+    if (leaseMillis < 1) {
+      throw new IllegalArgumentException("leaseMillis: " + leaseMillis + " (expected: >= 1)");
+    }
+    this.leaseMillis = leaseMillis;
     this.nodeId = nodeId;
     this.listener = listener;
     readerThread = new Thread(this::readQueue, "longlink-cluster-queue");
@@ -176,7 +181,7 @@ public final class RedisClusterStore implements ClusterStore {
   @Override
   public CompletionStage<Created> create(String clientId, String sessionId, String subject) {
     return this.<List<Object>>eval(Scripts.CREATE, ScriptOutputType.MULTI, sessionKeys(clientId), b(sessionId),
-        b(subject), b(nodeId)).thenApply(r -> {
+        b(subject), b(nodeId), b(leaseMillis)).thenApply(r -> {
           Created c = new Created(num(r.get(0)), str(r.get(1)), str(r.get(2)));
           if (!c.replacedOwner().isEmpty() && !c.replacedOwner().equals(nodeId)) {
             note(c.replacedOwner(), Map.of("m", b(clientId), "s", b(c.replacedSessionId())));
@@ -187,7 +192,8 @@ public final class RedisClusterStore implements ClusterStore {
 
   @Override
   public CompletionStage<Snapshot> claim(String clientId, String sessionId) {
-    return this.<List<Object>>eval(Scripts.CLAIM, ScriptOutputType.MULTI, sessionKeys(clientId), b(sessionId), b(nodeId))
+    return this.<List<Object>>eval(Scripts.CLAIM, ScriptOutputType.MULTI, sessionKeys(clientId), b(sessionId), b(nodeId),
+        b(leaseMillis))
         .thenApply(r -> {
           if (r.isEmpty()) {
             return null;
@@ -310,8 +316,8 @@ public final class RedisClusterStore implements ClusterStore {
   }
 
   @Override
-  public CompletionStage<Void> detached(String clientId, long epoch, long retentionMillis) {
-    return fenced("detach", clientId, Scripts.DETACHED, sessionKeys(clientId), b(epoch), b(Math.max(1, retentionMillis)));
+  public CompletionStage<Void> keepFor(String clientId, long epoch, long millis) {
+    return fenced("keepFor", clientId, Scripts.KEEP_FOR, sessionKeys(clientId), b(epoch), b(Math.max(1, millis)));
   }
 
   @Override
@@ -347,6 +353,7 @@ public final class RedisClusterStore implements ClusterStore {
     args.add(b(s.lastSentSeq()));
     args.add(b(s.lastReceivedSeq()));
     args.add(b(s.lost() ? 1 : 0));
+    args.add(b(leaseMillis));
     args.add(b(s.topics().size()));
     for (String t : s.topics()) {
       args.add(b(t));

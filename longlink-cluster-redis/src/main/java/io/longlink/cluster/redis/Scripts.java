@@ -12,19 +12,19 @@ package io.longlink.cluster.redis;
 final class Scripts {
   private Scripts() {}
 
-  /** KEYS m l t d; ARGV sid subject owner. Returns {epoch, replacedOwner, replacedSid}. */
+  /** KEYS m l t d; ARGV sid subject owner leaseMillis. Returns {epoch, replacedOwner, replacedSid}. */
   static final String CREATE = """
       local prevOwner = redis.call('HGET', KEYS[1], 'owner') or ''
       local prevSid = redis.call('HGET', KEYS[1], 'sid') or ''
       local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
       redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
       redis.call('HSET', KEYS[1], 'sid', ARGV[1], 'subject', ARGV[2], 'owner', ARGV[3], 'sent', 0, 'recv', 0, 'lost', 0)
-      redis.call('PERSIST', KEYS[1])
+      redis.call('PEXPIRE', KEYS[1], ARGV[4])
       return {epoch, prevOwner, prevSid}
       """;
 
   /**
-   * KEYS m l t d; ARGV sid owner. Returns {} if no such session, else {epoch, subject,
+   * KEYS m l t d; ARGV sid owner leaseMillis. Returns {} if no such session, else {epoch, subject,
    * previousOwner, sent, recv, lost, entries, topics}.
    */
   static final String CLAIM = """
@@ -32,7 +32,7 @@ final class Scripts {
       local m = redis.call('HMGET', KEYS[1], 'subject', 'owner', 'sent', 'recv', 'lost')
       local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
       redis.call('HSET', KEYS[1], 'owner', ARGV[2])
-      for i = 1, 4 do redis.call('PERSIST', KEYS[i]) end
+      for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
       return {epoch, m[1], m[2], m[3], m[4], m[5], redis.call('XRANGE', KEYS[2], '-', '+'), redis.call('SMEMBERS', KEYS[3])}
       """;
 
@@ -94,7 +94,7 @@ final class Scripts {
       """;
 
   /** KEYS m l t d; ARGV epoch millis. */
-  static final String DETACHED = FENCE + """
+  static final String KEEP_FOR = FENCE + """
       for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
       return 1
       """;
@@ -106,7 +106,7 @@ final class Scripts {
       """;
 
   /**
-   * KEYS m l t d; ARGV sid epoch known subject owner sent recv lost ntopics topics... then entries
+   * KEYS m l t d; ARGV sid epoch known subject owner sent recv lost leaseMillis ntopics topics... then entries
    * as (seq from kind target payload)... Returns {0} if fenced, else {epoch, renumbered} where
    * renumbered is {{seq, {fields}}...}: what the store numbered after {@code known}, moved after
    * the node's messages.
@@ -125,9 +125,9 @@ final class Scripts {
       redis.call('HSET', KEYS[1], 'sid', ARGV[1], 'epoch', epoch, 'subject', ARGV[4], 'owner', ARGV[5],
           'recv', ARGV[7], 'lost', ARGV[8])
       local sent = tonumber(ARGV[6])
-      local nt = tonumber(ARGV[9])
-      for i = 1, nt do redis.call('SADD', KEYS[3], ARGV[9 + i]) end
-      local i = 10 + nt
+      local nt = tonumber(ARGV[10])
+      for i = 1, nt do redis.call('SADD', KEYS[3], ARGV[10 + i]) end
+      local i = 11 + nt
       while i <= #ARGV do
         redis.call('XADD', KEYS[2], ARGV[i] .. '-0', 'f', ARGV[i + 1], 'k', ARGV[i + 2], 't', ARGV[i + 3], 'p', ARGV[i + 4])
         i = i + 5
@@ -139,7 +139,7 @@ final class Scripts {
         table.insert(out, {sent, e[2]})
       end
       redis.call('HSET', KEYS[1], 'sent', sent)
-      for k = 1, 4 do redis.call('PERSIST', KEYS[k]) end
+      for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ARGV[9]) end
       return {epoch, out}
       """;
 }

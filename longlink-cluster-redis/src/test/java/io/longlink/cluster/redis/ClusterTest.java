@@ -133,6 +133,17 @@ class ClusterTest {
       assertThat(alice.got).containsExactly("from-backend");
     });
     assertThat(b.publishToClient("nobody", utf8("x"))).isZero();
+    // Sessions in Redis are leased, never kept for good: a node that dies leaves nothing forever.
+    io.lettuce.core.AbstractRedisClient raw = RedisConnections.client(redis);
+    try {
+      var conn = RedisConnections.connect(raw, io.lettuce.core.codec.StringCodec.UTF8);
+      for (String id : List.of("alice", "bob", "carol", "dave")) {
+        assertThat(RedisConnections.sync(conn).pttl("test:s:{" + id + "}:m")).as(id).isPositive();
+      }
+      conn.close();
+    } finally {
+      raw.shutdown();
+    }
   }
 
   @Test
@@ -232,7 +243,7 @@ class ClusterTest {
       assertFenced(stale.received("zoe", old, 5));
       assertFenced(stale.acknowledged("zoe", old, 1));
       assertFenced(stale.subscribe("zoe", old, "t", false));
-      assertFenced(stale.detached("zoe", old, 1000));
+      assertFenced(stale.keepFor("zoe", old, 1000));
       assertFenced(stale.end("zoe", old));
       assertFenced(stale.restore("zoe", "s1", old, 0, claimed));
       ClusterStore.Snapshot after = fresh.claim("zoe", "s1").toCompletableFuture().get();
