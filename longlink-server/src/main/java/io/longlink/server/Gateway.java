@@ -5,6 +5,7 @@ import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.Ticker;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -178,6 +179,7 @@ final class Gateway {
       return false;
     }
     store.remove(s);
+    drainedSome(s);
     for (String topic : topicsOf) {
       topics.unsubscribe(topic, s);
       if (s.shared != null && topics.subscribers(topic).isEmpty()) {
@@ -243,15 +245,68 @@ final class Gateway {
 
   private static final int BACKEND_PUBLISH_TIMEOUT_SECONDS = 5;
 
+  /** Hands a message to a client's session; the session, or {@code null} if it has none. */
+  private Session offerToClient(String from, String target, byte[] payload) {
+    Session s = store.get(target);
+    if (s != null && s.offer(from, TargetKind.CLIENT, target, payload, replayLimits)) {
+      return s;
+    }
+    undeliverable.increment();
+    return null;
+  }
+
+  /**
+   * Routes a client's message on a single node and holds the sender back while the recipient (one
+   * client) has more than half its buffer unacknowledged: the sender's connection stops reading
+   * until the recipient is down to a quarter. A sender cannot outrun its receiver into a lost
+   * session; a topic's subscribers are not waited for (one slow subscriber must not stop a topic).
+   */
+  void routeFromClient(ServerConnection sender, String from, TargetKind kind, String target, byte[] payload) {
+    if (kind != TargetKind.CLIENT) {
+      routeLocally(from, kind, target, payload);
+      return;
+    }
+    Session to = offerToClient(from, target, payload);
+    if (to == null || !to.backlogged(replayLimits)) {
+      return;
+    }
+    senderPauses.increment();
+    sender.readFromClient(false); // first: a release from now on finds it paused and lets it go
+    waitingFor.compute(to, (k, waiting) -> { // atomic with release's remove: never into a set already let go
+      Set<ServerConnection> w = waiting != null ? waiting : ConcurrentHashMap.newKeySet();
+      w.add(sender);
+      return w;
+    });
+    if (to.drained(replayLimits)) {
+      release(to); // drained between the check and the registration
+    }
+  }
+
+  /** Connections not reading until a recipient's buffer drains. Empty unless a receiver lags. */
+  private final ConcurrentHashMap<Session, Set<ServerConnection>> waitingFor = new ConcurrentHashMap<>();
+  /** Times a sender was held back for a lagging recipient. */
+  final LongAdder senderPauses = new LongAdder();
+
+  /** {@code s} acknowledged messages (or ended): senders held back for it go on once it drained. */
+  void drainedSome(Session s) {
+    if (!waitingFor.isEmpty() && waitingFor.containsKey(s) && s.drained(replayLimits)) {
+      release(s);
+    }
+  }
+
+  private void release(Session s) {
+    Set<ServerConnection> waiting = waitingFor.remove(s);
+    if (waiting != null) {
+      for (ServerConnection c : waiting) {
+        c.readFromClient(true);
+      }
+    }
+  }
+
   /** {@link #route} among this node's sessions only (a single node, and the readiness probe). */
   int routeLocally(String from, TargetKind kind, String target, byte[] payload) {
     if (kind == TargetKind.CLIENT) {
-      Session s = store.get(target);
-      if (s != null && s.offer(from, kind, target, payload, replayLimits)) {
-        return 1;
-      }
-      undeliverable.increment();
-      return 0;
+      return offerToClient(from, target, payload) != null ? 1 : 0;
     }
     int n = 0;
     for (Session s : topics.subscribers(target)) {

@@ -78,6 +78,8 @@ final class GatewayMetrics {
         .description("Bytes written to clients").register(r);
     counter(r, "longlink.messages.dropped", "Messages dropped under the drop-oldest slow-consumer policy",
         g.replayLimits.dropped());
+    counter(r, "longlink.sender.pauses", "Senders held back until the client they send to caught up (backpressure)",
+        g.senderPauses);
     counter(r, "longlink.messages.undeliverable", "Messages to a client id with no session", g.undeliverable);
     counter(r, "longlink.sessions.expired", "Detached sessions whose retention ran out", g.sessionsExpired);
     counter(r, "longlink.sessions.evicted", "Detached sessions evicted to stay within bounds", g.sessionsEvicted);

@@ -348,6 +348,14 @@ public final class LonglinkServer implements AutoCloseable {
     return gateway.replayLimits.dropped().sum();
   }
 
+  /**
+   * Times a client was held back (its connection stopped reading) because the one client it sends
+   * to had more than half its replay buffer unacknowledged, since start.
+   */
+  public long senderPausesCount() {
+    return gateway.senderPauses.sum();
+  }
+
   /** Requests the handler answered (successfully or not), since start. */
   public long requestsHandledCount() {
     return gateway.requests.handled.sum() + gateway.requests.failed.sum();

@@ -166,7 +166,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     try {
       Frame frame;
       int maxFrames = gateway().config.limits().maxInboundMessagesPerSecond();
-      while (reading() && (frame = FrameDecoder.decodeOne(buf, maxFrameSize())) != null) {
+      // Held back (backpressure): the rest waits undecoded until reading resumes.
+      while (reading() && ctx.channel().config().isAutoRead()
+          && (frame = FrameDecoder.decodeOne(buf, maxFrameSize())) != null) {
         if (maxFrames > 0 && ++framesInWindow > maxFrames) {
           refuse(Limits.Limit.INBOUND_MESSAGES, ErrorCode.RATE_LIMITED, "more than " + maxFrames + " frames per second");
           break;
@@ -200,6 +202,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+    afterRead();
+    ctx.fireChannelReadComplete();
+  }
+
+  /** After a batch of frames: liveness, the ACK (now or after the ack delay), flush. */
+  private void afterRead() {
     if (state == ConnectionState.OPEN) {
       // Any traffic proves the peer alive; the handshake deadline is never extended.
       deadlineNanos = gateway().ticker.nanoTime() + gateway().deadPeerTimeoutNanos;
@@ -219,7 +227,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       }
     }
     ctx.flush();
-    ctx.fireChannelReadComplete();
   }
 
   @Override
@@ -412,21 +419,34 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   private void claimed() {
     ctx.channel().config().setAutoRead(true);
     ctx.flush();
+    decodeWaiting();
+  }
+
+  /** Reading resumed: handles the frames that waited, undecoded, while it was off. */
+  private void decodeWaiting() {
     ByteBuf waiting = cumulation;
     if (waiting != null && state == ConnectionState.OPEN) {
       cumulation = null;
       decodeFrames(waiting);
-      ctx.flush();
+      afterRead();
     }
   }
 
-  /** Cluster backpressure: stops or resumes reading the client's frames. Any thread. */
+  /** Backpressure: stops or resumes reading the client's frames. Any thread. */
   void readFromClient(boolean on) {
-    onLoop(() -> {
-      if (state == ConnectionState.OPEN) {
+    Runnable set = () -> {
+      if (state == ConnectionState.OPEN && ctx.channel().config().isAutoRead() != on) {
         ctx.channel().config().setAutoRead(on);
+        if (on) {
+          decodeWaiting();
+        }
       }
-    });
+    };
+    if (ctx.executor().inEventLoop()) {
+      set.run(); // in order with whatever this loop decided before
+    } else {
+      onLoop(set);
+    }
   }
 
   /** Cluster: more of the client's frames are stored; acknowledge them. Any thread. */
@@ -471,6 +491,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         fail(ErrorCode.SEQUENCE_GAP, "ACK " + acked + " (expected: <= " + writtenSeq + ", the last seq sent)");
       } else if (session.shared != null) {
         gateway().cluster.acknowledged(session, acked);
+      } else {
+        gateway().drainedSome(session);
       }
     } else if (frame instanceof Frame.Subscribe) {
       Frame.Subscribe sub = (Frame.Subscribe) frame;
@@ -540,7 +562,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     ClusterRouting cluster = gateway().cluster;
     if (cluster == null) {
       if (route) {
-        gateway().route(session.clientId, d.targetKind(), d.target(), d.payload());
+        gateway().routeFromClient(this, session.clientId, d.targetKind(), d.target(), d.payload());
       }
       return;
     }
@@ -735,6 +757,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         fail(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within " + gateway().config.handshakeTimeout().toMillis() + " ms");
         break;
       case OPEN:
+        if (!ctx.channel().config().isAutoRead()) {
+          // Held back (backpressure): its frames wait unread, so silence proves nothing. Read again.
+          deadlineNanos = gateway().ticker.nanoTime() + gateway().deadPeerTimeoutNanos;
+          sweeper.add(this); // the sweep took it off its list
+          readFromClient(true);
+          break;
+        }
         Lifecycle.heartbeatMissed(session.clientId, session.id(), remote(),
             gateway().config.deadPeerTimeout().toMillis());
         fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + gateway().config.deadPeerTimeout().toMillis()

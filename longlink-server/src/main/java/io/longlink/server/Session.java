@@ -322,6 +322,17 @@ final class Session {
     }
   }
 
+  /** Over half its buffer: a sender to it should wait until it has {@link #drained} (backpressure). */
+  synchronized boolean backlogged(ReplayLimits limits) {
+    return outbound != null && (outbound.size() > limits.messages() / 2 || outbound.bytes() > limits.bytes() / 2);
+  }
+
+  /** Down to a quarter of its buffer (or ended): senders held back for it may go on. */
+  synchronized boolean drained(ReplayLimits limits) {
+    return state == State.ENDED || outbound == null
+        || outbound.size() <= limits.messages() / 4 && outbound.bytes() <= limits.bytes() / 4;
+  }
+
   synchronized int bufferedMessages() {
     return outbound == null ? 0 : outbound.size();
   }
