@@ -265,15 +265,34 @@ public final class FrameCodec {
     return 64;
   }
 
+  /**
+   * Each thread's two most recently encoded strings (value, rule, UTF-8 bytes; twice): a message
+   * fanned out to many sessions, or a flow between two clients, repeats its target and sender in
+   * every frame, so they are checked and encoded once, not per frame.
+   */
+  private static final ThreadLocal<Object[]> RECENT_STRINGS = ThreadLocal.withInitial(() -> new Object[7]);
+
   private static void writeString(ByteBuf out, String value, FieldRule rule) {
-    int lengthIndex = out.writerIndex();
-    out.writeShort(0);
-    int bytes = ByteBufUtil.writeUtf8(out, value);
-    String violation = rule.violation(value, bytes);
-    if (violation != null) {
-      throw new IllegalArgumentException(violation);
+    Object[] recent = RECENT_STRINGS.get();
+    byte[] bytes;
+    if (rule == recent[1] && value.equals(recent[0])) {
+      bytes = (byte[]) recent[2];
+    } else if (rule == recent[4] && value.equals(recent[3])) {
+      bytes = (byte[]) recent[5];
+    } else {
+      bytes = value.getBytes(StandardCharsets.UTF_8);
+      String violation = rule.violation(value, bytes.length);
+      if (violation != null) {
+        throw new IllegalArgumentException(violation);
+      }
+      int slot = recent[6] == null ? 0 : 3; // alternate: the older of the two goes
+      recent[6] = slot == 0 ? Boolean.TRUE : null;
+      recent[slot] = value;
+      recent[slot + 1] = rule;
+      recent[slot + 2] = bytes;
     }
-    out.setShort(lengthIndex, bytes);
+    out.writeShort(bytes.length);
+    out.writeBytes(bytes);
   }
 
   private static int checkU8(int v, String field) {

@@ -59,7 +59,7 @@ public final class SeqBuffer<T> {
       throw new IllegalStateException("seq " + seq + " (expected: " + (lastSeq() + 1) + ")");
     }
     if (items == null) {
-      items = new Object[Math.min(8, maxEntries)];
+      items = new Object[Math.min(8, capacityFor(maxEntries))];
       sizes = new int[items.length];
     } else if (count == items.length) {
       grow();
@@ -68,7 +68,7 @@ public final class SeqBuffer<T> {
       firstSeq = seq;
       head = 0;
     }
-    int i = (head + count) % items.length;
+    int i = (head + count) & (items.length - 1);
     items[i] = item;
     sizes[i] = size;
     count++;
@@ -81,7 +81,7 @@ public final class SeqBuffer<T> {
     if (count == 0 || seq < firstSeq || seq > lastSeq()) {
       return null;
     }
-    return (T) items[(int) ((head + (seq - firstSeq)) % items.length)];
+    return (T) items[(int) ((head + (seq - firstSeq)) & (items.length - 1))];
   }
 
   /**
@@ -104,7 +104,7 @@ public final class SeqBuffer<T> {
       T item = (T) items[head];
       bytes -= sizes[head];
       items[head] = null;
-      head = (head + 1) % items.length;
+      head = (head + 1) & (items.length - 1);
       count--;
       firstSeq++;
       n++;
@@ -113,9 +113,7 @@ public final class SeqBuffer<T> {
       }
     }
     if (count == 0) {
-      items = null; // an idle session keeps no array
-      sizes = null;
-      head = 0;
+      head = 0; // the arrays stay for the next burst; whoever holds an idle buffer drops it whole
     }
     return n;
   }
@@ -147,12 +145,17 @@ public final class SeqBuffer<T> {
     return firstSeq + count - 1;
   }
 
+  /** Arrays are sized in powers of two (indexes by mask, not division); at most the next one above {@code n}. */
+  private static int capacityFor(int n) {
+    return n <= 1 ? 1 : Integer.highestOneBit(n - 1) << 1;
+  }
+
   private void grow() {
-    int capacity = (int) Math.min((long) items.length * 2, maxEntries);
+    int capacity = Math.min(items.length * 2, capacityFor(maxEntries));
     Object[] newItems = new Object[capacity];
     int[] newSizes = new int[capacity];
     for (int k = 0; k < count; k++) {
-      int i = (head + k) % items.length;
+      int i = (head + k) & (items.length - 1);
       newItems[k] = items[i];
       newSizes[k] = sizes[i];
     }

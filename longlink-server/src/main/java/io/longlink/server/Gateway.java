@@ -195,6 +195,7 @@ final class Gateway {
       return; // already resumed elsewhere, or ended
     }
     Lifecycle.detached(s.clientId, s.id());
+    s.releaseIdleBuffer();
     if (config.sessionRetention().isZero()) {
       end(s, null, false);
       return;

@@ -77,6 +77,7 @@ final class LivenessSweeper {
       ServerConnection c = connections[i];
       if (newRateWindow) {
         c.newRateWindow();
+        c.releaseIdleBuffer();
       }
       if (nowNanos - c.deadlineNanos >= 0) {
         remove(c);

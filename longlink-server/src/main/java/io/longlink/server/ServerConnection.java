@@ -130,6 +130,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     fail(code, why);
   }
 
+  /** The session's replay buffer, if empty, is dropped (once a second, by the sweeper). */
+  void releaseIdleBuffer() {
+    Session s = session;
+    if (s != null) {
+      s.releaseIdleBuffer();
+    }
+  }
+
   /** A new one-second window of the inbound rate limits; called by the sweeper. */
   void newRateWindow() {
     framesInWindow = 0;

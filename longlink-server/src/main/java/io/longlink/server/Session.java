@@ -310,13 +310,28 @@ final class Session {
     return Math.max(0, lastSentSeq - Math.max(0, clientLastReceived)) + lostMessages;
   }
 
-  /** Drops what is acknowledged; releases the buffer object once it is empty. */
+  /**
+   * Drops what is acknowledged. An emptied buffer stays for the next burst (a busy session would
+   * otherwise allocate and grow one per message); {@link #releaseIdleBuffer} drops it later.
+   */
   private void trim(long seq, ReplayLimits limits) {
     if (outbound != null) {
       long bytesBefore = outbound.bytes();
       int removed = outbound.removeUpTo(seq, null);
       limits.changed(-removed, outbound.bytes() - bytesBefore);
-      if (outbound.isEmpty()) {
+    }
+  }
+
+  /**
+   * Drops the buffer if it is empty: called by the liveness sweep and on detach, so an idle session
+   * carries no buffer. The unlocked first read is only a hint (most sessions have none).
+   */
+  void releaseIdleBuffer() {
+    if (outbound == null) {
+      return;
+    }
+    synchronized (this) {
+      if (outbound != null && outbound.isEmpty()) {
         outbound = null;
       }
     }
