@@ -73,6 +73,10 @@ abstract class FlowBench implements Callable<Integer> {
   @Option(names = "--payload", defaultValue = "100", description = "Payload bytes, at least 16 (default: ${DEFAULT-VALUE}).")
   int payload;
 
+  @Option(names = "--client-threads", defaultValue = "1",
+      description = "Event loop threads of the load generator's clients (default: ${DEFAULT-VALUE}).")
+  int clientThreads;
+
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
 
@@ -114,7 +118,10 @@ abstract class FlowBench implements Callable<Integer> {
     } else {
       target = HostPort.parse(server, "--server");
     }
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("bench-flow"),
+    if (clientThreads < 1) {
+      throw new IllegalArgumentException("--client-threads: " + clientThreads + " (expected: >= 1)");
+    }
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(clientThreads, new DefaultThreadFactory("bench-flow"),
         EpollIoHandler.newFactory());
     List<Channel> channels = new ArrayList<>();
     try {
