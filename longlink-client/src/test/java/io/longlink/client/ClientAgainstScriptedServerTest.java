@@ -161,6 +161,28 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
+  void aRejectedMessageFailsItsSendWithTheServersCodeAndTheSessionGoesOn() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    CompletableFuture<Void> first = client.send(Destination.client("far"), new byte[] {1});
+    CompletableFuture<Void> second = client.send(Destination.client("near"), new byte[] {2});
+    peer.readUntil(Frame.Data.class);
+    peer.readUntil(Frame.Data.class);
+    peer.send(new Frame.Reject(1, ErrorCode.UNAVAILABLE, "cluster store unavailable"), new Frame.Ack(2));
+    assertThatThrownBy(() -> first.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(LonglinkException.class)
+        .hasMessageContaining("UNAVAILABLE").hasMessageContaining("message 1 not delivered: cluster store unavailable");
+    assertThat(second.get(5, TimeUnit.SECONDS)).isNull();
+    assertThat(client.rejectedMessages()).isEqualTo(1);
+    assertThat(client.state()).isEqualTo(ClientState.CONNECTED);
+    peer.send(new Frame.Reject(7, ErrorCode.UNAVAILABLE, "never sent")); // unknown seq: ignored
+    CompletableFuture<Void> third = client.send(Destination.client("near"), new byte[] {3});
+    assertThat(peer.readUntil(Frame.Data.class).seq()).isEqualTo(3);
+    peer.send(new Frame.Ack(3));
+    assertThat(third.get(5, TimeUnit.SECONDS)).isNull();
+    assertThat(client.rejectedMessages()).isEqualTo(1);
+  }
+
+  @Test
   void aRequestTimesOutAtItsDeadlineSendsCancelAndALateAnswerIsCounted() throws Exception {
     client = builder().build();
     ScriptedServer.Peer peer = login("s1", 30_000);
