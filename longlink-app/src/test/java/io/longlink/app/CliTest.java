@@ -163,6 +163,9 @@ class CliTest {
     Result flow = run("bench", "throughput", "--rate", "2000", "--duration", "1s", "--warmup", "200ms");
     assertThat(flow.code()).as(flow.err() + flow.out()).isZero();
     assertThat(flow.out()).contains("delivered 2,400 of 2,400").contains("lost 0, duplicated 0, reordered 0");
+    Result peerWithoutServer = run("bench", "throughput", "--wire", "nats", "--rate", "10");
+    assertThat(peerWithoutServer.code()).isNotZero();
+    assertThat(peerWithoutServer.err()).contains("--wire NATS needs --server HOST:PORT");
     Result fanout = run("bench", "fanout", "--subscribers", "20", "--rate", "200", "--duration", "1s", "--warmup", "0s",
         "--out", dir.resolve("f.json").toString());
     assertThat(fanout.code()).as(fanout.err() + fanout.out()).isZero();

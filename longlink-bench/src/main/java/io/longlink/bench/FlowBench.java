@@ -1,14 +1,9 @@
 package io.longlink.bench;
 
-import io.longlink.protocol.Frame;
-import io.longlink.protocol.FrameCodec;
-import io.longlink.protocol.FrameDecoder;
 import io.longlink.protocol.HostPort;
-import io.longlink.protocol.TargetKind;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -73,6 +68,11 @@ abstract class FlowBench implements Callable<Integer> {
   @Option(names = "--payload", defaultValue = "100", description = "Payload bytes, at least 16 (default: ${DEFAULT-VALUE}).")
   int payload;
 
+  @Option(names = "--wire", defaultValue = "LONGLINK",
+      description = "LONGLINK, NATS (core: at most once) or MQTT (3.1.1, QoS 1): measure a peer with the same "
+          + "load generator; NATS and MQTT need --server (default: ${DEFAULT-VALUE}).")
+  FlowWire wire;
+
   @Option(names = "--client-threads", defaultValue = "1",
       description = "Event loop threads of the load generator's clients (default: ${DEFAULT-VALUE}).")
   int clientThreads;
@@ -112,6 +112,9 @@ abstract class FlowBench implements Callable<Integer> {
     }
     LonglinkServer local = null;
     InetSocketAddress target;
+    if (server == null && wire != FlowWire.LONGLINK) {
+      throw new IllegalArgumentException("--wire " + wire + " needs --server HOST:PORT (a running peer)");
+    }
     if (server == null) {
       local = BenchCommand.gateway(ServerConfig.builder());
       target = local.localAddress();
@@ -130,17 +133,15 @@ abstract class FlowBench implements Callable<Integer> {
       InetSocketAddress receiverTarget = receiversOn == null ? target : HostPort.parse(receiversOn, "--receivers-on");
       for (int i = 0; i < receivers(); i++) {
         Receiver r = new Receiver();
-        Channel ch = connect(group, receiverTarget, "flow-rx-" + run + "-" + i, r, channels);
-        if (topic()) {
-          ch.writeAndFlush(FrameCodec.encode(ch.alloc(), new Frame.Subscribe(1, "flow-" + run))).sync();
-        }
+        String id = "flow-rx-" + run + "-" + i;
+        connect(group, receiverTarget, id, wire.subscription(id, topic() ? "flow-" + run : null), r, channels);
         rs.add(r);
       }
       for (Receiver r : rs) {
         r.ready.get(10, TimeUnit.SECONDS); // logged in (and subscribed: the ACK of the SUBSCRIBE)
       }
       Sender sender = new Sender(topic() ? "flow-" + run : "flow-rx-" + run + "-0");
-      Channel tx = connect(group, target, "flow-tx-" + run, sender, channels);
+      Channel tx = connect(group, target, "flow-tx-" + run, null, sender, channels);
       sender.ready.get(10, TimeUnit.SECONDS);
       long start = System.nanoTime();
       measureFrom = start + warmup.toNanos();
@@ -173,17 +174,19 @@ abstract class FlowBench implements Callable<Integer> {
         }
       }
       long lost = expected - got;
-      String line = String.format(Locale.ROOT, "%s: offered %,d msg/s for %s to %d receiver(s); delivered %,d of %,d "
+      String line = String.format(Locale.ROOT, "%s%s: offered %,d msg/s for %s to %d receiver(s); delivered %,d of %,d "
               + "(%,.0f deliveries/s), lost %d, duplicated %d, reordered %d; latency from intended send p50 %.3f ms, "
-              + "p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms%s", name(), rate, duration, receivers(), got,
+              + "p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms%s", name(),
+          wire == FlowWire.LONGLINK ? "" : " (" + wire.name().toLowerCase(Locale.ROOT) + ")", rate, duration, receivers(), got,
           expected, got / seconds, lost, duplicated.get(), reordered.get(),
           pct(50), pct(90), pct(99), pct(99.9), total.getMaxValue() / 1e6,
           failures);
       console.println(line);
-      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"%s\",\"rate\":%d,\"duration_s\":%.1f,"
+      BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"%s\",\"wire\":\"%s\",\"rate\":%d,\"duration_s\":%.1f,"
               + "\"payload\":%d,\"receivers\":%d,\"expected\":%d,\"delivered\":%d,\"lost\":%d,\"duplicated\":%d,"
               + "\"reordered\":%d,\"deliveries_per_second\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
-              + "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}", name(), rate, duration.toNanos() / 1e9, payload,
+              + "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}", name(), wire.name().toLowerCase(Locale.ROOT), rate,
+          duration.toNanos() / 1e9, payload,
           receivers(), expected, got, lost, duplicated.get(), reordered.get(),
           got / seconds, pct(50), pct(90), pct(99), pct(99.9),
           total.getMaxValue() / 1e6), console);
@@ -237,26 +240,42 @@ abstract class FlowBench implements Callable<Integer> {
         .render());
   }
 
-  private static Channel connect(EventLoopGroup group, InetSocketAddress target, String id, Peer peer,
+  /** Connects and logs in as {@code id}, subscribed to {@code subscribe} (a receiver) or nothing. */
+  private Channel connect(EventLoopGroup group, InetSocketAddress target, String id, String subscribe, Peer peer,
       List<Channel> channels) throws InterruptedException {
     Channel ch = new Bootstrap().group(group).channel(EpollSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel c) {
-            c.pipeline().addLast(new FrameDecoder(FrameCodec.DEFAULT_MAX_FRAME_SIZE), peer);
+            c.pipeline().addLast(wire.decoder(subscribe != null), peer);
           }
         }).connect(target).sync().channel();
     channels.add(ch);
-    ch.writeAndFlush(FrameCodec.encode(ch.alloc(), Frame.Hello.newSession(id, "")));
+    ch.writeAndFlush(wire.login(ch.alloc(), id, subscribe));
     return ch;
   }
 
-  /** A raw client: completes {@code ready} once logged in; any ERROR or GOAWAY fails the run. */
+  /** A raw client: completes {@code ready} once logged in; a refusal fails the run. */
   private abstract static class Peer extends ChannelInboundHandlerAdapter {
     final CompletableFuture<Void> ready = new CompletableFuture<>();
     volatile boolean failed;
     volatile String failure = "";
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof FlowWire.Ready) {
+        ready.complete(null);
+      } else if (msg instanceof FlowWire.Failed f) {
+        fail(f.why());
+        ctx.close();
+      } else if (msg instanceof FlowWire.Delivered d) {
+        delivered(d.payload());
+      }
+    }
+
+    /** A message arrived (receivers only). */
+    void delivered(byte[] payload) {}
 
     void fail(String why) {
       failure = why;
@@ -291,17 +310,6 @@ abstract class FlowBench implements Callable<Integer> {
       this.destination = destination;
     }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof Frame.Welcome) {
-        ready.complete(null);
-      } else if (msg instanceof Frame.Error || msg instanceof Frame.GoAway) {
-        fail(msg.toString());
-        ctx.close();
-      }
-      // ACKs of our messages: the gateway has them; nothing to keep in a bench.
-    }
-
     void begin(Channel ch, long start, long messages) {
       this.ch = ch;
       this.start = start;
@@ -315,12 +323,11 @@ abstract class FlowBench implements Callable<Integer> {
     private void sendDue() {
       long due = Math.min(messages, (System.nanoTime() - start) * rate / 1_000_000_000L);
       boolean wrote = false;
-      TargetKind kind = topic() ? TargetKind.TOPIC : TargetKind.CLIENT;
       while (next < due && ch.isWritable()) {
         byte[] p = new byte[payload];
         ByteBuffer.wrap(p).putLong(start + next * 1_000_000_000L / rate).putLong(next);
         next++;
-        ch.write(FrameCodec.encode(ch.alloc(), new Frame.Data(next, kind, destination, "", p)), ch.voidPromise());
+        ch.write(wire.message(ch.alloc(), next, destination, topic(), p), ch.voidPromise());
         wrote = true;
       }
       if (wrote) {
@@ -332,52 +339,26 @@ abstract class FlowBench implements Callable<Integer> {
     }
   }
 
-  /** Records latency, checks exactly-once in-order delivery, acks once per read batch. */
+  /** Records latency and checks exactly-once in-order delivery (the wire acknowledges). */
   private final class Receiver extends Peer {
     private long expectedIndex;
-    private long lastSeq;
-    private boolean unacked;
-    private int pendingSubscribeAck = topic() ? 1 : 0;
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof Frame.Data d) {
-        ByteBuffer b = ByteBuffer.wrap(d.payload());
-        long intended = b.getLong();
-        long index = b.getLong();
-        if (intended >= measureFrom) {
-          latency.recordValue(Math.max(0, System.nanoTime() - intended));
-        }
-        if (index < expectedIndex) {
-          duplicated.incrementAndGet();
-        } else {
-          if (index > expectedIndex) {
-            reordered.incrementAndGet();
-          }
-          expectedIndex = index + 1;
-          delivered.incrementAndGet();
-        }
-        lastSeq = d.seq();
-        unacked = true;
-      } else if (msg instanceof Frame.Welcome) {
-        if (pendingSubscribeAck == 0) {
-          ready.complete(null);
-        }
-      } else if (msg instanceof Frame.Ack) {
-        if (pendingSubscribeAck > 0 && --pendingSubscribeAck == 0) {
-          ready.complete(null);
-        }
-      } else if (msg instanceof Frame.Error || msg instanceof Frame.GoAway) {
-        fail(msg.toString());
-        ctx.close();
+    void delivered(byte[] payload) {
+      ByteBuffer b = ByteBuffer.wrap(payload);
+      long intended = b.getLong();
+      long index = b.getLong();
+      if (intended >= measureFrom) {
+        latency.recordValue(Math.max(0, System.nanoTime() - intended));
       }
-    }
-
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-      if (unacked) {
-        unacked = false;
-        ctx.writeAndFlush(FrameCodec.encode(ctx.alloc(), new Frame.Ack(lastSeq)), ctx.voidPromise());
+      if (index < expectedIndex) {
+        duplicated.incrementAndGet();
+      } else {
+        if (index > expectedIndex) {
+          reordered.incrementAndGet();
+        }
+        expectedIndex = index + 1;
+        delivered.incrementAndGet();
       }
     }
   }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Message flow through longlink and its peers, same load generator, same machine, one run:
+#   bench/compare-flow.sh [DURATION] [OUTDIR]
+# Starts each server on 127.0.0.1 (longlink in its own JVM; nats-server; mosquitto), then runs
+# the open-loop flow benches against it with 100 B payloads: one-to-one at 10,000 msg/s (latency),
+# 100,000 and 1,000,000 msg/s offered (throughput), and fan-out 1 -> 1,000 at 1,000 msg/s. Each
+# server keeps its own guarantee: longlink numbers, acknowledges and replays; NATS core is at most
+# once; MQTT runs at QoS 1 (the receiver acknowledges each message). The receivers count lost,
+# duplicated and reordered messages. Writes OUTDIR/flow-<server>-<case>.json and prints one table.
+# nats-server and mosquitto are Debian packages, installed when missing (needs root).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${1:-6s}
+OUT=${2:-$ROOT/bench/results}
+mkdir -p "$OUT"
+cd "$ROOT"
+
+need() {
+  command -v "$1" >/dev/null && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "compare-flow: $1 missing; install the Debian package $2 (as root: apt-get install -y $2)" >&2
+    return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
+}
+need nats-server nats-server
+need mosquitto mosquitto
+./longlink --version >/dev/null # builds the jar once, before anything is timed
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "compare-flow: nothing listening on port $1" >&2
+  return 1
+}
+
+# flows NAME WIRE PORT: every case against the server listening on PORT.
+flows() {
+  local name=$1 wire=$2 port=$3
+  for rate in 10000 100000 1000000; do
+    timeout 300 ./longlink bench throughput --wire "$wire" --server "127.0.0.1:$port" --rate "$rate" \
+        --duration "$DURATION" --out "$OUT/flow-$name-$rate.json" | grep -v '^wrote' || true
+  done
+  timeout 300 ./longlink bench fanout --wire "$wire" --server "127.0.0.1:$port" --subscribers 1000 --rate 1000 \
+      --duration "$DURATION" --out "$OUT/flow-$name-fanout.json" | grep -v '^wrote' || true
+}
+
+# serve NAME WIRE PORT -- COMMAND...: start the server, run the flows, stop it.
+serve() {
+  local name=$1 wire=$2 port=$3
+  shift 4
+  "$@" >"$OUT/flow-$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_port "$port"
+  flows "$name" "$wire" "$port"
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cat >"$OUT/flow-nats.conf" <<CONF
+listen: 127.0.0.1:4334
+CONF
+cat >"$OUT/flow-mosquitto.conf" <<CONF
+listener 1885 127.0.0.1
+allow_anonymous true
+CONF
+NOLIMITS="--max-inbound-messages-per-second 0 --max-inbound-bytes-per-second 0"
+serve longlink LONGLINK 7610 -- env LONGLINK_LIFECYCLE_LOG=WARN ./longlink server --port 7610 --admin-port -1 $NOLIMITS
+serve nats-server NATS 4334 -- nats-server -c "$OUT/flow-nats.conf"
+serve mosquitto MQTT 1885 -- mosquitto -c "$OUT/flow-mosquitto.conf"
+
+printf '\n%-12s %-18s %14s %8s %6s %10s %10s %10s\n' server case delivered/s lost dup reordered "p50 ms" "p99 ms"
+for name in longlink nats-server mosquitto; do
+  for c in 10000 100000 1000000 fanout; do
+    f="$OUT/flow-$name-$c.json"
+    label=$([ "$c" = fanout ] && echo "1->1000 @1000/s" || echo "1->1 @$c/s")
+    [ -f "$f" ] || { printf '%-12s %-18s (no result)\n' "$name" "$label"; continue; }
+    get() { grep -o "\"$1\":[-0-9.]*" "$f" | head -1 | cut -d: -f2; }
+    printf '%-12s %-18s %14s %8s %6s %10s %10s %10s\n' "$name" "$label" "$(get deliveries_per_second)" \
+      "$(get lost)" "$(get duplicated)" "$(get reordered)" "$(get p50)" "$(get p99)"
+  done
+done
