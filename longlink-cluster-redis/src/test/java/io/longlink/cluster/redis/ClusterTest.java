@@ -287,6 +287,16 @@ class ClusterTest {
       assertThat(a.meterRegistry().get("longlink.cluster.sessions.dirty").gauge().value()).isPositive();
       assertThatThrownBy(() -> a.publishToClient("bob", utf8("x"))).isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("unavailable");
+      // A resume that needs Redis (bob's session lives on b) is sent away to retry, not lost.
+      try (RawClient raw = RawClient.connect(a.localAddress())) {
+        raw.send(new Frame.Hello(Frame.VERSION, "bob", "", bob.client.sessionId(), 0, System.currentTimeMillis()));
+        Frame.GoAway away = raw.readUntil(Frame.GoAway.class);
+        assertThat(away.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(away.reconnectDelayMs()).isPositive();
+        assertThat(away.reason()).contains("cluster store is unavailable");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
     });
     await().atMost(Duration.ofSeconds(20)).until(() -> a.clusterUnavailable().isEmpty());
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
