@@ -512,12 +512,6 @@ public final class LonglinkServer implements AutoCloseable {
     java.util.List<ServerConnection> all = connections();
     log.info("draining {} connections: reconnect delays spread over {} ms, waiting up to {} ms", all.size(),
         spread.toMillis(), timeout.toMillis());
-    if (gateway.cluster != null) {
-      gateway.cluster.start(self().id());
-      group.next().scheduleAtFixedRate(gateway.cluster::restoreDirty, 1, 1, TimeUnit.SECONDS);
-      long renew = gateway.cluster.leaseMillis() / 3;
-      group.next().scheduleAtFixedRate(gateway.cluster::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
-    }
     if (nodes != null) {
       announce(); // DRAINING: nobody sends clients here any more
     }
