@@ -99,12 +99,12 @@ final class ClusterRouting implements ClusterStore.Listener {
   void handshake(ServerConnection c, Frame.Hello hello, String subject) {
     String clientId = hello.clientId();
     String resumeId = hello.resumeSessionId();
-    SessionIds id = resumeId.isEmpty() ? null : SessionIds.parse(resumeId);
     if (resumeId.isEmpty()) {
       login(c, hello, subject, SessionStatus.NEW, 0);
       return;
     }
     gateway.resumeAttempts.increment();
+    SessionIds id = SessionIds.parse(resumeId);
     if (id == null) {
       login(c, hello, subject, SessionStatus.LOST, 0);
       return;
@@ -145,7 +145,7 @@ final class ClusterRouting implements ClusterStore.Listener {
           gateway.endLocally(local);
         }
         s = Session.restored(clientId, id, snap, gateway.replayLimits);
-        s.shared = new ClusterState(snap.epoch(), snap.lastReceivedSeq());
+        s.shared = new ClusterState(resumeId, snap.epoch(), snap.lastReceivedSeq());
         gateway.register(s);
         for (String topic : snap.topics()) {
           subscribeLocally(s, topic);
@@ -165,7 +165,7 @@ final class ClusterRouting implements ClusterStore.Listener {
 
   private void login(ServerConnection c, Frame.Hello hello, String subject, SessionStatus status, long lost) {
     Session s = new Session(hello.clientId(), subject, SessionIds.next(), c, hello.attemptStamp());
-    s.shared = new ClusterState(0, 0);
+    s.shared = new ClusterState(s.id().toString(), 0, 0);
     store.create(hello.clientId(), s.id().toString(), subject).whenComplete((created, err) -> c.onLoop(() -> {
       if (err != null) {
         unavailable(err);
@@ -187,7 +187,7 @@ final class ClusterRouting implements ClusterStore.Listener {
    * The client's sequenced frame {@code seq} was accepted; {@code effects} completes when what it
    * asked for is stored (or was rejected). The ACK follows once it and every frame before it are.
    */
-  void track(Session s, long seq, CompletableFuture<?> effects) {
+  private void track(Session s, long seq, CompletableFuture<?> effects) {
     CompletableFuture<Void> next;
     ServerConnection pause = null;
     synchronized (s) {
@@ -281,6 +281,38 @@ final class ClusterRouting implements ClusterStore.Listener {
     }
   }
 
+  // ---- the client's sequenced frames ----
+
+  /**
+   * A client's message {@code seq} (routed unless the application's handler consumed it): routed
+   * through the store, answered with REJECT if the store could not take it, acknowledged once done.
+   */
+  void fromClient(Session s, long seq, Frame.Data d, boolean route) {
+    CompletableFuture<?> effects = !route ? CompletableFuture.completedFuture(0)
+        : route(s, seq, s.clientId, d.targetKind(), d.target(), d.payload()).handle((n, err) -> {
+          if (err != null) {
+            rejected.increment();
+            ServerConnection c = s.connection();
+            if (c != null) {
+              c.sendIfOpen(new Frame.Reject(seq, ErrorCode.UNAVAILABLE,
+                  ServerConnection.truncate(String.valueOf(unwrap(err).getMessage()))));
+            }
+          }
+          return null;
+        });
+    track(s, seq, effects);
+  }
+
+  /** The client's SUBSCRIBE {@code seq}: stored (if new to the session) before it is acknowledged. */
+  void subscribeFrom(Session s, long seq, String topic) {
+    track(s, seq, s.addTopic(topic) ? subscribe(s, topic) : CompletableFuture.completedFuture(null));
+  }
+
+  /** The client's UNSUBSCRIBE {@code seq}: stored (if the session had the topic) before it is acknowledged. */
+  void unsubscribeFrom(Session s, long seq, String topic) {
+    track(s, seq, s.removeTopic(topic) ? unsubscribe(s, topic) : CompletableFuture.completedFuture(null));
+  }
+
   // ---- routing ----
 
   /**
@@ -291,12 +323,13 @@ final class ClusterRouting implements ClusterStore.Listener {
   CompletableFuture<Integer> route(Session sender, long senderSeq, String from, TargetKind kind, String target,
       byte[] payload) {
     ClusterStore.Message m = new ClusterStore.Message(from, kind, target, payload);
-    String sid = sender == null ? null : sender.id().toString();
     if (kind == TargetKind.CLIENT) {
-      return deliverTo(target, m, sid == null ? ClusterStore.Origin.NONE : new ClusterStore.Origin(sid, senderSeq));
+      return deliverTo(target, m, sender == null ? ClusterStore.Origin.NONE
+          : new ClusterStore.Origin(sender.shared.clientOrigin.sessionId(), senderSeq));
     }
     // Topic: the local subscribers here, the other nodes' through their streams.
-    ClusterStore.Origin origin = sid == null ? ClusterStore.Origin.NONE : new ClusterStore.Origin(sid + "|t", senderSeq);
+    ClusterStore.Origin origin = sender == null ? ClusterStore.Origin.NONE
+        : new ClusterStore.Origin(sender.shared.topicOrigin.sessionId(), senderSeq);
     CompletableFuture<Integer> local = deliverToSubscribers(target, m, origin);
     CompletableFuture<Integer> remote = store.publish(target, m, origin).toCompletableFuture()
         .exceptionally(err -> {
@@ -435,7 +468,7 @@ final class ClusterRouting implements ClusterStore.Listener {
   }
 
   /** Subscribes the session here and in the store; completes when stored (or the session went dirty). */
-  CompletableFuture<Void> subscribe(Session s, String topic) {
+  private CompletableFuture<Void> subscribe(Session s, String topic) {
     boolean first = subscribeLocally(s, topic);
     return write(s, (cid, epoch) -> store.subscribe(cid, epoch, topic, first));
   }
@@ -446,7 +479,7 @@ final class ClusterRouting implements ClusterStore.Listener {
     return first;
   }
 
-  CompletableFuture<Void> unsubscribe(Session s, String topic) {
+  private CompletableFuture<Void> unsubscribe(Session s, String topic) {
     gateway.topics.unsubscribe(topic, s);
     boolean last = gateway.topics.subscribers(topic).isEmpty();
     return write(s, (cid, epoch) -> store.unsubscribe(cid, epoch, topic, last));
@@ -560,7 +593,8 @@ final class ClusterRouting implements ClusterStore.Listener {
 
   private void available(boolean up, String why) {
     if (up) {
-      if (availableFlag.compareAndSet(false, true)) {
+      // Called on every delivery: read first, so the usual case writes nothing to the shared flag.
+      if (!availableFlag.get() && availableFlag.compareAndSet(false, true)) {
         unavailableWhy = "";
         log.info("cluster store reachable again; writing back {} sessions kept locally", dirty.size());
         restoreDirty();
@@ -575,8 +609,13 @@ final class ClusterRouting implements ClusterStore.Listener {
 
   private void unavailable(Throwable err) {
     storeErrors.increment();
-    Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    Throwable cause = unwrap(err);
     available(false, cause.getClass().getSimpleName() + ": " + cause.getMessage());
+  }
+
+  /** The failure itself, not the {@link CompletionException} a dependent stage wrapped it in. */
+  private static Throwable unwrap(Throwable err) {
+    return err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
   }
 
   // ---- dirty sessions ----

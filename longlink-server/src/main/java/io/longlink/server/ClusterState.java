@@ -39,7 +39,16 @@ final class ClusterState {
   boolean catchingUp;
   boolean wakeAgain;
 
-  ClusterState(long epoch, long ackable) {
+  /**
+   * This session as the origin of what it sends (its id), and of what it sends to topics: formatted
+   * once, not per message.
+   */
+  final ClusterStore.Origin clientOrigin;
+  final ClusterStore.Origin topicOrigin;
+
+  ClusterState(String sessionId, long epoch, long ackable) {
+    this.clientOrigin = new ClusterStore.Origin(sessionId, 0);
+    this.topicOrigin = new ClusterStore.Origin(sessionId + "|t", 0);
     this.epoch = epoch;
     this.ackable = ackable;
     this.inboundDone = ackable;

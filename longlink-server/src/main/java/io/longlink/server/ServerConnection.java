@@ -511,8 +511,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       }
       if (acceptSeq(sub.seq())) {
         if (session.shared != null) {
-          gateway().cluster.track(session, sub.seq(), session.addTopic(sub.topic())
-              ? gateway().cluster.subscribe(session, sub.topic()) : java.util.concurrent.CompletableFuture.completedFuture(null));
+          gateway().cluster.subscribeFrom(session, sub.seq(), sub.topic());
         } else if (session.addTopic(sub.topic())) {
           gateway().topics.subscribe(sub.topic(), session);
         }
@@ -521,8 +520,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       Frame.Unsubscribe unsub = (Frame.Unsubscribe) frame;
       if (acceptSeq(unsub.seq())) {
         if (session.shared != null) {
-          gateway().cluster.track(session, unsub.seq(), session.removeTopic(unsub.topic())
-              ? gateway().cluster.unsubscribe(session, unsub.topic()) : java.util.concurrent.CompletableFuture.completedFuture(null));
+          gateway().cluster.unsubscribeFrom(session, unsub.seq(), unsub.topic());
         } else if (session.removeTopic(unsub.topic())) {
           gateway().topics.unsubscribe(unsub.topic(), session);
         }
@@ -567,29 +565,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         route = false;
       }
     }
-    ClusterRouting cluster = gateway().cluster;
-    if (cluster == null) {
-      if (route) {
-        gateway().routeFromClient(this, session.clientId, d.targetKind(), d.target(), d.payload());
-      }
-      return;
+    if (gateway().cluster != null) {
+      gateway().cluster.fromClient(session, d.seq(), d, route);
+    } else if (route) {
+      gateway().routeFromClient(this, session.clientId, d.targetKind(), d.target(), d.payload());
     }
-    Session from = session;
-    long seq = d.seq();
-    java.util.concurrent.CompletableFuture<?> effects = !route ? java.util.concurrent.CompletableFuture.completedFuture(0)
-        : cluster.route(from, seq, from.clientId, d.targetKind(), d.target(), d.payload()).handle((n, err) -> {
-          if (err != null) {
-            cluster.rejected.increment();
-            ServerConnection c = from.connection();
-            Throwable why = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-                ? err.getCause() : err;
-            if (c != null) {
-              c.sendIfOpen(new Frame.Reject(seq, ErrorCode.UNAVAILABLE, truncate(String.valueOf(why.getMessage()))));
-            }
-          }
-          return null;
-        });
-    cluster.track(from, seq, effects);
   }
 
   /** Applies docs/PROTOCOL.md section 5; true if the frame is new and must be processed. */
@@ -867,7 +847,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     state = next;
   }
 
-  private static String truncate(String s) {
+  static String truncate(String s) {
     if (s.length() <= MAX_MESSAGE_CHARS) {
       return s;
     }
