@@ -90,6 +90,22 @@ final class ServerCommand implements Callable<Integer> {
       description = "Unacknowledged bytes kept per session (default: ${DEFAULT-VALUE}).")
   long replayBufferBytes;
 
+  @Option(names = "--ack-batch", defaultValue = "64",
+      description = "The node acknowledges a client's messages at the latest after this many (default: ${DEFAULT-VALUE}).")
+  int ackBatch;
+
+  @Option(names = "--ack-delay", defaultValue = "0s",
+      description = "Acknowledge this long after the first unacknowledged client message instead of at the end of each "
+          + "read: fewer ACK frames (and system calls) for clients that send often, at the cost of that much more "
+          + "replay buffering on their side (default: ${DEFAULT-VALUE}).")
+  Duration ackDelay;
+
+  @Option(names = "--write-coalescing", defaultValue = "5ms",
+      description = "While an event loop writes to many connections at once (a topic fanned out to thousands), gather "
+          + "their writes into one pass this often: fewer, larger writes for at most this much more latency; 0s: "
+          + "always write at once (default: ${DEFAULT-VALUE}).")
+  Duration writeCoalescing;
+
   @Option(names = "--slow-consumer", defaultValue = "DISCONNECT",
       description = "When a session's replay buffer is full: DISCONNECT (ERROR SLOW_CONSUMER; the session is lost, "
           + "with a count) or DROP_OLDEST (keep the session, drop the oldest messages, report a GAP) "
@@ -100,7 +116,7 @@ final class ServerCommand implements Callable<Integer> {
   int ioThreads;
 
   @Option(names = "--transport", defaultValue = "AUTO",
-      description = "AUTO (epoll if available, else NIO), EPOLL or NIO (default: ${DEFAULT-VALUE}).")
+      description = "AUTO (epoll if available, else NIO), EPOLL, IO_URING or NIO (default: ${DEFAULT-VALUE}).")
   ServerConfig.Transport transport;
 
   @Option(names = "--tcp-keepalive", defaultValue = "true", arity = "1",
@@ -210,6 +226,9 @@ final class ServerCommand implements Callable<Integer> {
         .replayBufferMessages(replayBufferMessages)
         .replayBufferBytes(replayBufferBytes)
         .slowConsumerPolicy(slowConsumer)
+        .ackBatchMessages(ackBatch)
+        .ackDelay(ackDelay)
+        .writeCoalescing(writeCoalescing)
         .tcp(TcpOptions.builder()
             .keepAlive(tcpKeepAlive, tcpKeepAliveIdle, tcpKeepAliveInterval, tcpKeepAliveCount)
             .userTimeout(tcpUserTimeout)

@@ -4,6 +4,7 @@ import io.longlink.protocol.HostPort;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -14,7 +15,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -27,7 +27,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,6 +47,8 @@ import picocli.CommandLine.Spec;
  */
 abstract class FlowBench implements Callable<Integer> {
   private static final int HEADER = 16; // intended send time (nanoTime) + message index
+  private static final int CHUNK = 32 * 1024;
+  private static final long MIN_TICK_NANOS = 20_000;
 
   @Spec CommandSpec spec;
 
@@ -77,17 +80,33 @@ abstract class FlowBench implements Callable<Integer> {
       description = "Event loop threads of the load generator's clients (default: ${DEFAULT-VALUE}).")
   int clientThreads;
 
+  @Option(names = "--ack-batch", defaultValue = "64",
+      description = "longlink receivers acknowledge at the latest after this many messages, as the SDK's "
+          + "ackBatch(messages, delay) (default: ${DEFAULT-VALUE}).")
+  int ackBatch;
+
+  @Option(names = "--ack-delay", defaultValue = "0ms",
+      description = "longlink receivers acknowledge this long after the first unacknowledged message; 0: at the end "
+          + "of each read, the SDK's default (default: ${DEFAULT-VALUE}).")
+  Duration ackDelay;
+
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
 
   @Option(names = "--plot", description = "Write delivery rate and latency over time as a self-contained HTML page.")
   Path plot;
 
-  private final Recorder latency = new Recorder(TimeUnit.SECONDS.toNanos(60), 3);
+  /** One latency recorder per client thread: receivers on different threads do not contend. */
+  private final List<Recorder> recorders = new CopyOnWriteArrayList<>();
+  private final ThreadLocal<Recorder> latency = ThreadLocal.withInitial(() -> {
+    Recorder r = new Recorder(TimeUnit.SECONDS.toNanos(60), 3);
+    recorders.add(r);
+    return r;
+  });
   private final Histogram total = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
-  private final AtomicLong delivered = new AtomicLong();
-  private final AtomicLong duplicated = new AtomicLong();
-  private final AtomicLong reordered = new AtomicLong();
+  private final LongAdder delivered = new LongAdder();
+  private final LongAdder duplicated = new LongAdder();
+  private final LongAdder reordered = new LongAdder();
   private final List<double[]> timeline = new ArrayList<>();
   /** Messages intended before this are not measured (warm-up). */
   private volatile long measureFrom = Long.MAX_VALUE;
@@ -124,6 +143,11 @@ abstract class FlowBench implements Callable<Integer> {
     if (clientThreads < 1) {
       throw new IllegalArgumentException("--client-threads: " + clientThreads + " (expected: >= 1)");
     }
+    if (ackBatch < 1 || ackDelay.isNegative()) {
+      throw new IllegalArgumentException("--ack-batch " + ackBatch + " --ack-delay " + ackDelay
+          + " (expected: >= 1 and a delay >= 0)");
+    }
+    FlowWire.Acks acks = new FlowWire.Acks(ackBatch, ackDelay.toNanos());
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(clientThreads, new DefaultThreadFactory("bench-flow"),
         EpollIoHandler.newFactory());
     List<Channel> channels = new ArrayList<>();
@@ -134,14 +158,14 @@ abstract class FlowBench implements Callable<Integer> {
       for (int i = 0; i < receivers(); i++) {
         Receiver r = new Receiver();
         String id = "flow-rx-" + run + "-" + i;
-        connect(group, receiverTarget, id, wire.subscription(id, topic() ? "flow-" + run : null), r, channels);
+        connect(group, receiverTarget, id, wire.subscription(id, topic() ? "flow-" + run : null), r, acks, channels);
         rs.add(r);
       }
       for (Receiver r : rs) {
         r.ready.get(10, TimeUnit.SECONDS); // logged in (and subscribed: the ACK of the SUBSCRIBE)
       }
       Sender sender = new Sender(topic() ? "flow-" + run : "flow-rx-" + run + "-0");
-      Channel tx = connect(group, target, "flow-tx-" + run, null, sender, channels);
+      Channel tx = connect(group, target, "flow-tx-" + run, null, sender, acks, channels);
       sender.ready.get(10, TimeUnit.SECONDS);
       long start = System.nanoTime();
       measureFrom = start + warmup.toNanos();
@@ -151,10 +175,10 @@ abstract class FlowBench implements Callable<Integer> {
       long deadline = start + warmup.toNanos() + duration.toNanos() + TimeUnit.SECONDS.toNanos(30);
       long nextTick = start + TimeUnit.MILLISECONDS.toNanos(500);
       long lastDelivered = 0;
-      while (delivered.get() < expected && System.nanoTime() < deadline && !sender.failed && !anyFailed(rs)) {
+      while (delivered.sum() < expected && System.nanoTime() < deadline && !sender.failed && !anyFailed(rs)) {
         TimeUnit.NANOSECONDS.sleep(Math.max(0, nextTick - System.nanoTime()));
-        long d = delivered.get();
-        Histogram interval = latency.getIntervalHistogram();
+        long d = delivered.sum();
+        Histogram interval = intervalHistogram();
         total.add(interval);
         synchronized (timeline) {
           timeline.add(new double[] {(nextTick - start) / 1e9, (d - lastDelivered) * 2.0,
@@ -163,9 +187,9 @@ abstract class FlowBench implements Callable<Integer> {
         lastDelivered = d;
         nextTick += TimeUnit.MILLISECONDS.toNanos(500);
       }
-      total.add(latency.getIntervalHistogram());
+      total.add(intervalHistogram());
       double seconds = Math.max((System.nanoTime() - start) / 1e9, (warmup.toNanos() + duration.toNanos()) / 1e9);
-      long got = delivered.get();
+      long got = delivered.sum();
       String failures = sender.failed ? "; SENDER FAILED: " + sender.failure : "";
       for (Receiver r : rs) {
         if (r.failed) {
@@ -178,7 +202,7 @@ abstract class FlowBench implements Callable<Integer> {
               + "(%,.0f deliveries/s), lost %d, duplicated %d, reordered %d; latency from intended send p50 %.3f ms, "
               + "p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms%s", name(),
           wire == FlowWire.LONGLINK ? "" : " (" + wire.name().toLowerCase(Locale.ROOT) + ")", rate, duration, receivers(), got,
-          expected, got / seconds, lost, duplicated.get(), reordered.get(),
+          expected, got / seconds, lost, duplicated.sum(), reordered.sum(),
           pct(50), pct(90), pct(99), pct(99.9), total.getMaxValue() / 1e6,
           failures);
       console.println(line);
@@ -187,14 +211,14 @@ abstract class FlowBench implements Callable<Integer> {
               + "\"reordered\":%d,\"deliveries_per_second\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
               + "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}", name(), wire.name().toLowerCase(Locale.ROOT), rate,
           duration.toNanos() / 1e9, payload,
-          receivers(), expected, got, lost, duplicated.get(), reordered.get(),
+          receivers(), expected, got, lost, duplicated.sum(), reordered.sum(),
           got / seconds, pct(50), pct(90), pct(99), pct(99.9),
           total.getMaxValue() / 1e6), console);
       if (plot != null) {
         writePlot();
         console.println("wrote " + plot);
       }
-      return lost == 0 && duplicated.get() == 0 && reordered.get() == 0 && failures.isEmpty() ? 0 : 1;
+      return lost == 0 && duplicated.sum() == 0 && reordered.sum() == 0 && failures.isEmpty() ? 0 : 1;
     } finally {
       for (Channel ch : channels) {
         ch.close();
@@ -204,6 +228,15 @@ abstract class FlowBench implements Callable<Integer> {
         local.close();
       }
     }
+  }
+
+  /** What the client threads recorded since the last call. */
+  private Histogram intervalHistogram() {
+    Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    for (Recorder r : recorders) {
+      h.add(r.getIntervalHistogram());
+    }
+    return h;
   }
 
   private static boolean anyFailed(List<Receiver> rs) {
@@ -242,13 +275,13 @@ abstract class FlowBench implements Callable<Integer> {
 
   /** Connects and logs in as {@code id}, subscribed to {@code subscribe} (a receiver) or nothing. */
   private Channel connect(EventLoopGroup group, InetSocketAddress target, String id, String subscribe, Peer peer,
-      List<Channel> channels) throws InterruptedException {
+      FlowWire.Acks acks, List<Channel> channels) throws InterruptedException {
     Channel ch = new Bootstrap().group(group).channel(EpollSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel c) {
-            c.pipeline().addLast(wire.decoder(subscribe != null), peer);
+            c.pipeline().addLast(wire.decoder(subscribe != null, peer, acks), peer);
           }
         }).connect(target).sync().channel();
     channels.add(ch);
@@ -256,26 +289,32 @@ abstract class FlowBench implements Callable<Integer> {
     return ch;
   }
 
-  /** A raw client: completes {@code ready} once logged in; a refusal fails the run. */
-  private abstract static class Peer extends ChannelInboundHandlerAdapter {
+  /** A raw client: completes {@code ready} once logged in; a refusal fails the run (and closes). */
+  private abstract static class Peer extends ChannelInboundHandlerAdapter implements FlowWire.Sink {
     final CompletableFuture<Void> ready = new CompletableFuture<>();
     volatile boolean failed;
     volatile String failure = "";
+    private Channel channel;
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof FlowWire.Ready) {
-        ready.complete(null);
-      } else if (msg instanceof FlowWire.Failed f) {
-        fail(f.why());
-        ctx.close();
-      } else if (msg instanceof FlowWire.Delivered d) {
-        delivered(d.payload());
-      }
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+      channel = ctx.channel();
+      super.channelActive(ctx);
     }
 
-    /** A message arrived (receivers only). */
-    void delivered(byte[] payload) {}
+    @Override
+    public void ready() {
+      ready.complete(null);
+    }
+
+    @Override
+    public void failed(String why) {
+      fail(why);
+      channel.close();
+    }
+
+    @Override
+    public void delivered(long intended, long index) {}
 
     void fail(String why) {
       failure = why;
@@ -297,15 +336,18 @@ abstract class FlowBench implements Callable<Integer> {
     }
   }
 
-  /** Writes due messages every millisecond while the socket is writable. */
+  /**
+   * Writes due messages every tick while the socket is writable, encoded into buffers of about
+   * {@value #CHUNK} bytes (one write each, one flush per tick).
+   */
   private final class Sender extends Peer {
     private final String destination;
+    private final byte[] body = new byte[payload];
+    private final ByteBuffer header = ByteBuffer.wrap(body);
     private Channel ch;
     private long start;
     private long messages;
     private long next;
-    private ScheduledFuture<?> tick;
-
     Sender(String destination) {
       this.destination = destination;
     }
@@ -314,27 +356,31 @@ abstract class FlowBench implements Callable<Integer> {
       this.ch = ch;
       this.start = start;
       this.messages = messages;
-      // The pacer's tick is part of the measured latency (a message waits for its tick): one message
-      // interval, at least 50 us (timer wake-ups), at most 1 ms.
-      long tickNanos = Math.max(50_000, Math.min(1_000_000, 1_000_000_000L / rate));
-      tick = ch.eventLoop().scheduleAtFixedRate(this::sendDue, 0, tickNanos, TimeUnit.NANOSECONDS);
+      sendDue();
     }
 
     private void sendDue() {
-      long due = Math.min(messages, (System.nanoTime() - start) * rate / 1_000_000_000L);
+      // Message i is intended at start + i / rate: due once that time has come (i from 0).
+      long due = Math.min(messages, (System.nanoTime() - start) * rate / 1_000_000_000L + 1);
       boolean wrote = false;
       while (next < due && ch.isWritable()) {
-        byte[] p = new byte[payload];
-        ByteBuffer.wrap(p).putLong(start + next * 1_000_000_000L / rate).putLong(next);
-        next++;
-        ch.write(wire.message(ch.alloc(), next, destination, topic(), p), ch.voidPromise());
+        ByteBuf out = ch.alloc().buffer(CHUNK + 2 * payload);
+        while (next < due && out.readableBytes() < CHUNK) {
+          header.putLong(0, start + next * 1_000_000_000L / rate).putLong(8, next); // the codec copies it
+          next++;
+          wire.message(out, next, destination, topic(), body);
+        }
+        ch.write(out, ch.voidPromise());
         wrote = true;
       }
       if (wrote) {
         ch.flush();
       }
-      if (next >= messages) {
-        tick.cancel(false);
+      if (next < messages) {
+        // The pacer wakes when the next message is due (a wait for a tick would count as latency),
+        // at most every MIN_TICK_NANOS: past that rate it sends what came due meanwhile.
+        long wake = start + next * 1_000_000_000L / rate;
+        ch.eventLoop().schedule(this::sendDue, Math.max(MIN_TICK_NANOS, wake - System.nanoTime()), TimeUnit.NANOSECONDS);
       }
     }
   }
@@ -343,22 +389,24 @@ abstract class FlowBench implements Callable<Integer> {
   private final class Receiver extends Peer {
     private long expectedIndex;
 
+    private Recorder recorder;
+
     @Override
-    void delivered(byte[] payload) {
-      ByteBuffer b = ByteBuffer.wrap(payload);
-      long intended = b.getLong();
-      long index = b.getLong();
+    public void delivered(long intended, long index) {
       if (intended >= measureFrom) {
-        latency.recordValue(Math.max(0, System.nanoTime() - intended));
+        if (recorder == null) {
+          recorder = latency.get(); // this receiver's event loop thread's
+        }
+        recorder.recordValue(Math.max(0, System.nanoTime() - intended));
       }
       if (index < expectedIndex) {
-        duplicated.incrementAndGet();
+        duplicated.increment();
       } else {
         if (index > expectedIndex) {
-          reordered.incrementAndGet();
+          reordered.increment();
         }
         expectedIndex = index + 1;
-        delivered.incrementAndGet();
+        delivered.increment();
       }
     }
   }

@@ -3,14 +3,17 @@ package io.longlink.bench;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.FrameDecoder;
+import io.longlink.protocol.FrameType;
 import io.longlink.protocol.TargetKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The servers a flow is measured on, each with its own delivery guarantee: longlink (numbered,
@@ -29,14 +32,14 @@ enum FlowWire {
     }
 
     @Override
-    ByteBuf message(ByteBufAllocator a, long index, String destination, boolean topic, byte[] payload) {
-      return FrameCodec.encode(a, new Frame.Data(index, topic ? TargetKind.TOPIC : TargetKind.CLIENT, destination, "",
-          payload));
+    void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload) {
+      FrameCodec.encode(new Frame.Data(index, topic ? TargetKind.TOPIC : TargetKind.CLIENT, destination, "", payload),
+          out);
     }
 
     @Override
-    ChannelHandler decoder(boolean subscribing) {
-      return new LonglinkDecoder(subscribing);
+    ChannelHandler decoder(boolean subscribing, Sink sink, Acks acks) {
+      return new LonglinkDecoder(subscribing, sink, acks);
     }
   },
 
@@ -49,15 +52,17 @@ enum FlowWire {
     }
 
     @Override
-    ByteBuf message(ByteBufAllocator a, long index, String destination, boolean topic, byte[] payload) {
-      String head = "PUB " + destination + " " + payload.length + "\r\n";
-      return a.buffer(head.length() + payload.length + 2).writeBytes(head.getBytes(StandardCharsets.US_ASCII))
-          .writeBytes(payload).writeByte('\r').writeByte('\n');
+    void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload) {
+      out.writeCharSequence("PUB ", StandardCharsets.US_ASCII);
+      out.writeCharSequence(destination, StandardCharsets.US_ASCII);
+      out.writeByte(' ');
+      out.writeCharSequence(Integer.toString(payload.length), StandardCharsets.US_ASCII);
+      out.writeByte('\r').writeByte('\n').writeBytes(payload).writeByte('\r').writeByte('\n');
     }
 
     @Override
-    ChannelHandler decoder(boolean subscribing) {
-      return new NatsDecoder();
+    ChannelHandler decoder(boolean subscribing, Sink sink, Acks acks) {
+      return new NatsDecoder(sink);
     }
   },
 
@@ -81,41 +86,53 @@ enum FlowWire {
     }
 
     @Override
-    ByteBuf message(ByteBufAllocator a, long index, String destination, boolean topic, byte[] payload) {
-      byte[] t = destination.getBytes(StandardCharsets.US_ASCII);
-      ByteBuf b = a.buffer(8 + t.length + payload.length);
-      b.writeByte(0x32); // PUBLISH, QoS 1
-      writeLength(b, 2 + t.length + 2 + payload.length);
-      b.writeShort(t.length).writeBytes(t).writeShort((int) (index % 65_535) + 1).writeBytes(payload);
-      return b;
+    void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload) {
+      out.writeByte(0x32); // PUBLISH, QoS 1
+      writeLength(out, 2 + destination.length() + 2 + payload.length);
+      out.writeShort(destination.length());
+      out.writeCharSequence(destination, StandardCharsets.US_ASCII);
+      out.writeShort((int) (index % 65_535) + 1).writeBytes(payload);
     }
 
     @Override
-    ChannelHandler decoder(boolean subscribing) {
-      return new MqttDecoder(subscribing);
+    ChannelHandler decoder(boolean subscribing, Sink sink, Acks acks) {
+      return new MqttDecoder(subscribing, sink);
     }
   };
 
-  /** What a client learns from its server. */
-  sealed interface Event permits Ready, Delivered, Failed {}
+  /**
+   * What a client learns from its server, told by its decoder on the connection's event loop: no
+   * event objects per message, so the load generator's own cost per delivery stays small.
+   */
+  interface Sink {
+    /** Logged in (and subscribed): the flow may start. */
+    void ready();
 
-  /** Logged in (and subscribed): the flow may start. */
-  record Ready() implements Event {}
+    /** The server refused or broke off. */
+    void failed(String why);
 
-  /** A message for this receiver. */
-  record Delivered(byte[] payload) implements Event {}
+    /** A message for this receiver: the first 16 bytes of its payload (intended send time, index). */
+    void delivered(long intended, long index);
+  }
 
-  /** The server refused or broke off. */
-  record Failed(String why) implements Event {}
+  /**
+   * When a longlink receiver acknowledges, as the SDK's {@code ackBatch(messages, delay)} does: at
+   * the latest after {@code messages}, else at the end of each read ({@code delayNanos} zero) or
+   * {@code delayNanos} after the first unacknowledged message.
+   */
+  record Acks(int messages, long delayNanos) {}
 
   /** The login bytes: log in as {@code id} and, for a receiver, subscribe to {@code subscribe}. */
   abstract ByteBuf login(ByteBufAllocator a, String id, String subscribe);
 
-  /** One message (the {@code index}-th, from 1) to {@code destination}. */
-  abstract ByteBuf message(ByteBufAllocator a, long index, String destination, boolean topic, byte[] payload);
+  /** Appends one message (the {@code index}-th, from 1) to {@code destination} to {@code out}. */
+  abstract void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload);
 
-  /** A new decoder for one connection; {@code subscribing}: its login includes a subscription. */
-  abstract ChannelHandler decoder(boolean subscribing);
+  /**
+   * A new decoder for one connection, reporting to {@code sink}; {@code subscribing}: its login
+   * includes a subscription; {@code acks}: when a longlink receiver acknowledges.
+   */
+  abstract ChannelHandler decoder(boolean subscribing, Sink sink, Acks acks);
 
   /** What a receiver subscribes to: nothing on longlink one-to-one (clients are addressed by id). */
   String subscription(String receiverId, String topic) {
@@ -130,81 +147,142 @@ enum FlowWire {
     } while (length > 0);
   }
 
-  /** longlink frames; acknowledges what it received once per read batch. */
+  /**
+   * longlink frames; acknowledges as {@link Acks} says. A DATA frame is read in place (the fields
+   * are skipped to the payload's first 16 bytes, nothing is copied); every other frame goes through
+   * the codec.
+   */
   private static final class LonglinkDecoder extends ByteToMessageDecoder {
+    private final Sink sink;
+    private final Acks acks;
     private boolean subscribeAckPending;
     private long lastSeq;
-    private boolean unacked;
+    private int unacked;
+    private ScheduledFuture<?> ackTimer;
 
-    LonglinkDecoder(boolean subscribing) {
+    LonglinkDecoder(boolean subscribing, Sink sink, Acks acks) {
       this.subscribeAckPending = subscribing;
+      this.sink = sink;
+      this.acks = acks;
     }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-      Frame f;
-      while ((f = FrameDecoder.decodeOne(in, FrameCodec.DEFAULT_MAX_FRAME_SIZE)) != null) {
-        if (f instanceof Frame.Data d) {
-          lastSeq = d.seq();
-          unacked = true;
-          out.add(new Delivered(d.payload()));
-        } else if (f instanceof Frame.Welcome && !subscribeAckPending) {
-          out.add(new Ready());
-        } else if (f instanceof Frame.Ack && subscribeAckPending) {
-          subscribeAckPending = false;
-          out.add(new Ready());
-        } else if (f instanceof Frame.Error || f instanceof Frame.GoAway) {
-          out.add(new Failed(f.toString()));
+      while (in.readableBytes() >= FrameCodec.LENGTH_FIELD_BYTES + 1) {
+        int r = in.readerIndex();
+        long length = in.getUnsignedInt(r);
+        if (in.getByte(r + FrameCodec.LENGTH_FIELD_BYTES) != DATA || length > FrameCodec.DEFAULT_MAX_FRAME_SIZE) {
+          Frame f = FrameDecoder.decodeOne(in, FrameCodec.DEFAULT_MAX_FRAME_SIZE);
+          if (f == null) {
+            return;
+          }
+          other(f);
+          continue;
         }
+        if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES + length) {
+          return;
+        }
+        int p = r + FrameCodec.LENGTH_FIELD_BYTES + 1;
+        lastSeq = in.getLong(p);
+        p += 9; // seq, target kind
+        p += 2 + in.getUnsignedShort(p); // target
+        p += 2 + in.getUnsignedShort(p); // from
+        p += 4; // payload length
+        in.readerIndex(r + FrameCodec.LENGTH_FIELD_BYTES + (int) length);
+        sink.delivered(in.getLong(p), in.getLong(p + 8));
+        if (++unacked >= acks.messages()) {
+          ack(ctx, false);
+        }
+      }
+    }
+
+    private void other(Frame f) {
+      if (f instanceof Frame.Welcome && !subscribeAckPending) {
+        sink.ready();
+      } else if (f instanceof Frame.Ack && subscribeAckPending) {
+        subscribeAckPending = false;
+        sink.ready();
+      } else if (f instanceof Frame.Error || f instanceof Frame.GoAway) {
+        sink.failed(f.toString());
       }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-      if (unacked) {
-        unacked = false;
-        ctx.writeAndFlush(FrameCodec.encode(ctx.alloc(), new Frame.Ack(lastSeq)), ctx.voidPromise());
+      if (unacked > 0) {
+        if (acks.delayNanos() == 0) {
+          ack(ctx, false);
+        } else if (ackTimer == null) {
+          ackTimer = ctx.executor().schedule(() -> {
+            ackTimer = null;
+            if (unacked > 0) {
+              ack(ctx, true);
+            }
+          }, acks.delayNanos(), TimeUnit.NANOSECONDS);
+        }
       }
+      ctx.flush();
       super.channelReadComplete(ctx);
+    }
+
+    private void ack(ChannelHandlerContext ctx, boolean flush) {
+      unacked = 0;
+      if (ackTimer != null) {
+        ackTimer.cancel(false);
+        ackTimer = null;
+      }
+      ctx.write(FrameCodec.encode(ctx.alloc(), new Frame.Ack(lastSeq)), ctx.voidPromise());
+      if (flush) {
+        ctx.flush();
+      }
     }
   }
 
-  /** Nothing for the peer (ACKs of our own messages, PONGs, ...). */
-  enum Skip { INSTANCE }
+  private static final byte DATA = (byte) FrameType.DATA.code();
 
   /** NATS text protocol: INFO, +OK, PING (answered), PONG (the login is in), -ERR, MSG. */
   private static final class NatsDecoder extends ByteToMessageDecoder {
+    private final Sink sink;
     private boolean ready;
+
+    NatsDecoder(Sink sink) {
+      this.sink = sink;
+    }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
       while (true) {
-        int eol = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
+        int r = in.readerIndex();
+        int eol = in.indexOf(r, in.writerIndex(), (byte) '\n');
         if (eol < 0) {
           return;
         }
-        int lineLength = eol - in.readerIndex() + 1;
-        String line = in.toString(in.readerIndex(), lineLength, StandardCharsets.US_ASCII).trim();
-        if (line.startsWith("MSG ")) {
-          int size = Integer.parseInt(line.substring(line.lastIndexOf(' ') + 1));
+        int lineLength = eol - r + 1;
+        if (in.getByte(r) == 'M') { // MSG <subject> <sid> [reply-to] <#bytes>\r\n<payload>\r\n
+          int size = 0;
+          int i = eol - 2; // before \r
+          int digits = 1;
+          for (; in.getByte(i) != ' '; i--) {
+            size += (in.getByte(i) - '0') * digits;
+            digits *= 10;
+          }
           if (in.readableBytes() < lineLength + size + 2) {
             return; // the payload is not all here yet
           }
-          in.skipBytes(lineLength);
-          byte[] payload = new byte[size];
-          in.readBytes(payload);
-          in.skipBytes(2);
-          out.add(new Delivered(payload));
+          int p = eol + 1;
+          in.readerIndex(p + size + 2);
+          sink.delivered(in.getLong(p), in.getLong(p + 8));
           continue;
         }
+        String line = in.toString(r, lineLength, StandardCharsets.US_ASCII).trim();
         in.skipBytes(lineLength);
         if (line.equals("PING")) {
           ctx.writeAndFlush(ctx.alloc().buffer(6).writeBytes("PONG\r\n".getBytes(StandardCharsets.US_ASCII)));
         } else if (line.equals("PONG") && !ready) {
           ready = true;
-          out.add(new Ready());
+          sink.ready();
         } else if (line.startsWith("-ERR")) {
-          out.add(new Failed(line));
+          sink.failed(line);
         }
       }
     }
@@ -213,9 +291,11 @@ enum FlowWire {
   /** MQTT 3.1.1: CONNACK, SUBACK, PUBLISH (acknowledged with PUBACK), PUBACK, PINGRESP. */
   private static final class MqttDecoder extends ByteToMessageDecoder {
     private final boolean subscribing;
+    private final Sink sink;
 
-    MqttDecoder(boolean subscribing) {
+    MqttDecoder(boolean subscribing, Sink sink) {
       this.subscribing = subscribing;
+      this.sink = sink;
     }
 
     @Override
@@ -243,22 +323,30 @@ enum FlowWire {
         switch (type >> 4) {
           case 2 -> { // CONNACK
             int code = body.getUnsignedByte(1);
-            out.add(code != 0 ? new Failed("CONNACK " + code) : subscribing ? Skip.INSTANCE : new Ready());
+            if (code != 0) {
+              sink.failed("CONNACK " + code);
+            } else if (!subscribing) {
+              sink.ready();
+            }
           }
-          case 9 -> out.add(body.getUnsignedByte(2) == 0x80 ? new Failed("SUBACK refused") : new Ready());
+          case 9 -> {
+            if (body.getUnsignedByte(2) == 0x80) {
+              sink.failed("SUBACK refused");
+            } else {
+              sink.ready();
+            }
+          }
           case 3 -> { // PUBLISH
             int qos = (type >> 1) & 3;
             int topicLength = body.readUnsignedShort();
             body.skipBytes(topicLength);
             int packetId = qos > 0 ? body.readUnsignedShort() : 0;
-            byte[] payload = new byte[body.readableBytes()];
-            body.readBytes(payload);
             if (qos > 0) {
               ctx.write(ctx.alloc().buffer(4).writeByte(0x40).writeByte(2).writeShort(packetId), ctx.voidPromise());
             }
-            out.add(new Delivered(payload));
+            sink.delivered(body.getLong(body.readerIndex()), body.getLong(body.readerIndex() + 8));
           }
-          default -> out.add(Skip.INSTANCE); // PUBACK of our messages, PINGRESP
+          default -> { } // PUBACK of our messages, PINGRESP
         }
       }
     }

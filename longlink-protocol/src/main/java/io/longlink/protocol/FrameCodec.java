@@ -71,11 +71,7 @@ public final class FrameCodec {
       out.writeLong(checkU63(p.timestamp(), "timestamp"));
     } else if (frame instanceof Frame.Data d) {
       out.writeLong(checkU63(d.seq(), "seq"));
-      out.writeByte(d.targetKind().code());
-      writeString(out, d.target(), targetRule(d.targetKind()));
-      writeString(out, d.from(), FieldRule.SENDER);
-      out.writeInt(d.payload().length);
-      out.writeBytes(d.payload());
+      writeDataTail(out, d.targetKind(), d.target(), d.from(), d.payload());
     } else if (frame instanceof Frame.Ack a) {
       out.writeLong(checkU63(a.seq(), "seq"));
     } else if (frame instanceof Frame.Subscribe s) {
@@ -121,6 +117,43 @@ public final class FrameCodec {
       throw new IllegalArgumentException("unknown frame class: " + frame.getClass().getName());
     }
     out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_BYTES);
+  }
+
+  /**
+   * The bytes of a DATA frame after its {@code seq} (target kind, target, sender, payload), for
+   * {@link #encodeData}: a message that goes to many sessions is encoded once and copied into each
+   * session's frame under that session's number.
+   *
+   * @throws IllegalArgumentException if a field breaks its rule (as {@link #encode} would)
+   */
+  public static byte[] encodeDataTail(TargetKind kind, String target, String from, byte[] payload) {
+    byte[] t = encoded(target, targetRule(kind));
+    byte[] f = encoded(from, FieldRule.SENDER);
+    byte[] tail = new byte[1 + 2 + t.length + 2 + f.length + 4 + payload.length];
+    ByteBuf b = io.netty.buffer.Unpooled.wrappedBuffer(tail).writerIndex(0);
+    writeDataTail(b, kind, target, from, payload);
+    return tail;
+  }
+
+  /** Encodes a DATA frame numbered {@code seq} whose remaining bytes are {@code tail} (from {@link #encodeDataTail}). */
+  public static void encodeData(long seq, byte[] tail, ByteBuf out) {
+    out.writeInt(1 + 8 + tail.length);
+    out.writeByte(FrameType.DATA.code());
+    out.writeLong(checkU63(seq, "seq"));
+    out.writeBytes(tail);
+  }
+
+  /** Bytes {@link #encodeData} writes for a {@code tail}. */
+  public static int dataFrameSize(byte[] tail) {
+    return LENGTH_FIELD_BYTES + 1 + 8 + tail.length;
+  }
+
+  private static void writeDataTail(ByteBuf out, TargetKind kind, String target, String from, byte[] payload) {
+    out.writeByte(kind.code());
+    writeString(out, target, targetRule(kind));
+    writeString(out, from, FieldRule.SENDER);
+    out.writeInt(payload.length);
+    out.writeBytes(payload);
   }
 
   /**
@@ -273,6 +306,13 @@ public final class FrameCodec {
   private static final ThreadLocal<Object[]> RECENT_STRINGS = ThreadLocal.withInitial(() -> new Object[7]);
 
   private static void writeString(ByteBuf out, String value, FieldRule rule) {
+    byte[] bytes = encoded(value, rule);
+    out.writeShort(bytes.length);
+    out.writeBytes(bytes);
+  }
+
+  /** {@code value} in UTF-8, checked against {@code rule}. */
+  private static byte[] encoded(String value, FieldRule rule) {
     Object[] recent = RECENT_STRINGS.get();
     byte[] bytes;
     if (rule == recent[1] && value.equals(recent[0])) {
@@ -291,8 +331,7 @@ public final class FrameCodec {
       recent[slot + 1] = rule;
       recent[slot + 2] = bytes;
     }
-    out.writeShort(bytes.length);
-    out.writeBytes(bytes);
+    return bytes;
   }
 
   private static int checkU8(int v, String field) {

@@ -33,6 +33,21 @@ class FrameCodecTest {
   }
 
   @Test
+  void aDataTailEncodedOnceMakesTheSameFrameUnderAnyNumber() {
+    byte[] tail = FrameCodec.encodeDataTail(TargetKind.CLIENT, "bob", "alice", bytes("hello"));
+    ByteBuf b = Unpooled.buffer();
+    FrameCodec.encodeData(1, tail, b);
+    assertThat(ByteBufUtil.hexDump(b)).isEqualTo(DATA_FOR_BOB.replace(" ", ""));
+    assertThat(b.readableBytes()).isEqualTo(FrameCodec.dataFrameSize(tail));
+    b.clear();
+    FrameCodec.encodeData(1L << 40, tail, b);
+    b.skipBytes(FrameCodec.LENGTH_FIELD_BYTES);
+    assertThat(FrameCodec.decode(b)).isEqualTo(new Frame.Data(1L << 40, TargetKind.CLIENT, "bob", "alice", bytes("hello")));
+    assertThatThrownBy(() -> FrameCodec.encodeDataTail(TargetKind.TOPIC, "", "alice", bytes("x")))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void gapEncodesBothEndsAndRejectsAnEmptyOrBackwardRange() {
     assertEncodes(new Frame.Gap(3, 7), "00000011 14 0000000000000003 0000000000000007");
     assertThat(new Frame.Gap(3, 7).count()).isEqualTo(5);

@@ -390,7 +390,7 @@ final class ClusterRouting implements ClusterStore.Listener {
   }
 
   private boolean offerLocally(Session s, ClusterStore.Message m) {
-    return s.offer(m.from(), m.kind(), m.target(), m.payload(), gateway.replayLimits);
+    return s.offer(Outgoing.of(m), gateway.replayLimits);
   }
 
   private void applyLocal(String clientId, long seq, ClusterStore.Message m) {

@@ -49,6 +49,8 @@ final class Gateway {
   final LongAdder messagesOut = new LongAdder();
   final LongAdder bytesIn = new LongAdder();
   final LongAdder bytesOut = new LongAdder();
+  /** Connection writes gathered into an event loop's write pass ({@link WriteCoalescer}). */
+  final LongAdder coalescedWrites = new LongAdder();
   /** Round trips of the gateway's sampled PINGs; set by {@link LonglinkServer} (a Micrometer timer). */
   volatile java.util.function.LongConsumer heartbeatRttNanos = nanos -> {};
   /** When the node was made: connection ages are counted from here, in seconds, to fit an int. */
@@ -249,7 +251,7 @@ final class Gateway {
   /** Hands a message to a client's session; the session, or {@code null} if it has none. */
   private Session offerToClient(String from, String target, byte[] payload) {
     Session s = store.get(target);
-    if (s != null && s.offer(from, TargetKind.CLIENT, target, payload, replayLimits)) {
+    if (s != null && s.offer(new Outgoing(from, TargetKind.CLIENT, target, payload), replayLimits)) {
       return s;
     }
     undeliverable.increment();
@@ -310,8 +312,12 @@ final class Gateway {
       return offerToClient(from, target, payload) != null ? 1 : 0;
     }
     int n = 0;
+    Outgoing message = null; // encoded once for all subscribers
     for (Session s : topics.subscribers(target)) {
-      if (s.offer(from, kind, target, payload, replayLimits)) {
+      if (message == null) {
+        message = new Outgoing(from, kind, target, payload);
+      }
+      if (s.offer(message, replayLimits)) {
         n++;
       }
     }

@@ -72,6 +72,8 @@ final class GatewayMetrics {
     counter(r, "longlink.reconnects", "HELLOs that asked to resume a session: clients coming back", g.resumeAttempts);
     counter(r, "longlink.messages.in", "Client messages accepted (DATA)", g.messagesIn);
     counter(r, "longlink.messages.out", "Messages written to clients (DATA, replays included)", g.messagesOut);
+    counter(r, "longlink.writes.coalesced", "Connection writes gathered into an event loop's write pass while it wrote "
+        + "to many connections at once (--write-coalescing)", g.coalescedWrites);
     FunctionCounter.builder("longlink.received", g.bytesIn, LongAdder::sum).baseUnit("bytes")
         .description("Bytes received from clients").register(r);
     FunctionCounter.builder("longlink.sent", g.bytesOut, LongAdder::sum).baseUnit("bytes")

@@ -29,9 +29,13 @@ final class LivenessSweeper {
   static final int MAX_PINGS_PER_SWEEP = 16;
   static final int PING_EVERY_INTERVALS = 4;
 
+  /** When this loop's connections write (at once, or gathered while it writes to many). */
+  final WriteCoalescer writes;
+
   LivenessSweeper(EventExecutor loop, Gateway gateway) {
     this.loop = loop;
     this.gateway = gateway;
+    this.writes = new WriteCoalescer(loop, gateway.ticker, gateway.config.writeCoalescing().toNanos(), gateway.coalescedWrites);
   }
 
   void add(ServerConnection c) {

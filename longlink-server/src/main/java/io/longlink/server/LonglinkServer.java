@@ -355,6 +355,14 @@ public final class LonglinkServer implements AutoCloseable {
   public long senderPausesCount() {
     return gateway.senderPauses.sum();
   }
+  /**
+   * Connection writes that waited for their event loop's write pass (the loop was writing to many
+   * connections at once; see {@link ServerConfig#writeCoalescing}) since start.
+   */
+  public long coalescedWritesCount() {
+    return gateway.coalescedWrites.sum();
+  }
+
 
   /** Requests the handler answered (successfully or not), since start. */
   public long requestsHandledCount() {

@@ -34,6 +34,10 @@ import java.util.Objects;
  * @param ackBatchMessages the server acknowledges at the latest after this many client frames
  * @param ackDelay zero: acknowledge at the end of each batch read from the socket; else at most
  *     this long after the first unacknowledged frame
+ * @param writeCoalescing while an event loop writes to many connections at once (a topic fanned
+ *     out to thousands of subscribers), their writes are gathered into one pass this often: fewer,
+ *     larger writes for at most this much more latency; zero writes at once always. A loop writing
+ *     to few connections never waits. See {@link WriteCoalescer}.
  * @param maxRequestsInFlight most requests of one connection being processed at once; past it a
  *     request is answered LIMIT_EXCEEDED
  * @param tcp socket settings of client connections (keepalive, user timeout, buffers, backlog,
@@ -60,6 +64,7 @@ public record ServerConfig(
     long maxDetachedBytes,
     int ackBatchMessages,
     Duration ackDelay,
+    Duration writeCoalescing,
     int maxRequestsInFlight,
     TcpOptions tcp,
     Limits limits) {
@@ -69,6 +74,11 @@ public record ServerConfig(
     /** Native epoll when available, else NIO (logged). */
     AUTO,
     EPOLL,
+    /**
+     * Native io_uring: reads and writes of many connections go to the kernel in one system call, which
+     * pays where system calls are dear (virtual machines) and many connections are busy at once.
+     */
+    IO_URING,
     NIO,
     /**
      * No sockets: Netty's in-JVM local channels, bound to the name {@code host:port}. For embedding
@@ -124,6 +134,9 @@ public record ServerConfig(
         "1..32767");
     Objects.requireNonNull(ackDelay, "ackDelay");
     check(!ackDelay.isNegative(), "ackDelay", ackDelay, ">= 0");
+    Objects.requireNonNull(writeCoalescing, "writeCoalescing");
+    check(!writeCoalescing.isNegative() && writeCoalescing.compareTo(Duration.ofSeconds(1)) <= 0, "writeCoalescing",
+        writeCoalescing, "0..1s");
     check(maxRequestsInFlight >= 1, "maxRequestsInFlight", maxRequestsInFlight, ">= 1");
     Objects.requireNonNull(tcp, "tcp");
     Objects.requireNonNull(limits, "limits");
@@ -160,6 +173,7 @@ public record ServerConfig(
     b.maxDetachedBytes = maxDetachedBytes;
     b.ackBatchMessages = ackBatchMessages;
     b.ackDelay = ackDelay;
+    b.writeCoalescing = writeCoalescing;
     b.maxRequestsInFlight = maxRequestsInFlight;
     b.tcp = tcp;
     b.limits = limits;
@@ -193,6 +207,7 @@ public record ServerConfig(
     private long maxDetachedBytes = 1L << 30;
     private int ackBatchMessages = 64;
     private Duration ackDelay = Duration.ZERO;
+    private Duration writeCoalescing = Duration.ofMillis(5);
     private int maxRequestsInFlight = 1_000;
     private TcpOptions tcp = TcpOptions.builder().build();
     private Limits limits = Limits.defaults();
@@ -316,6 +331,12 @@ public record ServerConfig(
       return this;
     }
 
+    /** Default 5 ms; zero turns gathering off. */
+    public Builder writeCoalescing(Duration writeCoalescing) {
+      this.writeCoalescing = writeCoalescing;
+      return this;
+    }
+
     /** Default 1,000 per connection. */
     public Builder maxRequestsInFlight(int maxRequestsInFlight) {
       this.maxRequestsInFlight = maxRequestsInFlight;
@@ -348,7 +369,7 @@ public record ServerConfig(
       }
       return new ServerConfig(host, port, ioThreads, transport, heartbeatInterval, heartbeatMisses,
           handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
-          replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, maxRequestsInFlight, tcp, limits);
+          replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, writeCoalescing, maxRequestsInFlight, tcp, limits);
     }
   }
 }

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * in the {@link Session}, and this connection writes whatever follows {@code writtenSeq} while the
  * socket is writable. A resume is the same path starting from what the client says it has.
  */
-final class ServerConnection extends ChannelInboundHandlerAdapter implements Runnable {
+final class ServerConnection extends ChannelInboundHandlerAdapter implements Runnable, WriteCoalescer.Writer {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
   /** How long a final ERROR/GOAWAY may take to write before the connection is cut anyway. */
   private static final long CLOSING_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -606,9 +606,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
   }
 
-  /** The scheduled flush. */
+  /** The scheduled flush: now, or in the loop's next write pass when it writes to many connections. */
   @Override
   public void run() {
+    if (sweeper.writes.writeNow(this)) {
+      flushSession();
+    }
+  }
+
+  /** The loop's write pass. */
+  @Override
+  public void writeNow() {
     flushSession();
   }
 
@@ -621,20 +629,42 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     if (state != ConnectionState.OPEN) {
       return;
     }
-    boolean wrote = false;
-    Frame next;
-    while (ctx.channel().isWritable() && (next = session.nextAfter(writtenSeq)) != null) {
-      ctx.write(encode(next), ctx.voidPromise());
-      if (next instanceof Frame.Data) {
-        gateway().messagesOut.increment();
+    Object[] batch = FLUSH_BATCH.get();
+    int messages = 0;
+    long bytes = 0;
+    int n;
+    // Whole batches into one buffer each: one write (and one flush) per batch, not per frame.
+    while (ctx.channel().isWritable() && (n = session.nextAfter(writtenSeq, batch)) > 0) {
+      int size = 0;
+      for (int i = 0; i < n; i++) {
+        size += batch[i] instanceof Outgoing o ? FrameCodec.dataFrameSize(o.tail()) : GAP_FRAME_BYTES;
       }
-      writtenSeq = next instanceof Frame.Gap gap ? gap.toSeq() : ((Frame.Data) next).seq();
-      wrote = true;
+      ByteBuf out = ctx.alloc().buffer(size);
+      for (int i = 0; i < n; i++) {
+        if (batch[i] instanceof Outgoing o) {
+          FrameCodec.encodeData(++writtenSeq, o.tail(), out);
+          messages++;
+        } else {
+          Frame.Gap gap = (Frame.Gap) batch[i];
+          FrameCodec.encode(gap, out);
+          writtenSeq = gap.toSeq();
+        }
+        batch[i] = null;
+      }
+      bytes += out.readableBytes();
+      ctx.write(out, ctx.voidPromise());
     }
-    if (wrote) {
+    if (bytes > 0) {
+      gateway().messagesOut.add(messages);
+      gateway().bytesOut.add(bytes);
       ctx.flush();
     }
   }
+
+  /** Bytes of a GAP frame: length, type, two numbers. */
+  private static final int GAP_FRAME_BYTES = FrameCodec.LENGTH_FIELD_BYTES + 1 + 16;
+  /** Each event loop's scratch array for {@link #flushSession}: up to this many frames per write. */
+  private static final ThreadLocal<Object[]> FLUSH_BATCH = ThreadLocal.withInitial(() -> new Object[256]);
 
   /** The session's replay buffer is full: this client does not keep up. Any thread. */
   void replayBufferOverflowed() {

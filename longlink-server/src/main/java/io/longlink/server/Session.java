@@ -48,7 +48,7 @@ final class Session {
   private long lastReceivedSeq;
   private long lastSentSeq;
   /** Allocated on the first buffered message: an idle session carries none. */
-  private SeqBuffer<Frame.Data> outbound;
+  private SeqBuffer<Outgoing> outbound;
   /**
    * Messages that could not be buffered (saturating): the session can no longer be resumed without a
    * gap. An int, not a long: with the cluster field the session stays at 80 bytes.
@@ -124,7 +124,8 @@ final class Session {
   long applyNumbered(long seq, ClusterStore.Message m, ReplayLimits limits) {
     ServerConnection poke;
     ServerConnection tooSlow = null;
-    int size = sizeOf(m.from(), m.target(), m.payload());
+    Outgoing o = Outgoing.of(m);
+    int size = o.size;
     synchronized (this) {
       if (state == State.ENDED || seq <= lastSentSeq) {
         return 0;
@@ -143,7 +144,7 @@ final class Session {
         lastSentSeq = Math.max(lastSentSeq, seq);
         poke = null;
       } else {
-        outbound.add(seq, new Frame.Data(seq, m.kind(), m.target(), m.from(), m.payload()), size);
+        outbound.add(seq, o, size);
         lastSentSeq = Math.max(lastSentSeq, seq);
         poke = connection;
       }
@@ -163,9 +164,9 @@ final class Session {
     java.util.List<ClusterStore.Entry> entries = new java.util.ArrayList<>();
     if (outbound != null && !outbound.isEmpty()) {
       for (long seq = outbound.firstSeq(); seq <= outbound.lastSeq(); seq++) {
-        Frame.Data d = outbound.get(seq);
-        if (d != null) {
-          entries.add(new ClusterStore.Entry(seq, new ClusterStore.Message(d.from(), d.targetKind(), d.target(), d.payload())));
+        Outgoing o = outbound.get(seq);
+        if (o != null) {
+          entries.add(new ClusterStore.Entry(seq, o.message()));
         }
       }
     }
@@ -196,17 +197,17 @@ final class Session {
    *     per session)
    * @return false if the session has ended
    */
-  boolean offer(String from, TargetKind kind, String target, byte[] payload, ReplayLimits limits) {
+  boolean offer(Outgoing message, ReplayLimits limits) {
     ServerConnection poke;
     ServerConnection tooSlow = null;
     int dropped = 0;
     long messagesDelta = 0;
     long bytesDelta = 0;
+    int size = message.size;
     synchronized (this) {
       if (state == State.ENDED) {
         return false;
       }
-      int size = sizeOf(from, target, payload);
       if (outbound == null && lostMessages == 0) {
         outbound = new SeqBuffer<>(limits.messages(), limits.bytes());
       }
@@ -219,7 +220,7 @@ final class Session {
         }
         long seq = ++lastSentSeq;
         if (outbound.fits(size)) {
-          outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
+          outbound.add(seq, message, size);
         } else {
           dropped++; // larger than the whole buffer: numbered, so the client learns of it from the GAP
         }
@@ -234,7 +235,7 @@ final class Session {
         poke = null;
       } else {
         long seq = ++lastSentSeq;
-        outbound.add(seq, new Frame.Data(seq, kind, target, from, payload), size);
+        outbound.add(seq, message, size);
         messagesDelta = 1;
         bytesDelta = size;
         poke = connection;
@@ -254,19 +255,33 @@ final class Session {
   }
 
   /**
-   * What a connection that has written up to {@code seq} sends next: the buffered message after
-   * it, a {@link Frame.Gap} when the messages after it were dropped (drop-oldest policy), or
-   * {@code null} when it is up to date.
+   * What a connection that has written up to {@code seq} sends next, in order, into {@code into}:
+   * the buffered messages after it (the first numbered {@code seq + 1}), or one {@link Frame.Gap}
+   * when the messages after it were dropped (drop-oldest policy). One lock for a whole batch.
+   *
+   * @return how many entries were filled; 0 when the connection is up to date
    */
-  synchronized Frame nextAfter(long seq) {
+  synchronized int nextAfter(long seq, Object[] into) {
     if (state == State.ENDED) {
-      return null;
+      return 0;
     }
     if (outbound != null && !outbound.isEmpty()) {
       long first = outbound.firstSeq();
-      return first > seq + 1 ? new Frame.Gap(seq + 1, first - 1) : outbound.after(seq);
+      if (first > seq + 1) {
+        into[0] = new Frame.Gap(seq + 1, first - 1);
+        return 1;
+      }
+      int n = (int) Math.max(0, Math.min(into.length, outbound.lastSeq() - seq));
+      for (int i = 0; i < n; i++) {
+        into[i] = outbound.get(seq + 1 + i);
+      }
+      return n;
     }
-    return lastSentSeq > seq ? new Frame.Gap(seq + 1, lastSentSeq) : null;
+    if (lastSentSeq > seq) {
+      into[0] = new Frame.Gap(seq + 1, lastSentSeq);
+      return 1;
+    }
+    return 0;
   }
 
   /** Drops what the client acknowledged; false if it acknowledged more than was sent. */

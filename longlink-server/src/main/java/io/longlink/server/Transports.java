@@ -14,12 +14,17 @@ import io.netty.channel.local.LocalServerChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
 import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Picks the Netty transport: native epoll where it loads, NIO otherwise, or in-memory local
+ * Picks the Netty transport: native epoll where it loads, NIO otherwise, native io_uring when asked
+ * for, or in-memory local
  * channels ({@code socket} false: no TCP options apply), and applies {@link TcpOptions} in the
  * transport's own terms.
  */
@@ -33,6 +38,12 @@ record Transports(String name, IoHandlerFactory ioHandlerFactory, Class<? extend
         return nio();
       case IN_MEMORY:
         return new Transports("in-memory", LocalIoHandler.newFactory(), LocalServerChannel.class, false);
+      case IO_URING:
+        if (!IoUring.isAvailable()) {
+          throw new IllegalStateException("transport IO_URING requested but io_uring is unavailable: "
+              + IoUring.unavailabilityCause());
+        }
+        return new Transports("io_uring", IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, true);
       case EPOLL:
         if (!Epoll.isAvailable()) {
           throw new IllegalStateException("transport EPOLL requested but native epoll is unavailable: "
@@ -70,6 +81,13 @@ record Transports(String name, IoHandlerFactory ioHandlerFactory, Class<? extend
           .childOption(EpollChannelOption.TCP_KEEPCNT, tcp.keepAliveCount());
       if (!tcp.userTimeout().isZero()) {
         b.childOption(EpollChannelOption.TCP_USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
+      }
+    } else if (name.equals("io_uring")) {
+      b.childOption(IoUringChannelOption.TCP_KEEPIDLE, (int) tcp.keepAliveIdle().toSeconds())
+          .childOption(IoUringChannelOption.TCP_KEEPINTVL, (int) tcp.keepAliveInterval().toSeconds())
+          .childOption(IoUringChannelOption.TCP_KEEPCNT, tcp.keepAliveCount());
+      if (!tcp.userTimeout().isZero()) {
+        b.childOption(IoUringChannelOption.TCP_USER_TIMEOUT, (int) tcp.userTimeout().toMillis());
       }
     } else {
       b.childOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), (int) tcp.keepAliveIdle().toSeconds())

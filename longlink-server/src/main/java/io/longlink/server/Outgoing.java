@@ -1,0 +1,63 @@
+package io.longlink.server;
+
+import io.longlink.protocol.FrameCodec;
+import io.longlink.protocol.TargetKind;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A message on its way to sessions, as their replay buffers keep it: one object shared by every
+ * session it goes to. The DATA frame's bytes after the sequence number are encoded once, by the
+ * first connection that writes the message, and copied by each under its session's number. A
+ * fan-out to a thousand subscribers is one object and one encoding, not a thousand. Thread-safe.
+ */
+final class Outgoing {
+  private static final VarHandle TAIL;
+
+  static {
+    try {
+      TAIL = MethodHandles.lookup().findVarHandle(Outgoing.class, "tail", byte[].class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  final String from;
+  final TargetKind kind;
+  final String target;
+  final byte[] payload;
+  /** What it counts against a replay buffer's byte bound. */
+  final int size;
+  /** What the frame says after its seq (docs/PROTOCOL.md, DATA), once encoded; see {@link #tail()}. */
+  @SuppressWarnings("unused") // through TAIL
+  private byte[] tail;
+
+  Outgoing(String from, TargetKind kind, String target, byte[] payload) {
+    this.from = from;
+    this.kind = kind;
+    this.target = target;
+    this.payload = payload;
+    this.size = Session.sizeOf(from, target, payload);
+  }
+
+  /**
+   * The frame's bytes after its seq, encoded on first use. Two loops writing the message at once
+   * may both encode it; either result is the same.
+   */
+  byte[] tail() {
+    byte[] t = (byte[]) TAIL.getAcquire(this);
+    if (t == null) {
+      t = FrameCodec.encodeDataTail(kind, target, from, payload);
+      TAIL.setRelease(this, t);
+    }
+    return t;
+  }
+
+  static Outgoing of(ClusterStore.Message m) {
+    return new Outgoing(m.from(), m.kind(), m.target(), m.payload());
+  }
+
+  ClusterStore.Message message() {
+    return new ClusterStore.Message(from, kind, target, payload);
+  }
+}
