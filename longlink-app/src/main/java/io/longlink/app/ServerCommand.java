@@ -100,7 +100,7 @@ final class ServerCommand implements Callable<Integer> {
           + "replay buffering on their side (default: ${DEFAULT-VALUE}).")
   Duration ackDelay;
 
-  @Option(names = "--write-coalescing", defaultValue = "5ms",
+  @Option(names = "--write-coalescing", defaultValue = "10ms",
       description = "While an event loop writes to many connections at once (a topic fanned out to thousands), gather "
           + "their writes into one pass this often: fewer, larger writes for at most this much more latency; 0s: "
           + "always write at once (default: ${DEFAULT-VALUE}).")

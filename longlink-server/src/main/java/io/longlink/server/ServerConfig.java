@@ -207,7 +207,7 @@ public record ServerConfig(
     private long maxDetachedBytes = 1L << 30;
     private int ackBatchMessages = 64;
     private Duration ackDelay = Duration.ZERO;
-    private Duration writeCoalescing = Duration.ofMillis(5);
+    private Duration writeCoalescing = Duration.ofMillis(10);
     private int maxRequestsInFlight = 1_000;
     private TcpOptions tcp = TcpOptions.builder().build();
     private Limits limits = Limits.defaults();
@@ -331,7 +331,7 @@ public record ServerConfig(
       return this;
     }
 
-    /** Default 5 ms; zero turns gathering off. */
+    /** Default 10 ms; zero turns gathering off. */
     public Builder writeCoalescing(Duration writeCoalescing) {
       this.writeCoalescing = writeCoalescing;
       return this;

@@ -17,14 +17,15 @@ import java.util.concurrent.atomic.LongAdder;
  * with the same bytes, and the latency this adds is bounded by {@code delay}. A loop that is
  * writing to one or two connections (a one-to-one flow, a request) never waits.
  *
- * <p>"Many": at least {@link #BUSY_WRITES} connection writes within {@code delay}. The loop then
- * keeps gathering while each pass still writes to that many connections, and returns to writing at
- * once after a pass that does not.
+ * <p>"Many": at least {@link #BUSY_WRITES} different connections written within {@code delay} (one
+ * connection written ten thousand times a second is one connection: a one-to-one flow never waits).
+ * The loop then keeps gathering while each pass still writes to that many connections, and returns
+ * to writing at once after a pass that does not.
  *
  * <p>Confined to its event loop.
  */
 final class WriteCoalescer implements Runnable {
-  /** Connection writes within one delay that make a loop busy. */
+  /** Different connections written within one delay that make a loop busy. */
   static final int BUSY_WRITES = 64;
 
   /** A connection with something to write. */
@@ -38,8 +39,12 @@ final class WriteCoalescer implements Runnable {
   private final long delayNanos;
   private final LongAdder coalesced;
   private final ArrayDeque<Writer> waiting = new ArrayDeque<>();
-  /** Writes since {@code windowStartNanos}, while not gathering. */
-  private int writes;
+  /**
+   * The different connections written since {@code windowStartNanos}, while not gathering: an
+   * open-addressing identity set, at most half full.
+   */
+  private final Writer[] seen = new Writer[2 * BUSY_WRITES];
+  private int distinct;
   private long windowStartNanos;
   private boolean gathering;
   private boolean passScheduled;
@@ -65,13 +70,12 @@ final class WriteCoalescer implements Runnable {
       return true;
     }
     if (!gathering) {
-      if (++writes < BUSY_WRITES) {
+      if (!remember(w) || distinct < BUSY_WRITES) {
         return true;
       }
       long now = ticker.nanoTime();
       boolean busy = now - windowStartNanos < delayNanos;
-      writes = 0;
-      windowStartNanos = now;
+      newWindow(now);
       if (!busy) {
         return true;
       }
@@ -98,9 +102,28 @@ final class WriteCoalescer implements Runnable {
     if (n >= BUSY_WRITES) {
       gathering = true; // what arrives until the next pass waits for it
     } else {
-      writes = 0;
-      windowStartNanos = ticker.nanoTime();
+      newWindow(ticker.nanoTime());
     }
+  }
+
+  /** Adds {@code w} to this window's connections; false if it is there already. */
+  private boolean remember(Writer w) {
+    int mask = seen.length - 1;
+    int i = (System.identityHashCode(w) * 0x9E3779B9) >>> 25 & mask;
+    for (Writer s; (s = seen[i]) != null; i = (i + 1) & mask) {
+      if (s == w) {
+        return false;
+      }
+    }
+    seen[i] = w;
+    distinct++;
+    return true;
+  }
+
+  private void newWindow(long now) {
+    java.util.Arrays.fill(seen, null);
+    distinct = 0;
+    windowStartNanos = now;
   }
 
   /** Connections waiting for the next pass. */

@@ -55,6 +55,17 @@ class WriteCoalescerTest {
   }
 
   @Test
+  void oneConnectionWrittenOverAndOverIsNotMany() {
+    WriteCoalescer.Writer hot = () -> written.add(-1);
+    WriteCoalescer.Writer other = () -> written.add(-2);
+    for (int i = 0; i < 100_000; i++) { // two busy one-to-one flows, no time passing at all
+      assertThat(coalescer.writeNow(hot)).isTrue();
+      assertThat(coalescer.writeNow(other)).isTrue();
+    }
+    assertThat(coalescer.waiting()).isZero();
+  }
+
+  @Test
   void aBurstToManyConnectionsIsGatheredIntoOnePassAfterTheDelay() {
     int now = ask(1_000, Duration.ofNanos(1_000));
     assertThat(now).isEqualTo(WriteCoalescer.BUSY_WRITES - 1); // the 64th shows the loop busy
