@@ -27,16 +27,6 @@ import java.util.List;
 final class RedisConnections {
   static final String CLUSTER_SCHEME = "redis-cluster://";
 
-  static {
-    // The gateway ships Netty's io_uring transport (--transport IO_URING). Seeing it beside epoll,
-    // Lettuce warns that it "prioritizes epoll", yet with both present the Redis Cluster drain test
-    // lost the wake-up of the last messages in 2 of 5 runs (0 of 8 without): keep Lettuce on epoll
-    // alone unless the operator says otherwise.
-    if (System.getProperty("io.lettuce.core.iouring") == null) {
-      System.setProperty("io.lettuce.core.iouring", "false");
-    }
-  }
-
   private RedisConnections() {}
 
   static AbstractRedisClient client(String uri) {
