@@ -620,11 +620,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     flushSession();
   }
 
-  @Override
-  public int spreadKey() {
-    return sweepIndex;
-  }
-
   /**
    * Writes the session's buffered messages after {@code writtenSeq}, in order, while writable; a
    * GAP first where the messages next in line were dropped.

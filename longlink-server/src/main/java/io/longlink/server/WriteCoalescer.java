@@ -32,15 +32,6 @@ final class WriteCoalescer implements Runnable {
   interface Writer {
     /** Writes what it has; called by the pass it waited for. */
     void writeNow();
-
-    /**
-     * A number that tells this loop's writers apart well (equal numbers only cost a probe). The
-     * default is the identity hash, which compact object headers pay for with a word per hashed
-     * object once it moves; connections use their slot in the loop's sweeper instead.
-     */
-    default int spreadKey() {
-      return System.identityHashCode(this);
-    }
   }
 
   private final EventExecutor loop;
@@ -118,7 +109,7 @@ final class WriteCoalescer implements Runnable {
   /** Adds {@code w} to this window's connections; false if it is there already. */
   private boolean remember(Writer w) {
     int mask = seen.length - 1;
-    int i = (w.spreadKey() * 0x9E3779B9) >>> 25 & mask;
+    int i = (System.identityHashCode(w) * 0x9E3779B9) >>> 25 & mask;
     for (Writer s; (s = seen[i]) != null; i = (i + 1) & mask) {
       if (s == w) {
         return false;
