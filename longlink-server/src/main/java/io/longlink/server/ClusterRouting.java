@@ -150,6 +150,10 @@ final class ClusterRouting implements ClusterStore.Listener {
         for (String topic : snap.topics()) {
           subscribeLocally(s, topic);
         }
+        // A message stored after the claim's snapshot but woken here before the session was
+        // registered found nothing to apply to: fetch what the store numbered since. Without it the
+        // last messages before a quiet spell waited for the next one (seen in the drain test).
+        catchUp(s);
       }
       resumeOrLose(c, s, hello, subject);
     }));
