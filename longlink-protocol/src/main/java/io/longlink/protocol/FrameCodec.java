@@ -71,7 +71,8 @@ public final class FrameCodec {
       out.writeLong(checkU63(p.timestamp(), "timestamp"));
     } else if (frame instanceof Frame.Data d) {
       out.writeLong(checkU63(d.seq(), "seq"));
-      writeDataTail(out, d.targetKind(), d.target(), d.from(), d.payload());
+      writeDataTail(out, d.targetKind(), encoded(d.target(), targetRule(d.targetKind())), encoded(d.from(), FieldRule.SENDER),
+          d.payload());
     } else if (frame instanceof Frame.Ack a) {
       out.writeLong(checkU63(a.seq(), "seq"));
     } else if (frame instanceof Frame.Subscribe s) {
@@ -130,14 +131,13 @@ public final class FrameCodec {
     byte[] t = encoded(target, targetRule(kind));
     byte[] f = encoded(from, FieldRule.SENDER);
     byte[] tail = new byte[1 + 2 + t.length + 2 + f.length + 4 + payload.length];
-    ByteBuf b = io.netty.buffer.Unpooled.wrappedBuffer(tail).writerIndex(0);
-    writeDataTail(b, kind, target, from, payload);
+    writeDataTail(io.netty.buffer.Unpooled.wrappedBuffer(tail).writerIndex(0), kind, t, f, payload);
     return tail;
   }
 
   /** Encodes a DATA frame numbered {@code seq} whose remaining bytes are {@code tail} (from {@link #encodeDataTail}). */
   public static void encodeData(long seq, byte[] tail, ByteBuf out) {
-    out.writeInt(1 + 8 + tail.length);
+    out.writeInt(dataFrameSize(tail) - LENGTH_FIELD_BYTES);
     out.writeByte(FrameType.DATA.code());
     out.writeLong(checkU63(seq, "seq"));
     out.writeBytes(tail);
@@ -148,10 +148,11 @@ public final class FrameCodec {
     return LENGTH_FIELD_BYTES + 1 + 8 + tail.length;
   }
 
-  private static void writeDataTail(ByteBuf out, TargetKind kind, String target, String from, byte[] payload) {
+  /** The fields after a DATA frame's seq; {@code target} and {@code from} already checked and encoded. */
+  private static void writeDataTail(ByteBuf out, TargetKind kind, byte[] target, byte[] from, byte[] payload) {
     out.writeByte(kind.code());
-    writeString(out, target, targetRule(kind));
-    writeString(out, from, FieldRule.SENDER);
+    out.writeShort(target.length).writeBytes(target);
+    out.writeShort(from.length).writeBytes(from);
     out.writeInt(payload.length);
     out.writeBytes(payload);
   }
