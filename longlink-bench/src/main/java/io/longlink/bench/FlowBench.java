@@ -96,14 +96,21 @@ abstract class FlowBench implements Callable<Integer> {
   @Option(names = "--plot", description = "Write delivery rate and latency over time as a self-contained HTML page.")
   Path plot;
 
-  /** One latency recorder per client thread: receivers on different threads do not contend. */
-  private final List<Recorder> recorders = new CopyOnWriteArrayList<>();
-  private final ThreadLocal<Recorder> latency = ThreadLocal.withInitial(() -> {
-    Recorder r = new Recorder(TimeUnit.SECONDS.toNanos(60), 3);
-    recorders.add(r);
-    return r;
+  /**
+   * Per client thread: a latency recorder for the warm-up and one for the measured messages
+   * (receivers on different threads do not contend). Every message is recorded, the same way, from
+   * the first: a code path first taken when measuring starts would be compiled then and show up as
+   * a stall in the measured latency.
+   */
+  private final List<Latency> recorders = new CopyOnWriteArrayList<>();
+  private final ThreadLocal<Latency> latency = ThreadLocal.withInitial(() -> {
+    Latency l = new Latency();
+    recorders.add(l);
+    return l;
   });
-  private final Histogram total = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+  private final Histogram total = newHistogram();
+  /** Reused by each tick: the measuring thread allocates nothing per tick. */
+  private final Histogram interval = newHistogram();
   private final LongAdder delivered = new LongAdder();
   private final LongAdder duplicated = new LongAdder();
   private final LongAdder reordered = new LongAdder();
@@ -178,11 +185,11 @@ abstract class FlowBench implements Callable<Integer> {
       while (delivered.sum() < expected && System.nanoTime() < deadline && !sender.failed && !anyFailed(rs)) {
         TimeUnit.NANOSECONDS.sleep(Math.max(0, nextTick - System.nanoTime()));
         long d = delivered.sum();
-        Histogram interval = intervalHistogram();
-        total.add(interval);
+        Histogram last = intervalHistogram();
+        total.add(last);
         synchronized (timeline) {
           timeline.add(new double[] {(nextTick - start) / 1e9, (d - lastDelivered) * 2.0,
-              interval.getTotalCount() == 0 ? 0 : interval.getValueAtPercentile(99) / 1e6});
+              last.getTotalCount() == 0 ? 0 : last.getValueAtPercentile(99) / 1e6});
         }
         lastDelivered = d;
         nextTick += TimeUnit.MILLISECONDS.toNanos(500);
@@ -230,13 +237,26 @@ abstract class FlowBench implements Callable<Integer> {
     }
   }
 
-  /** What the client threads recorded since the last call. */
+  /** What the client threads measured since the last call (valid until the next call). */
   private Histogram intervalHistogram() {
-    Histogram h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
-    for (Recorder r : recorders) {
-      h.add(r.getIntervalHistogram());
+    interval.reset();
+    for (Latency l : recorders) {
+      l.recycled = l.byPhase[1].getIntervalHistogram(l.recycled);
+      interval.add(l.recycled);
     }
-    return h;
+    return interval;
+  }
+
+  /** One client thread's latencies: [0] the warm-up's (not reported), [1] the measured ones. */
+  private static final class Latency {
+    final Recorder[] byPhase = {new Recorder(TimeUnit.SECONDS.toNanos(60), 3),
+        new Recorder(TimeUnit.SECONDS.toNanos(60), 3)};
+    /** The last interval histogram taken from byPhase[1], handed back to it for the next. */
+    Histogram recycled;
+  }
+
+  private static Histogram newHistogram() {
+    return new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
   }
 
   private static boolean anyFailed(List<Receiver> rs) {
@@ -348,6 +368,8 @@ abstract class FlowBench implements Callable<Integer> {
     private long start;
     private long messages;
     private long next;
+    private final Runnable sendDue = this::sendDue;
+
     Sender(String destination) {
       this.destination = destination;
     }
@@ -380,7 +402,7 @@ abstract class FlowBench implements Callable<Integer> {
         // The pacer wakes when the next message is due (a wait for a tick would count as latency),
         // at most every MIN_TICK_NANOS: past that rate it sends what came due meanwhile.
         long wake = start + next * 1_000_000_000L / rate;
-        ch.eventLoop().schedule(this::sendDue, Math.max(MIN_TICK_NANOS, wake - System.nanoTime()), TimeUnit.NANOSECONDS);
+        ch.eventLoop().schedule(sendDue, Math.max(MIN_TICK_NANOS, wake - System.nanoTime()), TimeUnit.NANOSECONDS);
       }
     }
   }
@@ -389,16 +411,15 @@ abstract class FlowBench implements Callable<Integer> {
   private final class Receiver extends Peer {
     private long expectedIndex;
 
-    private Recorder recorder;
+    private Recorder[] recorder;
 
     @Override
     public void delivered(long intended, long index) {
-      if (intended >= measureFrom) {
-        if (recorder == null) {
-          recorder = latency.get(); // this receiver's event loop thread's
-        }
-        recorder.recordValue(Math.max(0, System.nanoTime() - intended));
+      if (recorder == null) {
+        recorder = latency.get().byPhase; // this receiver's event loop thread's
       }
+      // [0] in the warm-up, [1] once measuring: (measureFrom - intended - 1) is negative from then on.
+      recorder[(int) ((measureFrom - intended - 1) >>> 63)].recordValue(Math.max(0, System.nanoTime() - intended));
       if (index < expectedIndex) {
         duplicated.increment();
       } else {

@@ -149,8 +149,8 @@ enum FlowWire {
 
   /**
    * longlink frames; acknowledges as {@link Acks} says. A DATA frame is read in place (the fields
-   * are skipped to the payload's first 16 bytes, nothing is copied); every other frame goes through
-   * the codec.
+   * are skipped to the payload's first 16 bytes, nothing is copied), the gateway's ACKs of sent
+   * messages are skipped; every other frame goes through the codec.
    */
   private static final class LonglinkDecoder extends ByteToMessageDecoder {
     private final Sink sink;
@@ -171,7 +171,15 @@ enum FlowWire {
       while (in.readableBytes() >= FrameCodec.LENGTH_FIELD_BYTES + 1) {
         int r = in.readerIndex();
         long length = in.getUnsignedInt(r);
-        if (in.getByte(r + FrameCodec.LENGTH_FIELD_BYTES) != DATA || length > FrameCodec.DEFAULT_MAX_FRAME_SIZE) {
+        byte type = in.getByte(r + FrameCodec.LENGTH_FIELD_BYTES);
+        if (type == ACK && length == 1 + 8 && !subscribeAckPending) { // the gateway acknowledging sent messages
+          if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES + 9) {
+            return;
+          }
+          in.skipBytes(FrameCodec.LENGTH_FIELD_BYTES + 9);
+          continue;
+        }
+        if (type != DATA || length > FrameCodec.DEFAULT_MAX_FRAME_SIZE) {
           Frame f = FrameDecoder.decodeOne(in, FrameCodec.DEFAULT_MAX_FRAME_SIZE);
           if (f == null) {
             return;
@@ -239,6 +247,7 @@ enum FlowWire {
   }
 
   private static final byte DATA = (byte) FrameType.DATA.code();
+  private static final byte ACK = (byte) FrameType.ACK.code();
 
   /** NATS text protocol: INFO, +OK, PING (answered), PONG (the login is in), -ERR, MSG. */
   private static final class NatsDecoder extends ByteToMessageDecoder {

@@ -19,12 +19,14 @@ public enum FieldRule {
   REQUEST_TARGET("target", 0, 128, true);
 
   private final String field;
+  private final String lengthField;
   private final int minBytes;
   private final int maxBytes;
   private final boolean noControlChars;
 
   FieldRule(String field, int minBytes, int maxBytes, boolean noControlChars) {
     this.field = field;
+    this.lengthField = field + " length";
     this.minBytes = minBytes;
     this.maxBytes = maxBytes;
     this.noControlChars = noControlChars;
@@ -33,6 +35,11 @@ public enum FieldRule {
   /** The field's name as error messages and docs/PROTOCOL.md spell it. */
   public String fieldName() {
     return field;
+  }
+
+  /** The name of the field's length prefix in error messages. */
+  String lengthFieldName() {
+    return lengthField;
   }
 
   /** Largest UTF-8 length this field may have. */

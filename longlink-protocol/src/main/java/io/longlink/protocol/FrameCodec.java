@@ -3,6 +3,9 @@ package io.longlink.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -130,7 +133,7 @@ public final class FrameCodec {
   public static byte[] encodeDataTail(TargetKind kind, String target, String from, byte[] payload) {
     byte[] t = encoded(target, targetRule(kind));
     byte[] f = encoded(from, FieldRule.SENDER);
-    byte[] tail = new byte[1 + 2 + t.length + 2 + f.length + 4 + payload.length];
+    byte[] tail = new byte[tailSize(t, f, payload)];
     writeDataTail(io.netty.buffer.Unpooled.wrappedBuffer(tail).writerIndex(0), kind, t, f, payload);
     return tail;
   }
@@ -146,6 +149,32 @@ public final class FrameCodec {
   /** Bytes {@link #encodeData} writes for a {@code tail}. */
   public static int dataFrameSize(byte[] tail) {
     return LENGTH_FIELD_BYTES + 1 + 8 + tail.length;
+  }
+
+  /**
+   * Encodes a DATA frame from its fields, as {@link #encode} does for a {@link Frame.Data}, without
+   * the frame object: a message that goes to one session is written straight from what the gateway
+   * keeps of it.
+   *
+   * @throws IllegalArgumentException if a field breaks its rule
+   */
+  public static void encodeData(long seq, TargetKind kind, String target, String from, byte[] payload, ByteBuf out) {
+    byte[] t = encoded(target, targetRule(kind));
+    byte[] f = encoded(from, FieldRule.SENDER);
+    out.writeInt(1 + 8 + tailSize(t, f, payload));
+    out.writeByte(FrameType.DATA.code());
+    out.writeLong(checkU63(seq, "seq"));
+    writeDataTail(out, kind, t, f, payload);
+  }
+
+  /** Bytes the {@link #encodeData(long, TargetKind, String, String, byte[], ByteBuf) DATA frame} of these fields takes. */
+  public static int dataFrameSize(TargetKind kind, String target, String from, byte[] payload) {
+    return LENGTH_FIELD_BYTES + 1 + 8
+        + tailSize(encoded(target, targetRule(kind)), encoded(from, FieldRule.SENDER), payload);
+  }
+
+  private static int tailSize(byte[] target, byte[] from, byte[] payload) {
+    return 1 + 2 + target.length + 2 + from.length + 4 + payload.length;
   }
 
   /** The fields after a DATA frame's seq; {@code target} and {@code from} already checked and encoded. */
@@ -299,13 +328,6 @@ public final class FrameCodec {
     return 64;
   }
 
-  /**
-   * Each thread's two most recently encoded strings (value, rule, UTF-8 bytes; twice): a message
-   * fanned out to many sessions, or a flow between two clients, repeats its target and sender in
-   * every frame, so they are checked and encoded once, not per frame.
-   */
-  private static final ThreadLocal<Object[]> RECENT_STRINGS = ThreadLocal.withInitial(() -> new Object[7]);
-
   private static void writeString(ByteBuf out, String value, FieldRule rule) {
     byte[] bytes = encoded(value, rule);
     out.writeShort(bytes.length);
@@ -314,23 +336,15 @@ public final class FrameCodec {
 
   /** {@code value} in UTF-8, checked against {@code rule}. */
   private static byte[] encoded(String value, FieldRule rule) {
-    Object[] recent = RECENT_STRINGS.get();
-    byte[] bytes;
-    if (rule == recent[1] && value.equals(recent[0])) {
-      bytes = (byte[]) recent[2];
-    } else if (rule == recent[4] && value.equals(recent[3])) {
-      bytes = (byte[]) recent[5];
-    } else {
+    RecentStrings recent = RecentStrings.current();
+    byte[] bytes = recent.bytesOf(value, rule);
+    if (bytes == null) {
       bytes = value.getBytes(StandardCharsets.UTF_8);
       String violation = rule.violation(value, bytes.length);
       if (violation != null) {
         throw new IllegalArgumentException(violation);
       }
-      int slot = recent[6] == null ? 0 : 3; // alternate: the older of the two goes
-      recent[6] = slot == 0 ? Boolean.TRUE : null;
-      recent[slot] = value;
-      recent[slot + 1] = rule;
-      recent[slot + 2] = bytes;
+      recent.remember(value, rule, bytes);
     }
     return bytes;
   }
@@ -401,40 +415,50 @@ public final class FrameCodec {
     return v;
   }
 
-  /**
-   * The fast path for the usual case (ids, topics): all bytes ASCII, which is valid UTF-8 and
-   * decodes to the same string as Latin-1. {@code null} if any byte is not ASCII.
-   */
-  private static String ascii(ByteBuf in, int index, int length) {
+  private static String readString(ByteBuf in, FieldRule rule) {
+    int length = readU16(in, rule.lengthFieldName());
+    need(in, length, rule.fieldName());
+    int index = in.readerIndex();
     if (length == 0) {
+      String violation = rule.violation("", 0);
+      if (violation != null) {
+        throw bad(violation);
+      }
       return "";
+    }
+    RecentStrings recent = RecentStrings.current();
+    String value = recent.valueOf(in, index, length, rule);
+    if (value != null) {
+      in.skipBytes(length);
+      return value;
     }
     byte[] bytes = new byte[length];
     in.getBytes(index, bytes);
-    for (byte b : bytes) {
-      if (b < 0) {
-        return null;
-      }
-    }
-    return new String(bytes, StandardCharsets.ISO_8859_1);
-  }
-
-  private static String readString(ByteBuf in, FieldRule rule) {
-    int length = readU16(in, rule.fieldName() + " length");
-    need(in, length, rule.fieldName());
-    int index = in.readerIndex();
-    String value = ascii(in, index, length);
+    value = decode(bytes);
     if (value == null) {
-      if (!ByteBufUtil.isText(in, index, length, StandardCharsets.UTF_8)) {
-        throw bad(rule.fieldName() + ": malformed UTF-8 (expected: well-formed UTF-8)");
-      }
-      value = in.toString(index, length, StandardCharsets.UTF_8);
+      throw bad(rule.fieldName() + ": malformed UTF-8 (expected: well-formed UTF-8)");
     }
     in.skipBytes(length);
     String violation = rule.violation(value, length);
     if (violation != null) {
       throw bad(violation);
     }
+    recent.remember(value, rule, bytes);
     return value;
+  }
+
+  /** {@code bytes} as UTF-8, or null if they are not well-formed UTF-8; ASCII (ids, topics) the fast way. */
+  private static String decode(byte[] bytes) {
+    for (byte b : bytes) {
+      if (b < 0) {
+        CharsetDecoder strict = StandardCharsets.UTF_8.newDecoder(); // REPORT on malformed input: the default
+        try {
+          return strict.decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+          return null;
+        }
+      }
+    }
+    return new String(bytes, StandardCharsets.ISO_8859_1); // all ASCII: the same as UTF-8, without a decoder
   }
 }

@@ -74,7 +74,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       return null;
     }
     in.skipBytes(FrameCodec.LENGTH_FIELD_BYTES);
-    return FrameCodec.decode(in.readSlice((int) length));
+    // The frame's bytes alone are readable while it is decoded: no slice object per frame. The
+    // codec copies what it keeps, so nothing refers to the buffer afterwards.
+    int writerIndex = in.writerIndex();
+    in.writerIndex(in.readerIndex() + (int) length);
+    try {
+      return FrameCodec.decode(in);
+    } finally {
+      in.writerIndex(writerIndex);
+    }
   }
 
   private ProtocolException fail(ByteBuf in, ProtocolException e) {

@@ -48,6 +48,39 @@ class FrameCodecTest {
   }
 
   @Test
+  void aDataFrameWrittenFromItsFieldsIsTheSpecsFrame() {
+    ByteBuf b = Unpooled.buffer();
+    FrameCodec.encodeData(1, TargetKind.CLIENT, "bob", "alice", bytes("hello"), b);
+    assertThat(ByteBufUtil.hexDump(b)).isEqualTo(clean(DATA_FOR_BOB));
+    assertThat(b.readableBytes()).isEqualTo(FrameCodec.dataFrameSize(TargetKind.CLIENT, "bob", "alice", bytes("hello")));
+    assertThatThrownBy(() -> FrameCodec.encodeData(1, TargetKind.CLIENT, "", "alice", bytes("x"), Unpooled.buffer()))
+        .hasMessageContaining("clientId: 0 UTF-8 bytes");
+    assertThatThrownBy(() -> FrameCodec.encodeData(-1, TargetKind.CLIENT, "bob", "", bytes("x"), Unpooled.buffer()))
+        .hasMessageContaining("seq: -1");
+  }
+
+  @Test
+  void aRepeatedStringIsDecodedOnceAndStillCheckedAgainstEachFieldsRule() {
+    Frame.Data first = (Frame.Data) decodeBody(DATA_FOR_BOB.substring(9));
+    Frame.Data second = (Frame.Data) decodeBody(DATA_FOR_BOB.substring(9));
+    assertThat(second).isEqualTo(first);
+    assertThat(second.target()).isSameAs(first.target()); // not allocated again
+    assertThat(second.from()).isSameAs(first.from());
+    // The same bytes as another field (a topic), and bytes that differ only in the last one.
+    assertThat(((Frame.Data) decodeBody("10 0000000000000001 02 0003626f62 0000 00000000")).target()).isEqualTo("bob");
+    assertThat(((Frame.Data) decodeBody("10 0000000000000001 01 0003626f63 0000 00000000")).target()).isEqualTo("boc");
+    // A string remembered for a field without the control-character rule is still refused where the rule applies.
+    decodeBody("30 0000000000000007 0000000000000000 0000 0000 00000000"); // a request: empty target and sender
+    Frame.Error e = (Frame.Error) decodeBody("21 0001 0002 0a62");
+    assertThat(e.message()).isEqualTo("\nb");
+    assertRejected("10 0000000000000001 01 0002 0a62 0000 00000000", ErrorCode.PROTOCOL_ERROR, "control character");
+    // Non-ASCII UTF-8 decodes (and repeats) correctly; malformed UTF-8 is refused.
+    assertThat(((Frame.Data) decodeBody("10 0000000000000001 01 0002c3a9 0000 00000000")).target()).isEqualTo("\u00e9");
+    assertThat(((Frame.Data) decodeBody("10 0000000000000001 01 0002c3a9 0000 00000000")).target()).isEqualTo("\u00e9");
+    assertRejected("10 0000000000000001 01 0002c328 0000 00000000", ErrorCode.PROTOCOL_ERROR, "malformed UTF-8");
+  }
+
+  @Test
   void gapEncodesBothEndsAndRejectsAnEmptyOrBackwardRange() {
     assertEncodes(new Frame.Gap(3, 7), "00000011 14 0000000000000003 0000000000000007");
     assertThat(new Frame.Gap(3, 7).count()).isEqualTo(5);

@@ -251,7 +251,7 @@ final class Gateway {
   /** Hands a message to a client's session; the session, or {@code null} if it has none. */
   private Session offerToClient(String from, String target, byte[] payload) {
     Session s = store.get(target);
-    if (s != null && s.offer(new Outgoing(from, TargetKind.CLIENT, target, payload), replayLimits)) {
+    if (s != null && s.offer(new Outgoing(from, TargetKind.CLIENT, target, payload, false), replayLimits)) {
       return s;
     }
     undeliverable.increment();
@@ -313,9 +313,10 @@ final class Gateway {
     }
     int n = 0;
     Outgoing message = null; // encoded once for all subscribers
-    for (Session s : topics.subscribers(target)) {
+    Set<Session> subscribers = topics.subscribers(target);
+    for (Session s : subscribers) {
       if (message == null) {
-        message = new Outgoing(from, kind, target, payload);
+        message = new Outgoing(from, kind, target, payload, subscribers.size() > 1);
       }
       if (s.offer(message, replayLimits)) {
         n++;

@@ -2,14 +2,17 @@ package io.longlink.server;
 
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.TargetKind;
+import io.netty.buffer.ByteBuf;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
  * A message on its way to sessions, as their replay buffers keep it: one object shared by every
- * session it goes to. The DATA frame's bytes after the sequence number are encoded once, by the
- * first connection that writes the message, and copied by each under its session's number. A
- * fan-out to a thousand subscribers is one object and one encoding, not a thousand. Thread-safe.
+ * session it goes to. For a message {@linkplain #shared shared} by several sessions the DATA
+ * frame's bytes after the sequence number are encoded once, by the first connection that writes
+ * the message, and copied by each under its session's number: a fan-out to a thousand subscribers
+ * is one object and one encoding, not a thousand. A message for one session is written straight
+ * from its fields. Thread-safe.
  */
 final class Outgoing {
   private static final VarHandle TAIL;
@@ -26,25 +29,42 @@ final class Outgoing {
   final TargetKind kind;
   final String target;
   final byte[] payload;
+  /** Goes to more than one session (a topic's): worth encoding once. */
+  final boolean shared;
   /** What it counts against a replay buffer's byte bound. */
   final int size;
   /** What the frame says after its seq (docs/PROTOCOL.md, DATA), once encoded; see {@link #tail()}. */
   @SuppressWarnings("unused") // through TAIL
   private byte[] tail;
 
-  Outgoing(String from, TargetKind kind, String target, byte[] payload) {
+  Outgoing(String from, TargetKind kind, String target, byte[] payload, boolean shared) {
     this.from = from;
     this.kind = kind;
     this.target = target;
     this.payload = payload;
+    this.shared = shared;
     this.size = Session.sizeOf(from, target, payload);
+  }
+
+  /** Bytes of its DATA frame. */
+  int frameSize() {
+    return shared ? FrameCodec.dataFrameSize(tail()) : FrameCodec.dataFrameSize(kind, target, from, payload);
+  }
+
+  /** Writes its DATA frame, numbered {@code seq}. */
+  void writeTo(long seq, ByteBuf out) {
+    if (shared) {
+      FrameCodec.encodeData(seq, tail(), out);
+    } else {
+      FrameCodec.encodeData(seq, kind, target, from, payload, out);
+    }
   }
 
   /**
    * The frame's bytes after its seq, encoded on first use. Two loops writing the message at once
    * may both encode it; either result is the same.
    */
-  byte[] tail() {
+  private byte[] tail() {
     byte[] t = (byte[]) TAIL.getAcquire(this);
     if (t == null) {
       t = FrameCodec.encodeDataTail(kind, target, from, payload);
@@ -54,7 +74,7 @@ final class Outgoing {
   }
 
   static Outgoing of(ClusterStore.Message m) {
-    return new Outgoing(m.from(), m.kind(), m.target(), m.payload());
+    return new Outgoing(m.from(), m.kind(), m.target(), m.payload(), false);
   }
 
   ClusterStore.Message message() {

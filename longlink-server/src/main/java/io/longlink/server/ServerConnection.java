@@ -637,12 +637,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     while (ctx.channel().isWritable() && (n = session.nextAfter(writtenSeq, batch)) > 0) {
       int size = 0;
       for (int i = 0; i < n; i++) {
-        size += batch[i] instanceof Outgoing o ? FrameCodec.dataFrameSize(o.tail()) : GAP_FRAME_BYTES;
+        size += batch[i] instanceof Outgoing o ? o.frameSize() : GAP_FRAME_BYTES;
       }
       ByteBuf out = ctx.alloc().buffer(size);
       for (int i = 0; i < n; i++) {
         if (batch[i] instanceof Outgoing o) {
-          FrameCodec.encodeData(++writtenSeq, o.tail(), out);
+          o.writeTo(++writtenSeq, out);
           messages++;
         } else {
           Frame.Gap gap = (Frame.Gap) batch[i];
