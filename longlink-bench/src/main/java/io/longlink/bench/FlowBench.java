@@ -28,9 +28,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
+import org.HdrHistogram.SingleWriterRecorder;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -111,7 +112,6 @@ abstract class FlowBench implements Callable<Integer> {
   private final Histogram total = newHistogram();
   /** Reused by each tick: the measuring thread allocates nothing per tick. */
   private final Histogram interval = newHistogram();
-  private final LongAdder delivered = new LongAdder();
   private final LongAdder duplicated = new LongAdder();
   private final LongAdder reordered = new LongAdder();
   private final List<double[]> timeline = new ArrayList<>();
@@ -182,9 +182,9 @@ abstract class FlowBench implements Callable<Integer> {
       long deadline = start + warmup.toNanos() + duration.toNanos() + TimeUnit.SECONDS.toNanos(30);
       long nextTick = start + TimeUnit.MILLISECONDS.toNanos(500);
       long lastDelivered = 0;
-      while (delivered.sum() < expected && System.nanoTime() < deadline && !sender.failed && !anyFailed(rs)) {
+      while (delivered() < expected && System.nanoTime() < deadline && !sender.failed && !anyFailed(rs)) {
         TimeUnit.NANOSECONDS.sleep(Math.max(0, nextTick - System.nanoTime()));
-        long d = delivered.sum();
+        long d = delivered();
         Histogram last = intervalHistogram();
         total.add(last);
         synchronized (timeline) {
@@ -196,7 +196,7 @@ abstract class FlowBench implements Callable<Integer> {
       }
       total.add(intervalHistogram());
       double seconds = Math.max((System.nanoTime() - start) / 1e9, (warmup.toNanos() + duration.toNanos()) / 1e9);
-      long got = delivered.sum();
+      long got = delivered();
       String failures = sender.failed ? "; SENDER FAILED: " + sender.failure : "";
       for (Receiver r : rs) {
         if (r.failed) {
@@ -237,6 +237,15 @@ abstract class FlowBench implements Callable<Integer> {
     }
   }
 
+  /** Messages delivered so far, on all client threads. */
+  private long delivered() {
+    long n = 0;
+    for (Latency l : recorders) {
+      n += l.delivered.get();
+    }
+    return n;
+  }
+
   /** What the client threads measured since the last call (valid until the next call). */
   private Histogram intervalHistogram() {
     interval.reset();
@@ -247,10 +256,14 @@ abstract class FlowBench implements Callable<Integer> {
     return interval;
   }
 
-  /** One client thread's latencies: [0] the warm-up's (not reported), [1] the measured ones. */
+  /**
+   * One client thread's latencies, [0] the warm-up's (not reported), [1] the measured ones, and its
+   * count of delivered messages; written by that thread alone, so without atomic read-modify-writes.
+   */
   private static final class Latency {
-    final Recorder[] byPhase = {new Recorder(TimeUnit.SECONDS.toNanos(60), 3),
-        new Recorder(TimeUnit.SECONDS.toNanos(60), 3)};
+    final SingleWriterRecorder[] byPhase = {new SingleWriterRecorder(TimeUnit.SECONDS.toNanos(60), 3),
+        new SingleWriterRecorder(TimeUnit.SECONDS.toNanos(60), 3)};
+    final AtomicLong delivered = new AtomicLong();
     /** The last interval histogram taken from byPhase[1], handed back to it for the next. */
     Histogram recycled;
   }
@@ -411,15 +424,16 @@ abstract class FlowBench implements Callable<Integer> {
   private final class Receiver extends Peer {
     private long expectedIndex;
 
-    private Recorder[] recorder;
+    private Latency latencies;
 
     @Override
     public void delivered(long intended, long index) {
-      if (recorder == null) {
-        recorder = latency.get().byPhase; // this receiver's event loop thread's
+      Latency l = latencies;
+      if (l == null) {
+        l = latencies = latency.get(); // this receiver's event loop thread's
       }
       // [0] in the warm-up, [1] once measuring: (measureFrom - intended - 1) is negative from then on.
-      recorder[(int) ((measureFrom - intended - 1) >>> 63)].recordValue(Math.max(0, System.nanoTime() - intended));
+      l.byPhase[(int) ((measureFrom - intended - 1) >>> 63)].recordValue(Math.max(0, System.nanoTime() - intended));
       if (index < expectedIndex) {
         duplicated.increment();
       } else {
@@ -427,7 +441,7 @@ abstract class FlowBench implements Callable<Integer> {
           reordered.increment();
         }
         expectedIndex = index + 1;
-        delivered.increment();
+        l.delivered.lazySet(l.delivered.get() + 1); // this thread's alone
       }
     }
   }
