@@ -401,7 +401,10 @@ abstract class FlowBench implements Callable<Integer> {
       long due = Math.min(messages, (System.nanoTime() - start) * rate / 1_000_000_000L + 1);
       boolean wrote = false;
       while (next < due && ch.isWritable()) {
-        ByteBuf out = ch.alloc().buffer(CHUNK + 2 * payload);
+        // Sized for what is due (one message at a low rate), at most about CHUNK: a 32 KiB buffer per
+        // message would cost more than the message.
+        int perMessage = payload + destination.length() + 64;
+        ByteBuf out = ch.alloc().buffer((int) Math.min(CHUNK + perMessage, (due - next) * perMessage));
         while (next < due && out.readableBytes() < CHUNK) {
           header.putLong(0, start + next * 1_000_000_000L / rate).putLong(8, next); // the codec copies it
           next++;
