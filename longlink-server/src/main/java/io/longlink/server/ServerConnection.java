@@ -597,7 +597,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   /** The session has messages to send. Any thread; coalesces into one task on the event loop. */
   void scheduleFlush() {
-    if (FLUSH_SCHEDULED.compareAndSet(this, 0, 1)) {
+    // Read before the CAS: a fan-out offers to a connection many times per pass, and a failing CAS
+    // still takes the cache line from the loop that clears the flag.
+    if (flushScheduled == 0 && FLUSH_SCHEDULED.compareAndSet(this, 0, 1)) {
       try {
         ctx.executor().execute(this);
       } catch (RejectedExecutionException e) {
