@@ -167,9 +167,15 @@ class CliTest {
     assertThat(peerWithoutServer.code()).isNotZero();
     assertThat(peerWithoutServer.err()).contains("--wire NATS needs --server HOST:PORT");
     Result fanout = run("bench", "fanout", "--subscribers", "20", "--rate", "200", "--duration", "1s", "--warmup", "0s",
-        "--out", dir.resolve("f.json").toString());
+        "--server-pid", String.valueOf(ProcessHandle.current().pid()), "--out", dir.resolve("f.json").toString());
     assertThat(fanout.code()).as(fanout.err() + fanout.out()).isZero();
-    assertThat(Files.readString(dir.resolve("f.json"))).contains("\"delivered\":4000").contains("\"lost\":0");
+    String fanoutJson = Files.readString(dir.resolve("f.json"));
+    assertThat(fanoutJson).contains("\"delivered\":4000").contains("\"lost\":0");
+    // Both CPU figures measured (here the same process: the gateway runs in the test's JVM).
+    assertThat(fanout.out()).contains("CPU while measured: load generator (with the gateway, in this process)");
+    java.util.regex.Matcher serverCpu = java.util.regex.Pattern.compile("\"server_cpu_cores\":([-0-9.]+)").matcher(fanoutJson);
+    assertThat(serverCpu.find()).isTrue();
+    assertThat(Double.parseDouble(serverCpu.group(1))).isPositive();
     Result storm = run("bench", "storm", "--clients", "50", "--out", dir.resolve("st.json").toString());
     assertThat(storm.code()).as(storm.err() + storm.out()).isZero();
     assertThat(storm.out()).contains("50 of 50 clients back").contains("sessions lost 50");

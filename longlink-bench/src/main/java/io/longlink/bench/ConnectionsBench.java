@@ -106,7 +106,7 @@ final class ConnectionsBench implements Callable<Integer> {
       long h0 = System.nanoTime();
       TimeUnit.NANOSECONDS.sleep(hold.toNanos());
       double seconds = (System.nanoTime() - h0) / 1e9;
-      double cpuPercent = serverPid == null ? -1 : (cpuTicks() - cpu0) / 100.0 / seconds * 100;
+      double cpuPercent = serverPid == null ? -1 : (cpuTicks() - cpu0) / (double) ProcStatus.TICKS_PER_SECOND / seconds * 100;
       int failed = count - connectedAll;
       int added = Math.max(1, connectedAll - connectedHalf);
       double heapSlope = atHalf == null || atHalf.heapBytes < 0 ? -1 : (atFull.heapBytes - atHalf.heapBytes) / (double) added;
@@ -326,14 +326,9 @@ final class ConnectionsBench implements Callable<Integer> {
     return ProcStatus.rssBytes(String.valueOf(serverPid));
   }
 
-  /** utime + stime of the gateway, in clock ticks (100 per second). */
+  /** utime + stime of the gateway, in clock ticks. */
   private long cpuTicks() throws IOException {
-    if (serverPid == null) {
-      return 0;
-    }
-    String stat = Files.readString(Path.of("/proc/" + serverPid + "/stat"));
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    return serverPid == null ? 0 : ProcStatus.cpuTicks(String.valueOf(serverPid));
   }
 
   private static String run(String... cmd) throws Exception {

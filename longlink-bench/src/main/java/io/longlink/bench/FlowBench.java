@@ -91,6 +91,10 @@ abstract class FlowBench implements Callable<Integer> {
           + "of each read, the SDK's default (default: ${DEFAULT-VALUE}).")
   Duration ackDelay;
 
+  @Option(names = "--server-pid", description = "PID of the server on this machine: report its CPU while measured "
+      + "(the load generator's own is always reported).")
+  Long serverPid;
+
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
 
@@ -184,8 +188,11 @@ abstract class FlowBench implements Callable<Integer> {
       long deadline = start + warmup.toNanos() + duration.toNanos() + TimeUnit.SECONDS.toNanos(30);
       long nextTick = start + TimeUnit.MILLISECONDS.toNanos(500);
       long lastDelivered = 0;
+      CpuWindow cpu = new CpuWindow(serverPid, local != null);
+      long sendEnd = measureFrom + duration.toNanos();
       while (delivered() < expected && System.nanoTime() < deadline && !sender.failed && !anyFailed(rs)) {
         TimeUnit.NANOSECONDS.sleep(Math.max(0, nextTick - System.nanoTime()));
+        cpu.at(nextTick, System.nanoTime(), measureFrom, sendEnd);
         long d = delivered();
         Histogram last = intervalHistogram();
         total.add(last);
@@ -209,20 +216,21 @@ abstract class FlowBench implements Callable<Integer> {
       long lost = expected - got;
       String line = String.format(Locale.ROOT, "%s%s: offered %,d msg/s for %s to %d receiver(s); delivered %,d of %,d "
               + "(%,.0f deliveries/s), lost %d, duplicated %d, reordered %d; latency from intended send p50 %.3f ms, "
-              + "p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms%s", name(),
+              + "p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms; %s%s", name(),
           wire == FlowWire.LONGLINK ? "" : " (" + wire.name().toLowerCase(Locale.ROOT) + ")", rate, duration, receivers(), got,
           expected, got / seconds, lost, duplicated.sum(), reordered.sum(),
           pct(50), pct(90), pct(99), pct(99.9), total.getMaxValue() / 1e6,
-          failures);
+          cpu.describe(), failures);
       console.println(line);
       BenchCommand.write(out, String.format(Locale.ROOT, "{\"bench\":\"%s\",\"wire\":\"%s\",\"rate\":%d,\"duration_s\":%.1f,"
               + "\"payload\":%d,\"receivers\":%d,\"expected\":%d,\"delivered\":%d,\"lost\":%d,\"duplicated\":%d,"
               + "\"reordered\":%d,\"deliveries_per_second\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
-              + "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}}", name(), wire.name().toLowerCase(Locale.ROOT), rate,
+              + "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"generator_cpu_cores\":%.3f,\"server_cpu_cores\":%.3f}",
+          name(), wire.name().toLowerCase(Locale.ROOT), rate,
           duration.toNanos() / 1e9, payload,
           receivers(), expected, got, lost, duplicated.sum(), reordered.sum(),
           got / seconds, pct(50), pct(90), pct(99), pct(99.9),
-          total.getMaxValue() / 1e6), console);
+          total.getMaxValue() / 1e6, cpu.generatorCores(), cpu.serverCores()), console);
       if (plot != null) {
         writePlot();
         console.println("wrote " + plot);
@@ -256,6 +264,66 @@ abstract class FlowBench implements Callable<Integer> {
       interval.add(l.recycled);
     }
     return interval;
+  }
+
+  /**
+   * CPU of the load generator and, given its PID, of the server, from the first report tick in the
+   * measured window to the last: whether the generator kept up is part of the result.
+   */
+  private static final class CpuWindow {
+    private final String serverPid;
+    private final boolean gatewayInProcess;
+    private long fromNanos = -1;
+    private long toNanos;
+    private long generator0;
+    private long generator1;
+    private long server0;
+    private long server1;
+
+    CpuWindow(Long serverPid, boolean gatewayInProcess) {
+      this.serverPid = serverPid == null ? null : String.valueOf(serverPid);
+      this.gatewayInProcess = gatewayInProcess;
+    }
+
+    /** The report tick meant for {@code tick}, taken at {@code now}; samples if the tick is in [measureFrom, sendEnd]. */
+    void at(long tick, long now, long measureFrom, long sendEnd) throws java.io.IOException {
+      if (tick < measureFrom || tick > sendEnd) {
+        return;
+      }
+      long generator = ProcStatus.cpuTicks("self");
+      long server = serverPid == null ? 0 : ProcStatus.cpuTicks(serverPid);
+      if (fromNanos < 0) {
+        fromNanos = now;
+        generator0 = generator;
+        server0 = server;
+      }
+      toNanos = now;
+      generator1 = generator;
+      server1 = server;
+    }
+
+    double generatorCores() {
+      return cores(generator0, generator1);
+    }
+
+    /** -1 without a server PID. */
+    double serverCores() {
+      return serverPid == null ? -1 : cores(server0, server1);
+    }
+
+    private double cores(long from, long to) {
+      double seconds = (toNanos - fromNanos) / 1e9;
+      return fromNanos < 0 || seconds <= 0 ? -1 : (to - from) / (double) ProcStatus.TICKS_PER_SECOND / seconds;
+    }
+
+    String describe() {
+      if (generatorCores() < 0) {
+        return "CPU not measured (window too short)";
+      }
+      return String.format(Locale.ROOT, "CPU while measured: load generator%s %.2f cores%s",
+          gatewayInProcess ? " (with the gateway, in this process)" : "", generatorCores(),
+          serverPid == null ? "" : String.format(Locale.ROOT, ", server %.2f cores", serverCores()));
+    }
   }
 
   /**

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Resident memory of a process, from {@code /proc/<pid>/status}. */
+/** Resident memory and CPU time of a process, from {@code /proc/<pid>/status} and {@code /proc/<pid>/stat}. */
 final class ProcStatus {
   private ProcStatus() {}
 
@@ -16,5 +16,15 @@ final class ProcStatus {
       }
     }
     return -1;
+  }
+
+  /** Clock ticks per second of {@link #cpuTicks} (Linux's USER_HZ). */
+  static final int TICKS_PER_SECOND = 100;
+
+  /** User plus system CPU time of {@code pid} ("self" for this process), in clock ticks. */
+  static long cpuTicks(String pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(f[11]) + Long.parseLong(f[12]);
   }
 }
