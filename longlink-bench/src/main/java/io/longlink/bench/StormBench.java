@@ -82,9 +82,13 @@ final class StormBench implements Callable<Integer> {
   Path plot;
 
   private final AtomicInteger connected = new AtomicInteger();
+  /** Clients that connected again after the storm began (each counted once; see backAtNanos). */
+  private final AtomicInteger returned = new AtomicInteger();
   private final AtomicLong sessionsLost = new AtomicLong();
   private final AtomicLong received = new AtomicLong();
   private volatile long restartedAt;
+  /** When the node was killed or told to drain: a client connected after this has come back. */
+  private volatile long stormAt;
   private long[] backAtNanos;
 
   @Override
@@ -114,8 +118,9 @@ final class StormBench implements Callable<Integer> {
               public void onStateChanged(ClientState previous, ClientState current, Throwable cause) {
                 if (current == ClientState.CONNECTED) {
                   connected.incrementAndGet();
-                  if (restartedAt != 0 && backAtNanos[idx] == 0) {
+                  if (stormAt != 0 && backAtNanos[idx] == 0) {
                     backAtNanos[idx] = System.nanoTime();
+                    returned.incrementAndGet();
                   }
                 } else if (previous == ClientState.CONNECTED) {
                   connected.decrementAndGet();
@@ -150,6 +155,7 @@ final class StormBench implements Callable<Integer> {
           sent, mode == Mode.KILL ? "killing the gateway (kill -9)" : "draining the gateway (SIGTERM)"));
       long drops0 = listenDrops();
       long goingAt = System.nanoTime();
+      stormAt = goingAt;
       if (survivor != null) {
         restartedAt = goingAt; // a drain moves clients before the node exits: count them from the start
       }
@@ -173,13 +179,16 @@ final class StormBench implements Callable<Integer> {
       }
       List<double[]> curve = new ArrayList<>();
       long deadline = restartedAt + TimeUnit.SECONDS.toNanos(180);
-      while (connected.get() < clients && System.nanoTime() < deadline) {
+      // Until every client has come back (connected again after it went): with a second node to
+      // resume on, some are back before others have noticed the first one went, so the count of
+      // connected clients alone can read "all" before anyone has left.
+      while (returned.get() < clients && System.nanoTime() < deadline) {
         curve.add(new double[] {(System.nanoTime() - restartedAt) / 1e9, connected.get()});
         TimeUnit.MILLISECONDS.sleep(100);
       }
       curve.add(new double[] {(System.nanoTime() - restartedAt) / 1e9, connected.get()});
       long drops = listenDrops() - drops0;
-      long[] back = Arrays.stream(backAtNanos).filter(t -> t != 0).map(t -> t - restartedAt).sorted().toArray();
+      long[] back = Arrays.stream(backAtNanos).filter(t -> t != 0).map(t -> Math.max(0, t - restartedAt)).sorted().toArray();
       int returned = back.length;
       long lost = sent - received.get();
       String line = String.format(Locale.ROOT, "storm (%s%s): %,d of %,d clients back; after the %s p10 %.0f ms, "
