@@ -33,8 +33,7 @@ enum FlowWire {
 
     @Override
     void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload) {
-      FrameCodec.encode(new Frame.Data(index, topic ? TargetKind.TOPIC : TargetKind.CLIENT, destination, "", payload),
-          out);
+      FrameCodec.encodeData(index, topic ? TargetKind.TOPIC : TargetKind.CLIENT, destination, "", payload, out);
     }
 
     @Override

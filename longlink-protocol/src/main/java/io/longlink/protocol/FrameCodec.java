@@ -2,7 +2,7 @@ package io.longlink.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
@@ -134,21 +134,19 @@ public final class FrameCodec {
     byte[] t = encoded(target, targetRule(kind));
     byte[] f = encoded(from, FieldRule.SENDER);
     byte[] tail = new byte[tailSize(t, f, payload)];
-    writeDataTail(io.netty.buffer.Unpooled.wrappedBuffer(tail).writerIndex(0), kind, t, f, payload);
+    writeDataTail(Unpooled.wrappedBuffer(tail).writerIndex(0), kind, t, f, payload);
     return tail;
   }
 
   /** Encodes a DATA frame numbered {@code seq} whose remaining bytes are {@code tail} (from {@link #encodeDataTail}). */
   public static void encodeData(long seq, byte[] tail, ByteBuf out) {
-    out.writeInt(dataFrameSize(tail) - LENGTH_FIELD_BYTES);
-    out.writeByte(FrameType.DATA.code());
-    out.writeLong(checkU63(seq, "seq"));
+    writeDataHead(out, seq, tail.length);
     out.writeBytes(tail);
   }
 
   /** Bytes {@link #encodeData} writes for a {@code tail}. */
   public static int dataFrameSize(byte[] tail) {
-    return LENGTH_FIELD_BYTES + 1 + 8 + tail.length;
+    return dataFrameSize(tail.length);
   }
 
   /**
@@ -161,16 +159,24 @@ public final class FrameCodec {
   public static void encodeData(long seq, TargetKind kind, String target, String from, byte[] payload, ByteBuf out) {
     byte[] t = encoded(target, targetRule(kind));
     byte[] f = encoded(from, FieldRule.SENDER);
-    out.writeInt(1 + 8 + tailSize(t, f, payload));
-    out.writeByte(FrameType.DATA.code());
-    out.writeLong(checkU63(seq, "seq"));
+    writeDataHead(out, seq, tailSize(t, f, payload));
     writeDataTail(out, kind, t, f, payload);
   }
 
   /** Bytes the {@link #encodeData(long, TargetKind, String, String, byte[], ByteBuf) DATA frame} of these fields takes. */
   public static int dataFrameSize(TargetKind kind, String target, String from, byte[] payload) {
-    return LENGTH_FIELD_BYTES + 1 + 8
-        + tailSize(encoded(target, targetRule(kind)), encoded(from, FieldRule.SENDER), payload);
+    return dataFrameSize(tailSize(encoded(target, targetRule(kind)), encoded(from, FieldRule.SENDER), payload));
+  }
+
+  /** A DATA frame's length prefix, type and seq (docs/PROTOCOL.md), before {@code tailSize} more bytes. */
+  private static void writeDataHead(ByteBuf out, long seq, int tailSize) {
+    out.writeInt(dataFrameSize(tailSize) - LENGTH_FIELD_BYTES);
+    out.writeByte(FrameType.DATA.code());
+    out.writeLong(checkU63(seq, "seq"));
+  }
+
+  private static int dataFrameSize(int tailSize) {
+    return LENGTH_FIELD_BYTES + 1 + 8 + tailSize;
   }
 
   private static int tailSize(byte[] target, byte[] from, byte[] payload) {

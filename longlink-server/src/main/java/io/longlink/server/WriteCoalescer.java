@@ -3,6 +3,7 @@ package io.longlink.server;
 import io.longlink.protocol.Ticker;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -121,7 +122,7 @@ final class WriteCoalescer implements Runnable {
   }
 
   private void newWindow(long now) {
-    java.util.Arrays.fill(seen, null);
+    Arrays.fill(seen, null);
     distinct = 0;
     windowStartNanos = now;
   }
