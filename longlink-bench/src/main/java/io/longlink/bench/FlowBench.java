@@ -116,6 +116,13 @@ abstract class FlowBench implements Callable<Integer> {
   private final Histogram total = newHistogram();
   /** Reused by each tick: the measuring thread allocates nothing per tick. */
   private final Histogram interval = newHistogram();
+  /**
+   * The warm-up's interval, taken and dropped each tick as the measured one is taken and kept: the
+   * histograms' code then runs the same branches before measuring as while (a branch never taken
+   * in warm-up is compiled as a trap, and the receive path it is inlined into falls back to the
+   * interpreter when measuring begins).
+   */
+  private final Histogram warmupInterval = newHistogram();
   private final LongAdder duplicated = new LongAdder();
   private final LongAdder reordered = new LongAdder();
   private final List<double[]> timeline = new ArrayList<>();
@@ -259,9 +266,12 @@ abstract class FlowBench implements Callable<Integer> {
   /** What the client threads measured since the last call (valid until the next call). */
   private Histogram intervalHistogram() {
     interval.reset();
+    warmupInterval.reset();
     for (Latency l : recorders) {
-      l.recycled = l.byPhase[1].getIntervalHistogram(l.recycled);
-      interval.add(l.recycled);
+      for (int phase = 0; phase < 2; phase++) {
+        l.recycled[phase] = l.byPhase[phase].getIntervalHistogram(l.recycled[phase]);
+        (phase == 0 ? warmupInterval : interval).add(l.recycled[phase]);
+      }
     }
     return interval;
   }
@@ -285,13 +295,17 @@ abstract class FlowBench implements Callable<Integer> {
       this.gatewayInProcess = gatewayInProcess;
     }
 
-    /** The report tick meant for {@code tick}, taken at {@code now}; samples if the tick is in [measureFrom, sendEnd]. */
+    /**
+     * The report tick meant for {@code tick}, taken at {@code now}; keeps the sample if the tick is in
+     * [measureFrom, sendEnd]. Samples at every tick: a first read of /proc when measuring begins
+     * would be new code for the compiler then, in the middle of the flow.
+     */
     void at(long tick, long now, long measureFrom, long sendEnd) throws java.io.IOException {
+      long generator = ProcStatus.cpuTicks("self");
+      long server = serverPid == null ? 0 : ProcStatus.cpuTicks(serverPid);
       if (tick < measureFrom || tick > sendEnd) {
         return;
       }
-      long generator = ProcStatus.cpuTicks("self");
-      long server = serverPid == null ? 0 : ProcStatus.cpuTicks(serverPid);
       if (fromNanos < 0) {
         fromNanos = now;
         generator0 = generator;
@@ -334,8 +348,8 @@ abstract class FlowBench implements Callable<Integer> {
     final SingleWriterRecorder[] byPhase = {new SingleWriterRecorder(TimeUnit.SECONDS.toNanos(60), 3),
         new SingleWriterRecorder(TimeUnit.SECONDS.toNanos(60), 3)};
     final AtomicLong delivered = new AtomicLong();
-    /** The last interval histogram taken from byPhase[1], handed back to it for the next. */
-    Histogram recycled;
+    /** The last interval histograms taken from byPhase, handed back to them for the next. */
+    final Histogram[] recycled = new Histogram[2];
   }
 
   private static Histogram newHistogram() {
