@@ -22,6 +22,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -173,7 +175,7 @@ class CliTest {
     assertThat(fanoutJson).contains("\"delivered\":4000").contains("\"lost\":0");
     // Both CPU figures measured (here the same process: the gateway runs in the test's JVM).
     assertThat(fanout.out()).contains("CPU while measured: load generator (with the gateway, in this process)");
-    java.util.regex.Matcher serverCpu = java.util.regex.Pattern.compile("\"server_cpu_cores\":([-0-9.]+)").matcher(fanoutJson);
+    Matcher serverCpu = Pattern.compile("\"server_cpu_cores\":([-0-9.]+)").matcher(fanoutJson);
     assertThat(serverCpu.find()).isTrue();
     assertThat(Double.parseDouble(serverCpu.group(1))).isPositive();
     Result storm = run("bench", "storm", "--clients", "50", "--out", dir.resolve("st.json").toString());

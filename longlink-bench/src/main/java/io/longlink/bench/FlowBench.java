@@ -50,6 +50,9 @@ abstract class FlowBench implements Callable<Integer> {
   private static final int HEADER = 16; // intended send time (nanoTime) + message index
   private static final int CHUNK = 32 * 1024;
   private static final long MIN_TICK_NANOS = 20_000;
+  /** Every latency histogram's range and precision (significant digits). */
+  private static final long MAX_LATENCY_NANOS = TimeUnit.SECONDS.toNanos(60);
+  private static final int DIGITS = 3;
 
   @Spec CommandSpec spec;
 
@@ -345,15 +348,15 @@ abstract class FlowBench implements Callable<Integer> {
    * count of delivered messages; written by that thread alone, so without atomic read-modify-writes.
    */
   private static final class Latency {
-    final SingleWriterRecorder[] byPhase = {new SingleWriterRecorder(TimeUnit.SECONDS.toNanos(60), 3),
-        new SingleWriterRecorder(TimeUnit.SECONDS.toNanos(60), 3)};
+    final SingleWriterRecorder[] byPhase = {new SingleWriterRecorder(MAX_LATENCY_NANOS, DIGITS),
+        new SingleWriterRecorder(MAX_LATENCY_NANOS, DIGITS)};
     final AtomicLong delivered = new AtomicLong();
     /** The last interval histograms taken from byPhase, handed back to them for the next. */
     final Histogram[] recycled = new Histogram[2];
   }
 
   private static Histogram newHistogram() {
-    return new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    return new Histogram(MAX_LATENCY_NANOS, DIGITS);
   }
 
   private static boolean anyFailed(List<Receiver> rs) {
@@ -467,8 +470,12 @@ abstract class FlowBench implements Callable<Integer> {
     private long next;
     private final Runnable sendDue = this::sendDue;
 
+    /** Room one message takes in a send buffer, at most (its frame's fields and lengths within 64 bytes). */
+    private final int perMessage;
+
     Sender(String destination) {
       this.destination = destination;
+      this.perMessage = payload + destination.length() + 64;
     }
 
     void begin(Channel ch, long start, long messages) {
@@ -485,7 +492,6 @@ abstract class FlowBench implements Callable<Integer> {
       while (next < due && ch.isWritable()) {
         // Sized for what is due (one message at a low rate), at most about CHUNK: a 32 KiB buffer per
         // message would cost more than the message.
-        int perMessage = payload + destination.length() + 64;
         ByteBuf out = ch.alloc().buffer((int) Math.min(CHUNK + perMessage, (due - next) * perMessage));
         while (next < due && out.readableBytes() < CHUNK) {
           header.putLong(0, start + next * 1_000_000_000L / rate).putLong(8, next); // the codec copies it

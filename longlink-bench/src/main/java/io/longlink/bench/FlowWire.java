@@ -171,11 +171,11 @@ enum FlowWire {
         int r = in.readerIndex();
         long length = in.getUnsignedInt(r);
         byte type = in.getByte(r + FrameCodec.LENGTH_FIELD_BYTES);
-        if (type == ACK && length == 1 + 8 && !subscribeAckPending) { // the gateway acknowledging sent messages
-          if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES + 9) {
+        if (type == ACK && length == ACK_BODY && !subscribeAckPending) { // the gateway acknowledging sent messages
+          if (in.readableBytes() < FrameCodec.LENGTH_FIELD_BYTES + ACK_BODY) {
             return;
           }
-          in.skipBytes(FrameCodec.LENGTH_FIELD_BYTES + 9);
+          in.skipBytes(FrameCodec.LENGTH_FIELD_BYTES + ACK_BODY);
           continue;
         }
         if (type != DATA || length > FrameCodec.DEFAULT_MAX_FRAME_SIZE) {
@@ -247,6 +247,8 @@ enum FlowWire {
 
   private static final byte DATA = (byte) FrameType.DATA.code();
   private static final byte ACK = (byte) FrameType.ACK.code();
+  /** An ACK frame after its length prefix: type and seq. */
+  private static final int ACK_BODY = 1 + 8;
 
   /** NATS text protocol: INFO, +OK, PING (answered), PONG (the login is in), -ERR, MSG. */
   private static final class NatsDecoder extends ByteToMessageDecoder {
