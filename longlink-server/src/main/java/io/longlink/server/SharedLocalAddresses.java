@@ -1,0 +1,83 @@
+package io.longlink.server;
+
+import io.netty.channel.Channel;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lets the connections accepted by one gateway share their local-address object.
+ *
+ * <p>Why: Netty's native transports read an accepted socket's local address at accept time and keep
+ * their own copy for the connection's life: an {@code InetSocketAddress} with its {@code
+ * InetAddress} and two holders, about 80 bytes, on every idle connection, although every connection
+ * to a listener has the same one (a wildcard listener: one per local interface address). Sharing
+ * one equal object changes nothing a caller can see except {@code ==}.
+ *
+ * <p>How: the epoll and io_uring channels keep that copy in a non-final field; it is replaced by
+ * the shared instance before the connection is first used. Where the field cannot be reached (another
+ * transport, another Netty version, Netty on the module path), connections keep their own copy.
+ * Thread-safe.
+ */
+final class SharedLocalAddresses {
+  private static final Logger log = LoggerFactory.getLogger(SharedLocalAddresses.class);
+  /** Distinct local addresses kept; a host has few, so more means something unusual: stop sharing. */
+  static final int MAX_DISTINCT = 64;
+  private static final Field[] FIELDS = {
+      Field.find("io.netty.channel.epoll.AbstractEpollChannel", "local"),
+      Field.find("io.netty.channel.uring.AbstractIoUringChannel", "local")};
+
+  private final ConcurrentHashMap<InetSocketAddress, InetSocketAddress> shared = new ConcurrentHashMap<>();
+
+  /** A transport's local-address field. */
+  private record Field(Class<?> owner, VarHandle handle) {
+    static Field find(String owner, String name) {
+      try {
+        Class<?> c = Class.forName(owner, false, SharedLocalAddresses.class.getClassLoader());
+        VarHandle h = MethodHandles.privateLookupIn(c, MethodHandles.lookup()).findVarHandle(c, name, SocketAddress.class);
+        return new Field(c, h);
+      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+        log.debug("connections of {} keep their own local address: {}", owner, e.toString());
+        return null;
+      }
+    }
+  }
+
+  /**
+   * Points {@code ch}'s local address at the instance shared by every connection with an equal one.
+   * Call once, on the channel's event loop, before anything reads it.
+   *
+   * @return true if {@code ch} now holds the shared instance
+   */
+  boolean share(Channel ch) {
+    for (Field f : FIELDS) {
+      if (f != null && f.owner.isInstance(ch)) {
+        if (!(f.handle.getVolatile(ch) instanceof InetSocketAddress own)) {
+          return false;
+        }
+        InetSocketAddress one = shared.get(own);
+        if (one == null) {
+          if (shared.size() >= MAX_DISTINCT) {
+            return false;
+          }
+          InetSocketAddress raced = shared.putIfAbsent(own, own);
+          one = raced == null ? own : raced;
+        }
+        if (one != own) {
+          f.handle.setVolatile(ch, one);
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Distinct local addresses being shared. */
+  int distinct() {
+    return shared.size();
+  }
+}
