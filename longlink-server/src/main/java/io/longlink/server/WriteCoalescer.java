@@ -23,11 +23,19 @@ import java.util.concurrent.atomic.LongAdder;
  * The loop then keeps gathering while each pass still writes to that many connections, and returns
  * to writing at once after a pass that does not.
  *
+ * <p>A pass writes {@link #WRITES_PER_TURN} connections per turn of the loop and lets the loop read
+ * and run its other tasks in between: writing to thousands of connections takes milliseconds
+ * (each write is a system call), and for that long nothing else on the loop would move -- not the
+ * publisher whose next message is waiting, nor a one-to-one flow or a heartbeat on the same loop.
+ * The next pass is still one delay after the end of this one, so a pass costs what it did.
+ *
  * <p>Confined to its event loop.
  */
 final class WriteCoalescer implements Runnable {
   /** Different connections written within one delay that make a loop busy. */
   static final int BUSY_WRITES = 64;
+  /** Connections a pass writes before the loop gets a turn to read and run its other tasks. */
+  static final int WRITES_PER_TURN = 64;
 
   /** A connection with something to write. */
   interface Writer {
@@ -48,7 +56,11 @@ final class WriteCoalescer implements Runnable {
   private int distinct;
   private long windowStartNanos;
   private boolean gathering;
+  /** A pass is scheduled or under way: what arrives waits for the pass after it. */
   private boolean passScheduled;
+  /** Connections of the pass under way; those of them not yet written. */
+  private int passSize;
+  private int passLeft;
 
   /**
    * @param delayNanos how often a busy loop writes (zero: always at once)
@@ -90,20 +102,33 @@ final class WriteCoalescer implements Runnable {
     return false;
   }
 
-  /** The pass: every waiting connection writes; still busy, the next pass is one delay away. */
+  /**
+   * A turn of the pass: the connections that were waiting when it began write, {@link
+   * #WRITES_PER_TURN} per turn; still busy at its end, the next pass is one delay away.
+   */
   @Override
   public void run() {
-    passScheduled = false;
-    int n = waiting.size();
-    coalesced.add(n);
-    gathering = false; // the waiting connections write now, not back into the queue
-    for (int i = 0; i < n; i++) {
+    if (passLeft == 0) { // a pass begins: what arrives from now on waits for the next one
+      passSize = passLeft = waiting.size();
+      coalesced.add(passSize);
+    }
+    for (int i = Math.min(passLeft, WRITES_PER_TURN); i > 0; i--) {
+      passLeft--;
       waiting.poll().writeNow();
     }
-    if (n >= BUSY_WRITES) {
+    if (passLeft > 0) {
+      loop.schedule(this, 0, TimeUnit.NANOSECONDS); // after the loop's next reads, not before them
+      return;
+    }
+    if (passSize >= BUSY_WRITES) {
       gathering = true; // what arrives until the next pass waits for it
     } else {
+      gathering = false;
       newWindow(ticker.nanoTime());
+    }
+    passScheduled = !waiting.isEmpty(); // arrived during the pass
+    if (passScheduled) {
+      loop.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
     }
   }
 

@@ -94,6 +94,27 @@ class WriteCoalescerTest {
   }
 
   @Test
+  void aLongPassLetsTheLoopRunItsOtherWorkBetweenTurns() {
+    int now = ask(1_000, Duration.ofNanos(1_000));
+    List<Integer> writtenWhenOtherWorkRan = new ArrayList<>();
+    // Due with the pass, queued after it: runs after the pass's first turn, before its second.
+    loopOwner.eventLoop().schedule(() -> writtenWhenOtherWorkRan.add(written.size()), DELAY.toNanos(),
+        TimeUnit.NANOSECONDS);
+    // Arrives during the pass: waits for the next one, which is a delay after this one ends.
+    loopOwner.eventLoop().schedule(() -> coalescer.writeNow(() -> written.add(-1)), DELAY.toNanos(),
+        TimeUnit.NANOSECONDS);
+
+    passTime(DELAY);
+    assertThat(writtenWhenOtherWorkRan).containsExactly(WriteCoalescer.WRITES_PER_TURN);
+    assertThat(written).hasSize(1_000 - now).doesNotContain(-1);
+    assertThat(coalescer.waiting()).isEqualTo(1);
+    passTime(DELAY.minusNanos(1));
+    assertThat(written).doesNotContain(-1);
+    passTime(Duration.ofNanos(1));
+    assertThat(written).endsWith(-1);
+  }
+
+  @Test
   void zeroDelayAlwaysWritesAtOnce() {
     WriteCoalescer off = new WriteCoalescer(loopOwner.eventLoop(), clock, 0, coalesced);
     for (int i = 0; i < 1_000; i++) {
