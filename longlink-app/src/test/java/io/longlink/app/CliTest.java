@@ -158,7 +158,11 @@ class CliTest {
     assertThat(conns.code()).as(conns.err() + conns.out()).isZero();
     assertThat(conns.out()).contains("200 connected, 0 failed");
     assertThat(Files.readString(dir.resolve("c.json"))).contains("\"connected\":200");
-    assertThat(Files.readString(dir.resolve("c.json"))).contains("\"p99\":").contains("\"load_generator\":");
+    assertThat(Files.readString(dir.resolve("c.json"))).contains("\"p99\":").contains("\"load_generator\":")
+        .containsPattern("\"load_generator\":\\{\"processes\":2,\"heap_bytes_per_connection\":-?[0-9.]+,")
+        .contains("\"heap_bytes_per_connection_with_baseline\":");
+    assertThat(conns.out()).containsPattern("load generator \\(2 processes\\): -?\\d+ B heap and -?\\d+ B RSS per "
+        + "connection \\(slope over each process's second half\\)");
     Result acks = run("bench", "acks", "--messages", "2000", "--window", "500");
     assertThat(acks.code()).as(acks.err()).isZero();
     assertThat(acks.out()).contains("acks batched").contains("msg/s");

@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
 final class ConnectionsBench implements Callable<Integer> {
   private static final Pattern PROGRESS = Pattern.compile("connected=(\\d+) failed=(\\d+) reasons=(\\{.*})");
   private static final Pattern REASON = Pattern.compile("\"([^\"]+)\":(\\d+)");
-  private static final Pattern SELF = Pattern.compile("^self heap=(\\d+) rss=(\\d+) latency=(\\S+)");
+  private static final Pattern SELF = Pattern.compile("^self connections=(\\d+) heap=(\\d+) rss=(\\d+) latency=(\\S+)");
+  private static final Pattern HALF = Pattern.compile("^half connections=(\\d+) heap=(\\d+) rss=(\\d+)");
   private static final Pattern USED = Pattern.compile("used (\\d+)K");
 
   @Spec CommandSpec spec;
@@ -84,6 +85,11 @@ final class ConnectionsBench implements Callable<Integer> {
     volatile java.util.Map<String, Integer> reasons = java.util.Map.of();
     volatile long selfHeap = -1;
     volatile long selfRss = -1;
+    volatile long selfConnections;
+    /** Half way through its ramp: the other point of the worker's own slope. */
+    volatile long halfHeap = -1;
+    volatile long halfRss = -1;
+    volatile long halfConnections;
     volatile org.HdrHistogram.Histogram latency;
   }
 
@@ -123,6 +129,9 @@ final class ConnectionsBench implements Callable<Integer> {
       org.HdrHistogram.Histogram latency = new org.HdrHistogram.Histogram(3);
       long selfHeap = 0;
       long selfRss = 0;
+      long slopeHeap = 0;
+      long slopeRss = 0;
+      long slopeConnections = 0;
       for (WorkerState w : states) {
         w.reasons.forEach((k, v) -> reasons.merge(k, v, Integer::sum));
         if (w.latency != null) {
@@ -130,6 +139,11 @@ final class ConnectionsBench implements Callable<Integer> {
         }
         selfHeap += Math.max(0, w.selfHeap);
         selfRss += Math.max(0, w.selfRss);
+        if (w.halfHeap >= 0 && w.selfHeap >= 0 && w.selfConnections > w.halfConnections) {
+          slopeHeap += w.selfHeap - w.halfHeap;
+          slopeRss += w.selfRss - w.halfRss;
+          slopeConnections += w.selfConnections - w.halfConnections;
+        }
       }
       if (!reasons.isEmpty()) {
         console.println("failures by reason: " + reasons);
@@ -138,8 +152,12 @@ final class ConnectionsBench implements Callable<Integer> {
           ms(latency, 50), ms(latency, 90), ms(latency, 99), latency.getMaxValue() / 1000.0));
       double genHeap = selfHeap / (double) Math.max(1, connectedAll);
       double genRss = selfRss / (double) Math.max(1, connectedAll);
-      console.println(String.format(Locale.ROOT, "load generator (%d processes): %.0f B heap and %.0f B RSS per connection, "
-          + "JVM baseline included", states.size(), genHeap, genRss));
+      double genHeapSlope = slopeConnections == 0 ? -1 : slopeHeap / (double) slopeConnections;
+      double genRssSlope = slopeConnections == 0 ? -1 : slopeRss / (double) slopeConnections;
+      console.println(String.format(Locale.ROOT, "load generator (%d processes): %s per connection (slope over each "
+          + "process's second half); %.0f B heap and %.0f B RSS per connection with the JVMs' baseline", states.size(),
+          slopeConnections == 0 ? "n/a" : String.format(Locale.ROOT, "%.0f B heap and %.0f B RSS", genHeapSlope,
+              genRssSlope), genHeap, genRss));
       if (out != null) {
         StringBuilder r = new StringBuilder();
         reasons.forEach((k, v) -> r.append(r.length() == 0 ? "" : ",").append('"')
@@ -148,10 +166,12 @@ final class ConnectionsBench implements Callable<Integer> {
                 + "\"connected\":%d,\"failed\":%d,\"failures\":{%s},\"heap_bytes_per_connection\":%.1f,"
                 + "\"rss_bytes_per_connection\":%.1f,\"server_cpu_percent\":%.2f,\"slope_from\":%d,\"slope_to\":%d,"
                 + "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
-                + "\"load_generator\":{\"processes\":%d,\"heap_bytes_per_connection\":%.1f,\"rss_bytes_per_connection\":%.1f},"
+                + "\"load_generator\":{\"processes\":%d,\"heap_bytes_per_connection\":%.1f,\"rss_bytes_per_connection\":%.1f,"
+                + "\"heap_bytes_per_connection_with_baseline\":%.1f,\"rss_bytes_per_connection_with_baseline\":%.1f},"
                 + "\"points\":[%s,%s,%s]}%n", protocol.name().toLowerCase(Locale.ROOT), count, connectedAll, failed, r,
             heapSlope, rssSlope, cpuPercent, connectedHalf, connectedAll, ms(latency, 50), ms(latency, 90),
-            ms(latency, 99), latency.getMaxValue() / 1000.0, states.size(), genHeap, genRss, point(0, base),
+            ms(latency, 99), latency.getMaxValue() / 1000.0, states.size(), genHeapSlope, genRssSlope, genHeap, genRss,
+            point(0, base),
             point(connectedHalf, atHalf), point(connectedAll, atFull)));
       }
       if (plot != null) {
@@ -286,12 +306,20 @@ final class ConnectionsBench implements Callable<Integer> {
           w.connected = Integer.parseInt(m.group(1));
           continue;
         }
+        Matcher h = HALF.matcher(line);
+        if (h.find()) {
+          w.halfConnections = Long.parseLong(h.group(1));
+          w.halfHeap = Long.parseLong(h.group(2));
+          w.halfRss = Long.parseLong(h.group(3));
+          continue;
+        }
         Matcher s = SELF.matcher(line);
         if (s.find()) {
-          w.selfHeap = Long.parseLong(s.group(1));
-          w.selfRss = Long.parseLong(s.group(2));
+          w.selfConnections = Long.parseLong(s.group(1));
+          w.selfHeap = Long.parseLong(s.group(2));
+          w.selfRss = Long.parseLong(s.group(3));
           w.latency = org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(
-              java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(s.group(3))), 0);
+              java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(s.group(4))), 0);
         }
       }
     } catch (IOException | java.util.zip.DataFormatException e) {

@@ -90,6 +90,13 @@ public final class LoadWorker {
     long intervalNanos = 1_000_000_000L / Math.max(1, rate);
     long start = System.nanoTime();
     for (int i = 0; i < count; i++) {
+      if (i == count / 2 && i > 0) {
+        // Half way, settled: the other point of this process's own slope (classes and pools are loaded by now).
+        inFlight.acquire(maxInFlight);
+        inFlight.release(maxInFlight);
+        reportSelf("half");
+        start = System.nanoTime() - i * intervalNanos;
+      }
       long wait = start + i * intervalNanos - System.nanoTime();
       if (wait > 0) {
         java.util.concurrent.locks.LockSupport.parkNanos(wait);
@@ -108,7 +115,7 @@ public final class LoadWorker {
     // Wait for the last handshakes, then hold with one heartbeat sweep per interval.
     inFlight.acquire(maxInFlight);
     report("progress");
-    reportSelf();
+    reportSelf("self");
     long holdUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(holdSeconds);
     long heartbeatNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(100, heartbeatMillis));
     while (System.nanoTime() < holdUntil) {
@@ -145,17 +152,24 @@ public final class LoadWorker {
     System.out.flush();
   }
 
-  /** This process's own cost: live heap after a GC and RSS, with the login latencies. */
-  private synchronized void reportSelf() throws java.io.IOException {
+  /**
+   * This process's own cost: connections, live heap after a GC and RSS; {@code "half"} half way
+   * through the ramp, {@code "self"} at its end, with the login latencies.
+   */
+  private synchronized void reportSelf(String kind) throws java.io.IOException {
     System.gc();
     Runtime rt = Runtime.getRuntime();
     long heap = rt.totalMemory() - rt.freeMemory();
     long rss = Math.max(0, ProcStatus.rssBytes("self"));
-    Histogram h = latencyMicros.getIntervalHistogram();
-    ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
-    int n = h.encodeIntoCompressedByteBuffer(buf);
-    System.out.println("self heap=" + heap + " rss=" + rss + " latency="
-        + Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n)));
+    StringBuilder line = new StringBuilder(kind).append(" connections=").append(connected.get()).append(" heap=")
+        .append(heap).append(" rss=").append(rss);
+    if (kind.equals("self")) {
+      Histogram h = latencyMicros.getIntervalHistogram();
+      ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
+      int n = h.encodeIntoCompressedByteBuffer(buf);
+      line.append(" latency=").append(Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf.array(), n)));
+    }
+    System.out.println(line);
     System.out.flush();
   }
 
