@@ -4,6 +4,7 @@ import io.longlink.protocol.Ticker;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -97,7 +98,7 @@ final class WriteCoalescer implements Runnable {
     waiting.add(w);
     if (!passScheduled) {
       passScheduled = true;
-      loop.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
+      schedule(delayNanos);
     }
     return false;
   }
@@ -117,7 +118,7 @@ final class WriteCoalescer implements Runnable {
       waiting.poll().writeNow();
     }
     if (passLeft > 0) {
-      loop.schedule(this, 0, TimeUnit.NANOSECONDS); // after the loop's next reads, not before them
+      schedule(0); // after the loop's next reads, not before them
       return;
     }
     if (passSize >= BUSY_WRITES) {
@@ -128,7 +129,15 @@ final class WriteCoalescer implements Runnable {
     }
     passScheduled = !waiting.isEmpty(); // arrived during the pass
     if (passScheduled) {
-      loop.schedule(this, delayNanos, TimeUnit.NANOSECONDS);
+      schedule(delayNanos);
+    }
+  }
+
+  private void schedule(long delay) {
+    try {
+      loop.schedule(this, delay, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // The loop is shutting down; its connections go with it.
     }
   }
 
