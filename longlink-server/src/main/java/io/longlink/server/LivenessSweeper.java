@@ -80,8 +80,8 @@ final class LivenessSweeper {
     for (int i = size - 1; i >= 0; i--) {
       ServerConnection c = connections[i];
       if (newRateWindow) {
+        c.releaseIdle(); // first: it asks whether anything arrived in the window that ends here
         c.newRateWindow();
-        c.releaseIdleBuffer();
       }
       if (nowNanos - c.deadlineNanos >= 0) {
         remove(c);

@@ -130,11 +130,18 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     fail(code, why);
   }
 
-  /** The session's replay buffer, if empty, is dropped (once a second, by the sweeper). */
-  void releaseIdleBuffer() {
+  /**
+   * Once a second, from the sweeper, before the rate window turns: drops what an idle connection
+   * need not keep -- its session's replay buffer if empty, and its receive handles if nothing
+   * arrived in the window just ended ({@link IdleReceiveHandles}).
+   */
+  void releaseIdle() {
     Session s = session;
     if (s != null) {
       s.releaseIdleBuffer();
+    }
+    if (bytesInWindow == 0 && ctx != null) {
+      IdleReceiveHandles.release(ctx.channel());
     }
   }
 

@@ -1,13 +1,8 @@
 package io.longlink.server;
 
 import io.netty.channel.Channel;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Lets the connections accepted by one gateway share their local-address object.
@@ -24,28 +19,13 @@ import org.slf4j.LoggerFactory;
  * Thread-safe.
  */
 final class SharedLocalAddresses {
-  private static final Logger log = LoggerFactory.getLogger(SharedLocalAddresses.class);
   /** Distinct local addresses kept; a host has few, so more means something unusual: stop sharing. */
   static final int MAX_DISTINCT = 64;
-  private static final Field[] FIELDS = {
-      Field.find("io.netty.channel.epoll.AbstractEpollChannel", "local"),
-      Field.find("io.netty.channel.uring.AbstractIoUringChannel", "local")};
+  private static final NettyField[] FIELDS = {
+      NettyField.find("io.netty.channel.epoll.AbstractEpollChannel", "local"),
+      NettyField.find("io.netty.channel.uring.AbstractIoUringChannel", "local")};
 
   private final ConcurrentHashMap<InetSocketAddress, InetSocketAddress> shared = new ConcurrentHashMap<>();
-
-  /** A transport's local-address field. */
-  private record Field(Class<?> owner, VarHandle handle) {
-    static Field find(String owner, String name) {
-      try {
-        Class<?> c = Class.forName(owner, false, SharedLocalAddresses.class.getClassLoader());
-        VarHandle h = MethodHandles.privateLookupIn(c, MethodHandles.lookup()).findVarHandle(c, name, SocketAddress.class);
-        return new Field(c, h);
-      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-        log.debug("connections of {} keep their own local address: {}", owner, e.toString());
-        return null;
-      }
-    }
-  }
 
   /**
    * Points {@code ch}'s local address at the instance shared by every connection with an equal one.
@@ -54,9 +34,9 @@ final class SharedLocalAddresses {
    * @return true if {@code ch} now holds the shared instance
    */
   boolean share(Channel ch) {
-    for (Field f : FIELDS) {
-      if (f != null && f.owner.isInstance(ch)) {
-        if (!(f.handle.getVolatile(ch) instanceof InetSocketAddress own)) {
+    for (NettyField f : FIELDS) {
+      if (f != null && f.in(ch)) {
+        if (!(f.handle().getVolatile(ch) instanceof InetSocketAddress own)) {
           return false;
         }
         InetSocketAddress one = shared.get(own);
@@ -68,7 +48,7 @@ final class SharedLocalAddresses {
           one = raced == null ? own : raced;
         }
         if (one != own) {
-          f.handle.setVolatile(ch, one);
+          f.handle().setVolatile(ch, one);
         }
         return true;
       }

@@ -1,0 +1,47 @@
+package io.longlink.server;
+
+import io.netty.channel.Channel;
+
+/**
+ * Drops the receive-buffer handles of a connection that has read nothing for a while; Netty makes
+ * new ones at its next read.
+ *
+ * <p>Why: from its first read to its close an epoll channel keeps the handle that sizes its receive
+ * buffers ({@link ReceiveBufferSizer}'s, 32 bytes) and Netty's epoll wrapper around it (three
+ * objects, 56 bytes), although an idle connection reads one heartbeat every half minute. Made
+ * again, they cost four small allocations per read of an idle connection; kept, 88 bytes on every
+ * one of a million idle connections. The size guess starts over at the next read, which for an
+ * idle connection is a heartbeat.
+ *
+ * <p>How: Netty creates both lazily, at a read, into non-final fields of the channel's unsafe, and
+ * reads them nowhere else; they are cleared on the channel's event loop, between reads. Only epoll:
+ * io_uring keeps its handle while a read is in flight. Where the fields cannot be reached, nothing
+ * is dropped.
+ */
+final class IdleReceiveHandles {
+  private static final NettyField EPOLL_WRAPPER =
+      NettyField.find("io.netty.channel.epoll.AbstractEpollChannel$AbstractEpollUnsafe", "allocHandle");
+  private static final NettyField HANDLE = NettyField.find("io.netty.channel.AbstractChannel$AbstractUnsafe", "recvHandle");
+
+  private IdleReceiveHandles() {}
+
+  /**
+   * Drops {@code ch}'s receive handles. Call on its event loop only, and only when nothing was read
+   * since the last call.
+   *
+   * @return true if it held handles and now holds none
+   */
+  static boolean release(Channel ch) {
+    Channel.Unsafe unsafe = ch.unsafe();
+    if (EPOLL_WRAPPER == null || HANDLE == null || !EPOLL_WRAPPER.in(unsafe)) {
+      return false;
+    }
+    if (EPOLL_WRAPPER.handle().get(unsafe) == null && HANDLE.handle().get(unsafe) == null) {
+      return false;
+    }
+    // The wrapper first: it refers to the handle, and a wrapper without it must never be left.
+    EPOLL_WRAPPER.handle().set(unsafe, (Object) null);
+    HANDLE.handle().set(unsafe, (Object) null);
+    return true;
+  }
+}
