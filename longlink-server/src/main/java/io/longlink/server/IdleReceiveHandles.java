@@ -26,8 +26,8 @@ final class IdleReceiveHandles {
   private IdleReceiveHandles() {}
 
   /**
-   * Drops {@code ch}'s receive handles. Call on its event loop only, and only when nothing was read
-   * since the last call.
+   * Drops {@code ch}'s receive handles. Call on its event loop only (so never inside a read), for a
+   * connection that has been reading nothing.
    *
    * @return true if it held handles and now holds none
    */
@@ -39,7 +39,7 @@ final class IdleReceiveHandles {
     if (EPOLL_WRAPPER.handle().get(unsafe) == null && HANDLE.handle().get(unsafe) == null) {
       return false;
     }
-    // The wrapper first: it refers to the handle, and a wrapper without it must never be left.
+    // Both or neither: the wrapper holds the handle it wraps, and Netty makes the pair again together.
     EPOLL_WRAPPER.handle().set(unsafe, (Object) null);
     HANDLE.handle().set(unsafe, (Object) null);
     return true;
