@@ -32,16 +32,20 @@ final class IdleReceiveHandles {
    * @return true if it held handles and now holds none
    */
   static boolean release(Channel ch) {
+    if (!holds(ch)) {
+      return false;
+    }
     Channel.Unsafe unsafe = ch.unsafe();
-    if (EPOLL_WRAPPER == null || HANDLE == null || !EPOLL_WRAPPER.in(unsafe)) {
-      return false;
-    }
-    if (EPOLL_WRAPPER.handle().get(unsafe) == null && HANDLE.handle().get(unsafe) == null) {
-      return false;
-    }
     // Both or neither: the wrapper holds the handle it wraps, and Netty makes the pair again together.
     EPOLL_WRAPPER.handle().set(unsafe, (Object) null);
     HANDLE.handle().set(unsafe, (Object) null);
     return true;
+  }
+
+  /** True if {@code ch} is an epoll channel holding receive handles (it read since they were dropped). Event loop only. */
+  static boolean holds(Channel ch) {
+    Channel.Unsafe unsafe = ch.unsafe();
+    return EPOLL_WRAPPER != null && HANDLE != null && EPOLL_WRAPPER.in(unsafe)
+        && (EPOLL_WRAPPER.handle().get(unsafe) != null || HANDLE.handle().get(unsafe) != null);
   }
 }
