@@ -33,8 +33,9 @@ import picocli.CommandLine.Spec;
 final class ConnectionsBench implements Callable<Integer> {
   private static final Pattern PROGRESS = Pattern.compile("connected=(\\d+) failed=(\\d+) reasons=(\\{.*})");
   private static final Pattern REASON = Pattern.compile("\"([^\"]+)\":(\\d+)");
-  private static final Pattern SELF = Pattern.compile("^self connections=(\\d+) heap=(\\d+) rss=(\\d+) latency=(\\S+)");
-  private static final Pattern HALF = Pattern.compile("^half connections=(\\d+) heap=(\\d+) rss=(\\d+)");
+  /** A worker's own cost, half way through its ramp ("half") and at its end ("self", with the login latencies). */
+  private static final Pattern SELF =
+      Pattern.compile("^(half|self) connections=(\\d+) heap=(\\d+) rss=(\\d+)(?: latency=(\\S+))?");
   private static final Pattern USED = Pattern.compile("used (\\d+)K");
 
   @Spec CommandSpec spec;
@@ -83,15 +84,14 @@ final class ConnectionsBench implements Callable<Integer> {
     volatile int connected;
     volatile int failed;
     volatile java.util.Map<String, Integer> reasons = java.util.Map.of();
-    volatile long selfHeap = -1;
-    volatile long selfRss = -1;
-    volatile long selfConnections;
-    /** Half way through its ramp: the other point of the worker's own slope. */
-    volatile long halfHeap = -1;
-    volatile long halfRss = -1;
-    volatile long halfConnections;
+    /** The worker's own cost half way through its ramp and at its end: the two points of its slope. */
+    volatile Self half;
+    volatile Self end;
     volatile org.HdrHistogram.Histogram latency;
   }
+
+  /** A worker's connections, live heap and RSS at one point. */
+  private record Self(long connections, long heap, long rss) {}
 
   @Override
   public Integer call() throws Exception {
@@ -137,12 +137,16 @@ final class ConnectionsBench implements Callable<Integer> {
         if (w.latency != null) {
           latency.add(w.latency);
         }
-        selfHeap += Math.max(0, w.selfHeap);
-        selfRss += Math.max(0, w.selfRss);
-        if (w.halfHeap >= 0 && w.selfHeap >= 0 && w.selfConnections > w.halfConnections) {
-          slopeHeap += w.selfHeap - w.halfHeap;
-          slopeRss += w.selfRss - w.halfRss;
-          slopeConnections += w.selfConnections - w.halfConnections;
+        Self mid = w.half;
+        Self last = w.end;
+        if (last != null) {
+          selfHeap += last.heap();
+          selfRss += last.rss();
+          if (mid != null && last.connections() > mid.connections()) {
+            slopeHeap += last.heap() - mid.heap();
+            slopeRss += last.rss() - mid.rss();
+            slopeConnections += last.connections() - mid.connections();
+          }
         }
       }
       if (!reasons.isEmpty()) {
@@ -306,20 +310,16 @@ final class ConnectionsBench implements Callable<Integer> {
           w.connected = Integer.parseInt(m.group(1));
           continue;
         }
-        Matcher h = HALF.matcher(line);
-        if (h.find()) {
-          w.halfConnections = Long.parseLong(h.group(1));
-          w.halfHeap = Long.parseLong(h.group(2));
-          w.halfRss = Long.parseLong(h.group(3));
-          continue;
-        }
         Matcher s = SELF.matcher(line);
         if (s.find()) {
-          w.selfConnections = Long.parseLong(s.group(1));
-          w.selfHeap = Long.parseLong(s.group(2));
-          w.selfRss = Long.parseLong(s.group(3));
-          w.latency = org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(
-              java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(s.group(4))), 0);
+          Self self = new Self(Long.parseLong(s.group(2)), Long.parseLong(s.group(3)), Long.parseLong(s.group(4)));
+          if (s.group(1).equals("half")) {
+            w.half = self;
+          } else {
+            w.end = self;
+            w.latency = org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer(
+                java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(s.group(5))), 0);
+          }
         }
       }
     } catch (IOException | java.util.zip.DataFormatException e) {
