@@ -18,19 +18,12 @@ import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /** An idle epoll connection gives its receive handles back and still reads afterwards (real sockets, an echo server). */
 class IdleReceiveHandlesTest {
-  private BareServer server;
-
-  @AfterEach
-  void stop() throws IOException {
-    if (server != null) {
-      server.close();
-    }
-  }
+  @AutoClose private BareServer server;
 
   @Test
   void anIdleEpollConnectionDropsItsHandlesAndReadsAgainWithNewOnes() throws Exception {

@@ -14,26 +14,18 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /** Accepted connections of the native transports share one local-address object per local address. */
 class SharedLocalAddressesTest {
   private final SharedLocalAddresses addresses = new SharedLocalAddresses();
   private final BlockingQueue<Boolean> shared = new LinkedBlockingQueue<>();
-  private BareServer server;
-
-  @AfterEach
-  void stop() throws IOException {
-    if (server != null) {
-      server.close();
-    }
-  }
+  @AutoClose private BareServer server;
 
   @Test
   void epollConnectionsToOneAddressShareItsObjectAndEachLocalAddressHasItsOwn() throws Exception {
