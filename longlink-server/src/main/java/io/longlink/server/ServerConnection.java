@@ -73,6 +73,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   private byte closeReason = -1;
   /** Round trip of the last sampled server PING, in microseconds; -1 before the first. */
   private int rttMicros = -1;
+  /** The peer's IPv4 address and port when taken from Netty's channel ({@link PeerAddresses}); port 0 if not. */
+  private int peerIp;
+  private char peerPort;
+  /** An idle sweep took the channel's empty outbound buffer ({@link IdleOutboundBuffer}); {@link #outbound} gives it back. */
+  private boolean outboundTaken;
 
   ServerConnection(LivenessSweeper sweeper) {
     this.sweeper = sweeper;
@@ -98,6 +103,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    long peer = PeerAddresses.take(ctx.channel());
+    if (peer != PeerAddresses.NOT_TAKEN) {
+      peerIp = PeerAddresses.ip(peer);
+      peerPort = PeerAddresses.port(peer);
+    }
     Gateway g = gateway();
     g.connections.increment();
     long now = g.ticker.nanoTime();
@@ -110,7 +120,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     if (limits.maxConnections() > 0 && g.connections.sum() > limits.maxConnections()) {
       refuse(Limits.Limit.CONNECTIONS, ErrorCode.LIMIT_EXCEEDED, "node at its limit of " + limits.maxConnections()
           + " connections; try another node");
-    } else if (g.addresses.enabled() && ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote) {
+    } else if (g.addresses.enabled() && remote() instanceof java.net.InetSocketAddress remote) {
       Limits.Limit broken = g.addresses.admit(remote.getAddress(), g.ticker.nanoTime());
       if (broken == null) {
         addressCounted = true;
@@ -132,8 +142,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   /**
    * Once a second, from the sweeper, before the rate window turns: drops what an idle connection
-   * need not keep -- its session's replay buffer if empty, and its receive handles if nothing
-   * arrived in the window just ended ({@link IdleReceiveHandles}).
+   * need not keep -- its session's replay buffer if empty, and if nothing arrived in the window just
+   * ended its receive handles ({@link IdleReceiveHandles}) and its outbound buffer if empty ({@link
+   * IdleOutboundBuffer}).
    */
   void releaseIdle() {
     Session s = session;
@@ -142,6 +153,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     if (bytesInWindow == 0 && ctx != null) {
       IdleReceiveHandles.release(ctx.channel());
+      if (state == ConnectionState.OPEN && !outboundTaken) {
+        outboundTaken = IdleOutboundBuffer.release(ctx.channel());
+      }
     }
   }
 
@@ -246,7 +260,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (ctx.channel().isWritable()) {
+    if (outbound().channel().isWritable()) {
       flushSession();
     }
     ctx.fireChannelWritabilityChanged();
@@ -301,7 +315,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     AuthResult verdict;
     try {
-      verdict = gateway().authenticator.authenticate(hello.clientId(), hello.token(), ctx.channel().remoteAddress());
+      verdict = gateway().authenticator.authenticate(hello.clientId(), hello.token(), remote());
     } catch (RuntimeException e) {
       log.warn("{}: authenticator failed for client {}", this, hello.clientId(), e);
       fail(ErrorCode.INTERNAL_ERROR, "authentication failed on the server");
@@ -481,7 +495,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   private void writeWelcome(SessionStatus status, long lastReceivedSeq, long lostMessages) {
     ServerConfig c = gateway().config;
-    ctx.write(encode(new Frame.Welcome(Frame.VERSION, session.id().toString(), status, lastReceivedSeq, lostMessages,
+    outbound().write(encode(new Frame.Welcome(Frame.VERSION, session.id().toString(), status, lastReceivedSeq, lostMessages,
         (int) c.heartbeatInterval().toMillis(), c.heartbeatMisses(), c.maxFrameSize(),
         (int) c.backoffInitial().toMillis(), (int) c.backoffMax().toMillis(), (int) c.sessionRetention().toMillis())),
         ctx.voidPromise());
@@ -499,7 +513,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         onData(d);
       }
     } else if (frame instanceof Frame.Ping) {
-      ctx.write(encode(new Frame.Pong(((Frame.Ping) frame).timestamp())), ctx.voidPromise());
+      outbound().write(encode(new Frame.Pong(((Frame.Ping) frame).timestamp())), ctx.voidPromise());
     } else if (frame instanceof Frame.Ack) {
       long acked = ((Frame.Ack) frame).seq();
       if (acked > writtenSeq || !session.acknowledged(acked, gateway().replayLimits)) {
@@ -598,7 +612,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     // In a cluster only what is stored is acknowledged (it survives this node).
     long seq = session.shared == null ? session.lastReceivedSeq() : ClusterRouting.ackable(session);
     if (seq > 0) {
-      ctx.write(encode(new Frame.Ack(seq)), ctx.voidPromise());
+      outbound().write(encode(new Frame.Ack(seq)), ctx.voidPromise());
     }
   }
 
@@ -643,7 +657,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     long bytes = 0;
     int n;
     // Whole batches into one buffer each: one write (and one flush) per batch, not per frame.
-    while (ctx.channel().isWritable() && (n = session.nextAfter(writtenSeq, batch)) > 0) {
+    while (outbound().channel().isWritable() && (n = session.nextAfter(writtenSeq, batch)) > 0) {
       int size = 0;
       for (int i = 0; i < n; i++) {
         size += batch[i] instanceof Outgoing o ? o.frameSize() : GAP_FRAME_BYTES;
@@ -661,7 +675,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         batch[i] = null;
       }
       bytes += out.readableBytes();
-      ctx.write(out, ctx.voidPromise());
+      outbound().write(out, ctx.voidPromise());
     }
     if (bytes > 0) {
       gateway().messagesOut.add(messages);
@@ -685,7 +699,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   void sendIfOpen(Frame frame) {
     if (ctx.executor().inEventLoop()) {
       if (state == ConnectionState.OPEN) {
-        ctx.writeAndFlush(encode(frame), ctx.voidPromise());
+        outbound().writeAndFlush(encode(frame), ctx.voidPromise());
       }
     } else {
       onLoop(() -> sendIfOpen(frame));
@@ -734,7 +748,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         Frame.GoAway goAway = new Frame.GoAway(ErrorCode.SERVER_SHUTDOWN, reason, reconnectDelayMs, alternativeEndpoint);
         goAwaySent(goAway);
         closing(CloseReason.DRAIN); // however the client then leaves, this is why
-        ctx.writeAndFlush(encode(goAway), ctx.voidPromise());
+        outbound().writeAndFlush(encode(goAway), ctx.voidPromise());
       }
     });
   }
@@ -764,15 +778,28 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
         g.reconnectDelayMs());
   }
 
-  /** The peer's address, formatted only by whoever shows it. */
+  /** The peer's address, formatted only by whoever shows it. Any thread. */
   private java.net.SocketAddress remote() {
-    return ctx == null ? null : ctx.channel().remoteAddress();
+    return peerPort != 0 ? PeerAddresses.of(peerIp, peerPort) : ctx == null ? null : ctx.channel().remoteAddress();
+  }
+
+  /**
+   * The context to write through: first gives the channel back the outbound buffer an idle sweep
+   * took. Every write and every writability check goes through here; a flush need not (a taken
+   * buffer held nothing to flush). Event loop only.
+   */
+  private ChannelHandlerContext outbound() {
+    if (outboundTaken) {
+      outboundTaken = false;
+      IdleOutboundBuffer.restore(ctx.channel());
+    }
+    return ctx;
   }
 
   /** Sends a PING stamped with the node's clock, to sample the round trip. Event loop only. */
   void samplePing() {
-    if (state == ConnectionState.OPEN && ctx.channel().isWritable()) {
-      ctx.writeAndFlush(encode(new Frame.Ping(gateway().ticker.nanoTime() & Long.MAX_VALUE)), ctx.voidPromise());
+    if (state == ConnectionState.OPEN && outbound().channel().isWritable()) {
+      outbound().writeAndFlush(encode(new Frame.Ping(gateway().ticker.nanoTime() & Long.MAX_VALUE)), ctx.voidPromise());
     }
   }
 
@@ -824,7 +851,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     moveTo(ConnectionState.CLOSING);
     deadlineNanos = gateway().ticker.nanoTime() + CLOSING_GRACE_NANOS;
-    ctx.writeAndFlush(encode(last)).addListener(ChannelFutureListener.CLOSE);
+    outbound().writeAndFlush(encode(last)).addListener(ChannelFutureListener.CLOSE);
   }
 
   private void release() {
@@ -842,7 +869,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
           (closeReason < 0 ? CloseReason.OTHER : CloseReason.values()[closeReason]).label(), durationMs);
     }
     releaseCumulation();
-    if (addressCounted && ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote) {
+    if (addressCounted && remote() instanceof java.net.InetSocketAddress remote) {
       addressCounted = false;
       gateway().addresses.release(remote.getAddress());
     }
@@ -873,7 +900,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   SessionInfo.Link link() {
     Gateway g = gateway();
     long lastHeard = deadlineNanos - (state == ConnectionState.OPEN ? g.deadPeerTimeoutNanos : g.handshakeTimeoutNanos);
-    return new SessionInfo.Link(ctx == null ? null : String.valueOf(ctx.channel().remoteAddress()),
+    return new SessionInfo.Link(ctx == null ? null : String.valueOf(remote()),
         java.time.Instant.ofEpochMilli(g.startEpochMillis + acceptedAtTenth * 100L),
         java.time.Instant.ofEpochMilli(g.startEpochMillis + (lastHeard - g.startNanos) / 1_000_000),
         rttMicros < 0 ? null : java.time.Duration.ofNanos(rttMicros * 1000L));
@@ -896,7 +923,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   @Override
   public String toString() {
-    String remote = ctx == null ? "?" : String.valueOf(ctx.channel().remoteAddress());
+    String remote = ctx == null ? "?" : String.valueOf(remote());
     Session s = session;
     return s == null ? "connection " + remote : "connection " + remote + " client " + s.clientId + " session " + s.id();
   }

@@ -74,6 +74,32 @@ abstract class ServerSocketTestBase {
     return new Frame.Data(seq, TargetKind.CLIENT, target, "", utf8(text));
   }
 
+  @Test
+  void anIdleConnectionGivesUpItsOutboundBufferAndIsWrittenToWithANewOne() throws Exception {
+    InetSocketAddress a = start(ServerConfig.builder().sweepInterval(Duration.ofMillis(100)), Authenticator.acceptAll());
+    RawClient quiet = login(a, "quiet");
+    ServerConnection connection = server.connections().get(0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !holdsOutboundBuffer(connection));
+
+    quiet.send(new Frame.Ping(42));
+    assertThat(quiet.readUntil(Frame.Pong.class).timestamp()).as("answered with a new buffer").isEqualTo(42);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !holdsOutboundBuffer(connection));
+    RawClient talker = login(a, "talker");
+    talker.send(toClient(1, "quiet", "wake up"));
+    assertThat(quiet.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("wake up"));
+  }
+
+  private static boolean holdsOutboundBuffer(ServerConnection c) {
+    return c.channel().eventLoop().submit(() -> IdleOutboundBuffer.holds(c.channel())).syncUninterruptibly().getNow();
+  }
+
+  @Test
+  void aSessionShowsWhereItsConnectionComesFrom() throws Exception {
+    RawClient c = login(start(), "shown");
+    assertThat(server.sessions("shown", 1)).singleElement()
+        .satisfies(s -> assertThat(s.link().remoteAddress()).isEqualTo(String.valueOf(c.socket().getLocalSocketAddress())));
+  }
+
   /** The connection gets an ERROR with {@code code} and is then closed by the server. */
   static Frame.Error assertErrorAndClosed(RawClient c, ErrorCode code) throws IOException {
     Frame.Error e = c.readUntil(Frame.Error.class);
