@@ -7,7 +7,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One of the few non-final per-channel fields of Netty's that the gateway clears or shares to make an
- * idle connection smaller ({@link SharedLocalAddresses}, {@link IdleReceiveHandles}).
+ * idle connection smaller ({@link SharedLocalAddresses}, {@link IdleReceiveHandles}, {@link IdleOutboundBuffer},
+ * {@link PeerAddresses}, {@link SharedEpollOps}).
  *
  * <p>Not API: {@link #find} returns {@code null} where the field is not there (another Netty version,
  * Netty on the module path), and the callers then leave the channel as Netty made it.

@@ -144,7 +144,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
    * Once a second, from the sweeper, before the rate window turns: drops what an idle connection
    * need not keep -- its session's replay buffer if empty, and if nothing arrived in the window just
    * ended its receive handles ({@link IdleReceiveHandles}) and its outbound buffer if empty ({@link
-   * IdleOutboundBuffer}).
+   * IdleOutboundBuffer}), and its own copy of its epoll interest set ({@link SharedEpollOps}).
    */
   void releaseIdle() {
     Session s = session;
@@ -153,6 +153,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     }
     if (bytesInWindow == 0 && ctx != null) {
       IdleReceiveHandles.release(ctx.channel());
+      SharedEpollOps.share(ctx.channel());
       if (state == ConnectionState.OPEN && !outboundTaken) {
         outboundTaken = IdleOutboundBuffer.release(ctx.channel());
       }

@@ -2,7 +2,6 @@ package io.longlink.server;
 
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Lets the connections accepted by one gateway share their local-address object.
@@ -25,7 +24,7 @@ final class SharedLocalAddresses {
       NettyField.find("io.netty.channel.epoll.AbstractEpollChannel", "local"),
       NettyField.find("io.netty.channel.uring.AbstractIoUringChannel", "local")};
 
-  private final ConcurrentHashMap<InetSocketAddress, InetSocketAddress> shared = new ConcurrentHashMap<>();
+  private final SharedInstances<InetSocketAddress, InetSocketAddress> shared = new SharedInstances<>(MAX_DISTINCT);
 
   /**
    * Points {@code ch}'s local address at the instance shared by every connection with an equal one.
@@ -39,13 +38,9 @@ final class SharedLocalAddresses {
         if (!(f.handle().getVolatile(ch) instanceof InetSocketAddress own)) {
           return false;
         }
-        InetSocketAddress one = shared.get(own);
+        InetSocketAddress one = shared.share(own, own);
         if (one == null) {
-          if (shared.size() >= MAX_DISTINCT) {
-            return false;
-          }
-          InetSocketAddress raced = shared.putIfAbsent(own, own);
-          one = raced == null ? own : raced;
+          return false;
         }
         if (one != own) {
           f.handle().setVolatile(ch, one);
@@ -58,6 +53,6 @@ final class SharedLocalAddresses {
 
   /** Distinct local addresses being shared. */
   int distinct() {
-    return shared.size();
+    return shared.distinct();
   }
 }
