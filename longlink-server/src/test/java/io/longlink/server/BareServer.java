@@ -4,14 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -57,6 +62,42 @@ final class BareServer implements AutoCloseable {
   /** The {@code i}th client socket. */
   Socket client(int i) {
     return clients.get(i);
+  }
+
+  /**
+   * Sends {@code text} and a newline on the {@code i}th client and reads back as many bytes (for a
+   * server that echoes; the sending runs on its own thread, so a text larger than the socket
+   * buffers cannot block both sides).
+   */
+  String echo(int i, String text) throws IOException, InterruptedException {
+    Socket client = client(i);
+    byte[] out = (text + "\n").getBytes(StandardCharsets.US_ASCII);
+    Thread writer = Thread.ofVirtual().start(() -> {
+      try {
+        client.getOutputStream().write(out);
+        client.getOutputStream().flush();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    byte[] back = client.getInputStream().readNBytes(out.length);
+    writer.join(10_000);
+    return new String(back, 0, back.length - 1, StandardCharsets.US_ASCII);
+  }
+
+  /** A handler for every channel that writes back what it reads. */
+  static ChannelHandler echo() {
+    return ECHO;
+  }
+
+  private static final ChannelHandler ECHO = new Echo();
+
+  @ChannelHandler.Sharable
+  private static final class Echo extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ctx.writeAndFlush(msg);
+    }
   }
 
   @Override

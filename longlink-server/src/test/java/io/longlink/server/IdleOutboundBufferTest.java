@@ -17,7 +17,6 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
@@ -90,14 +89,8 @@ class IdleOutboundBufferTest {
     return ch.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
   }
 
-  /** Sends {@code text} with a newline and reads back as many bytes. */
-  private String echo(String text) throws IOException {
-    Socket client = server.client(0);
-    byte[] out = (text + "\n").getBytes(StandardCharsets.US_ASCII);
-    client.getOutputStream().write(out);
-    client.getOutputStream().flush();
-    byte[] back = client.getInputStream().readNBytes(out.length);
-    return new String(back, 0, back.length - 1, StandardCharsets.US_ASCII);
+  private String echo(String text) throws Exception {
+    return server.echo(0, text);
   }
 
   private String readLine() throws IOException {

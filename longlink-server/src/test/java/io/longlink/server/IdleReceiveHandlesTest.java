@@ -3,10 +3,7 @@ package io.longlink.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
@@ -14,9 +11,6 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import java.io.IOException;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
@@ -53,26 +47,15 @@ class IdleReceiveHandlesTest {
     return ch.eventLoop().submit(() -> IdleReceiveHandles.release(ch)).get(10, TimeUnit.SECONDS);
   }
 
-  /** Sends {@code text} with a newline and reads back as many bytes. */
-  private String echo(String text) throws IOException {
-    Socket client = server.client(0);
-    byte[] out = (text + "\n").getBytes(StandardCharsets.US_ASCII);
-    client.getOutputStream().write(out);
-    client.getOutputStream().flush();
-    byte[] back = client.getInputStream().readNBytes(out.length);
-    return new String(back, 0, back.length - 1, StandardCharsets.US_ASCII);
+  private String echo(String text) throws Exception {
+    return server.echo(0, text);
   }
 
   /** An echo server sizing its reads as the gateway does, and one client; the server's channel for it. */
   private Channel connect(IoHandlerFactory ioHandler, Class<? extends ServerChannel> transport) throws Exception {
     server = new BareServer(ioHandler, transport, "127.0.0.1", ch -> {
       ch.config().setRecvByteBufAllocator(new ReceiveBufferSizer());
-      ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-          ctx.writeAndFlush((ByteBuf) msg);
-        }
-      });
+      ch.pipeline().addLast(BareServer.echo());
     });
     return server.connect("127.0.0.1");
   }

@@ -3,18 +3,12 @@ package io.longlink.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import java.io.IOException;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AutoClose;
@@ -31,8 +25,8 @@ class SharedEpollOpsTest {
     server = echoServer(true);
     Channel a = server.connect("127.0.0.1");
     Channel b = server.connect("127.0.0.1");
-    assertThat(echo(0, "a")).isEqualTo("a");
-    assertThat(echo(1, "b")).isEqualTo("b");
+    assertThat(server.echo(0, "a")).isEqualTo("a");
+    assertThat(server.echo(1, "b")).isEqualTo("b");
     assertThat(onLoop(a, () -> OPS.handle().get(a))).as("each its own copy").isNotSameAs(onLoop(b, () -> OPS.handle().get(b)))
         .isEqualTo(onLoop(b, () -> OPS.handle().get(b)));
 
@@ -42,8 +36,8 @@ class SharedEpollOpsTest {
 
     // Past the socket buffers, so Netty may add EPOLLOUT to the shared set while writing (a new object) and take it off.
     String big = "x".repeat(4 << 20);
-    assertThat(echo(0, big)).isEqualTo(big);
-    assertThat(echo(1, "b again")).isEqualTo("b again");
+    assertThat(server.echo(0, big)).isEqualTo(big);
+    assertThat(server.echo(1, "b again")).isEqualTo("b again");
   }
 
   @Test
@@ -57,31 +51,9 @@ class SharedEpollOpsTest {
     return ch.eventLoop().submit(task).get(10, TimeUnit.SECONDS);
   }
 
-  /** Sends {@code text} with a newline on client {@code i} and reads back as many bytes, writing while reading. */
-  private String echo(int i, String text) throws Exception {
-    Socket client = server.client(i);
-    byte[] out = (text + "\n").getBytes(StandardCharsets.US_ASCII);
-    Thread writer = Thread.ofVirtual().start(() -> {
-      try {
-        client.getOutputStream().write(out);
-        client.getOutputStream().flush();
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-    });
-    byte[] back = client.getInputStream().readNBytes(out.length);
-    writer.join(10_000);
-    return new String(back, 0, back.length - 1, StandardCharsets.US_ASCII);
-  }
-
   private static BareServer echoServer(boolean epoll) {
     return new BareServer(epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory(),
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class, "127.0.0.1",
-        ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-          @Override
-          public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ctx.writeAndFlush((ByteBuf) msg);
-          }
-        }));
+        ch -> ch.pipeline().addLast(BareServer.echo()));
   }
 }
