@@ -70,7 +70,8 @@ final class SessionsBench implements Callable<Integer> {
 
   /** Measurements at one session count. */
   record Point(int sessions, long heapBytes, long longlinkBytes, double loginSeconds, double heartbeatWallMs,
-      double heartbeatCpuMs, double sweepMs, double publishWallMs, double publishCpuMs) {}
+      double heartbeatCpuMs, double sweepMs, double idleWindowSweepMs, double trimSweepMs, double publishWallMs,
+      double publishCpuMs) {}
 
   @Override
   public Integer call() throws Exception {
@@ -94,8 +95,8 @@ final class SessionsBench implements Callable<Integer> {
       double perSessionHalf = (half.heapBytes - base[0]) / (double) half.sessions;
       double slope = (full.heapBytes - half.heapBytes) / (double) (full.sessions - half.sessions);
       double longlinkSlope = (full.longlinkBytes - half.longlinkBytes) / (double) (full.sessions - half.sessions);
-      // The gateway drops emptied replay buffers at its next liveness sweep (once a second): wait it out.
-      TimeUnit.MILLISECONDS.sleep(1_100);
+      // The gateway drops emptied replay buffers at its next window turn (once a second): wait it out.
+      awaitWindowTurns(server, 2);
       long[] after = heapAndLonglinkBytes();
       double afterPublish = (after[0] - full.heapBytes) / (double) full.sessions;
       double longlinkAfterPublish = (after[1] - full.longlinkBytes) / (double) full.sessions;
@@ -104,10 +105,11 @@ final class SessionsBench implements Callable<Integer> {
               + "transport)", welcomes.get(), failed, slope, perSessionHalf, longlinkSlope));
       for (Point p : new Point[] {half, full}) {
         console.println(String.format(Locale.ROOT, "at %,d: heartbeat round %.0f ms wall / %.0f ms gateway CPU "
-                + "(%.2f%% of one core at a %d s interval), liveness sweep %.2f ms, publish round (one message each, acked) "
-                + "%.0f ms wall / %.0f ms gateway CPU", p.sessions, p.heartbeatWallMs, p.heartbeatCpuMs,
-            p.heartbeatCpuMs / heartbeat.toMillis() * 100, heartbeat.toSeconds(), p.sweepMs, p.publishWallMs,
-            p.publishCpuMs));
+                + "(%.2f%% of one core at a %d s interval), liveness sweep (mean, idle) %.2f ms, %.2f ms when it also "
+                + "turns the one-second window, %.2f ms for the two such turns after the round; publish round (one "
+                + "message each, acked) %.0f ms wall / %.0f ms gateway CPU", p.sessions, p.heartbeatWallMs,
+            p.heartbeatCpuMs, p.heartbeatCpuMs / heartbeat.toMillis() * 100, heartbeat.toSeconds(), p.sweepMs,
+            p.idleWindowSweepMs, p.trimSweepMs, p.publishWallMs, p.publishCpuMs));
       }
       console.println(String.format(Locale.ROOT, "after the publish rounds: longlink's objects %+.0f B per session "
           + "(replay buffers released once acked); whole heap %+.0f B per session (buffer pool chunks the allocator "
@@ -142,8 +144,10 @@ final class SessionsBench implements Callable<Integer> {
   private static String json(Point p) {
     return String.format(Locale.ROOT, "{\"sessions\":%d,\"heap_bytes\":%d,\"longlink_bytes\":%d,\"login_seconds\":%.2f,"
             + "\"heartbeat_round_wall_ms\":%.1f,\"heartbeat_round_cpu_ms\":%.1f,\"liveness_sweep_ms\":%.3f,"
+            + "\"idle_window_sweep_ms\":%.3f,\"trim_sweep_ms\":%.3f,"
             + "\"publish_round_wall_ms\":%.1f,\"publish_round_cpu_ms\":%.1f}", p.sessions, p.heapBytes, p.longlinkBytes,
-        p.loginSeconds, p.heartbeatWallMs, p.heartbeatCpuMs, p.sweepMs, p.publishWallMs, p.publishCpuMs);
+        p.loginSeconds, p.heartbeatWallMs, p.heartbeatCpuMs, p.sweepMs, p.idleWindowSweepMs, p.trimSweepMs,
+        p.publishWallMs, p.publishCpuMs);
   }
 
   /** Logs in sessions {@code from..to-1}, then measures a heartbeat round, a sweep and a publish round. */
@@ -170,11 +174,17 @@ final class SessionsBench implements Callable<Integer> {
         console.flush();
       }
     }
-    awaitCount(welcomes, to - failures.get(), "logins");
+    awaitCount(welcomes::get, to - failures.get(), "logins");
     double loginSeconds = (System.nanoTime() - t0) / 1e9;
     console.println(String.format(Locale.ROOT, "\rlogged in: %,d in %.1f s", welcomes.get(), loginSeconds));
 
+    // Idle, as sessions are between heartbeats: the first window turn sees the logins' reads, the
+    // second gives back what idle connections need not keep, the third finds nothing to give back.
+    awaitWindowTurns(server, 2);
     long[] heap = heapAndLonglinkBytes();
+    LonglinkServer.SweepTotals before = server.livenessSweeps();
+    awaitWindowTurns(server, 3);
+    LonglinkServer.SweepTotals idle = server.livenessSweeps().since(before);
 
     // Heartbeat round: every client pings once, the gateway answers each.
     long pongs0 = pongs.get();
@@ -188,13 +198,15 @@ final class SessionsBench implements Callable<Integer> {
         live++;
       }
     }
-    awaitCount(pongs, pongs0 + live, "pongs");
+    awaitCount(pongs::get, pongs0 + live, "pongs");
     double hbWall = (System.nanoTime() - w0) / 1e6;
     double hbCpu = (processCpuNanos() - cpu0) / 1e6;
 
-    // The sweeper runs every 500 ms; wait for one that saw every session.
-    TimeUnit.MILLISECONDS.sleep(1_100); // two sweep intervals: a measurement window, not synchronisation
-    double sweepMs = server.lastLivenessSweep().toNanos() / 1e6;
+    // Every session read a PING: of the two window turns after the round one sees the reads and one
+    // trims every session at once (spread over a heartbeat interval when heartbeats are); their mean.
+    before = server.livenessSweeps();
+    awaitWindowTurns(server, 2);
+    double trimSweepMs = server.livenessSweeps().since(before).meanWindowSweepMillis();
 
     // Publish round: one message to every session through the gateway's routing; clients ack each.
     long d0 = deliveries.get();
@@ -205,10 +217,17 @@ final class SessionsBench implements Callable<Integer> {
     for (int i = 0; i < to; i++) {
       sessions += server.publishToClient("s" + i, payload);
     }
-    awaitCount(deliveries, d0 + sessions, "deliveries");
+    awaitCount(deliveries::get, d0 + sessions, "deliveries");
     double pubWall = (System.nanoTime() - w0) / 1e6;
     double pubCpu = (processCpuNanos() - cpu0) / 1e6;
-    return new Point(to, heap[0], heap[1], loginSeconds, hbWall, hbCpu, sweepMs, pubWall, pubCpu);
+    return new Point(to, heap[0], heap[1], loginSeconds, hbWall, hbCpu, idle.meanSweepMillis(),
+        idle.meanWindowSweepMillis(), trimSweepMs, pubWall, pubCpu);
+  }
+
+  /** Waits for {@code n} more turns of the gateway's one-second window on every event loop. */
+  private static void awaitWindowTurns(LonglinkServer server, int n) throws InterruptedException {
+    long target = server.livenessSweeps().fewestWindowTurns() + n;
+    awaitCount(() -> server.livenessSweeps().fewestWindowTurns(), target, "sweeps turning the window");
   }
 
   private void failed(String reason) {
@@ -221,11 +240,12 @@ final class SessionsBench implements Callable<Integer> {
     return FrameCodec.encode(ch.alloc(), f);
   }
 
-  private static void awaitCount(AtomicLong counter, long target, String what) throws InterruptedException {
+  private static void awaitCount(java.util.function.LongSupplier counter, long target, String what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-    while (counter.get() < target) {
+    while (counter.getAsLong() < target) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(what + ": " + counter.get() + " of " + target + " after 5 minutes");
+        throw new IllegalStateException(what + ": " + counter.getAsLong() + " of " + target + " after 5 minutes");
       }
       TimeUnit.MILLISECONDS.sleep(20);
     }

@@ -18,8 +18,15 @@ final class LivenessSweeper {
   private final EventExecutor loop;
   private ServerConnection[] connections = new ServerConnection[64];
   private int size;
-  /** Duration of the last sweep, for {@link LonglinkServer#lastLivenessSweep()}; written by the loop. */
-  private volatile long lastSweepNanos;
+  /**
+   * Sweeps that only checked deadlines and their total duration, then those that also turned the
+   * one-second window (giving back what idle connections need not keep): for {@link
+   * LonglinkServer#livenessSweeps()}. Written by the loop only.
+   */
+  private volatile long sweeps;
+  private volatile long sweepNanos;
+  private volatile long windowSweeps;
+  private volatile long windowSweepNanos;
   /** Start of the current one-second window of the inbound rate limits. */
   private long rateWindowStartNanos = Long.MIN_VALUE;
   /** Sampled RTT pings owed (fractional), and where the round-robin over connections stands. */
@@ -90,7 +97,14 @@ final class LivenessSweeper {
       }
     }
     samplePings();
-    lastSweepNanos = System.nanoTime() - start;
+    long took = System.nanoTime() - start;
+    if (newRateWindow) {
+      windowSweepNanos += took;
+      windowSweeps++;
+    } else {
+      sweepNanos += took;
+      sweeps++;
+    }
     return expired;
   }
 
@@ -113,8 +127,9 @@ final class LivenessSweeper {
     }
   }
 
-  long lastSweepNanos() {
-    return lastSweepNanos;
+  /** This loop's sweep totals so far, {@code fewestWindowTurns} being its own count. */
+  LonglinkServer.SweepTotals totals() {
+    return new LonglinkServer.SweepTotals(sweeps, sweepNanos, windowSweeps, windowSweepNanos, windowSweeps);
   }
 
   int size() {

@@ -251,18 +251,54 @@ public final class LonglinkServer implements AutoCloseable {
   }
 
   /**
-   * How long the last liveness sweep took on the slowest event loop: the cost of supervising every
-   * connection's heartbeat deadline, paid once per sweep interval.
+   * The liveness sweeps so far, over every event loop: how many and how long in all, of both kinds.
+   * Subtract an earlier value ({@link #since}) for the sweeps in between.
+   *
+   * @param sweeps sweeps that only checked every connection's heartbeat deadline
+   * @param sweepNanos their total duration
+   * @param windowSweeps sweeps that also turned the one-second window, giving back what connections
+   *     idle for that second need not keep (one per event loop per second)
+   * @param windowSweepNanos their total duration
+   * @param fewestWindowTurns window sweeps of the event loop with the fewest
    */
-  public Duration lastLivenessSweep() {
-    long max = 0;
+  public record SweepTotals(long sweeps, long sweepNanos, long windowSweeps, long windowSweepNanos,
+      long fewestWindowTurns) {
+    /** The sweeps between {@code earlier} and this. */
+    public SweepTotals since(SweepTotals earlier) {
+      return new SweepTotals(sweeps - earlier.sweeps, sweepNanos - earlier.sweepNanos, windowSweeps - earlier.windowSweeps,
+          windowSweepNanos - earlier.windowSweepNanos, fewestWindowTurns - earlier.fewestWindowTurns);
+    }
+
+    /** Mean duration of a deadline-only sweep, in milliseconds; 0 if none. */
+    public double meanSweepMillis() {
+      return sweeps == 0 ? 0 : sweepNanos / 1e6 / sweeps;
+    }
+
+    /** Mean duration of a window sweep, in milliseconds; 0 if none. */
+    public double meanWindowSweepMillis() {
+      return windowSweeps == 0 ? 0 : windowSweepNanos / 1e6 / windowSweeps;
+    }
+  }
+
+  /** The liveness sweeps so far ({@link SweepTotals}). */
+  public SweepTotals livenessSweeps() {
+    long sweeps = 0;
+    long sweepNanos = 0;
+    long windowSweeps = 0;
+    long windowNanos = 0;
+    long fewest = Long.MAX_VALUE;
     Map<EventExecutor, LivenessSweeper> s = sweepers;
     if (s != null) {
       for (LivenessSweeper sweeper : s.values()) {
-        max = Math.max(max, sweeper.lastSweepNanos());
+        SweepTotals t = sweeper.totals();
+        sweeps += t.sweeps();
+        sweepNanos += t.sweepNanos();
+        windowSweeps += t.windowSweeps();
+        windowNanos += t.windowSweepNanos();
+        fewest = Math.min(fewest, t.fewestWindowTurns());
       }
     }
-    return Duration.ofNanos(max);
+    return new SweepTotals(sweeps, sweepNanos, windowSweeps, windowNanos, fewest == Long.MAX_VALUE ? 0 : fewest);
   }
 
   /** The settings this node runs with. */

@@ -78,6 +78,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
   private char peerPort;
   /** An idle sweep took the channel's empty outbound buffer ({@link IdleOutboundBuffer}); {@link #outbound} gives it back. */
   private boolean outboundTaken;
+  /** {@link #releaseIdle} gave back what it could, and nothing was read or written since: the next one has nothing to do. */
+  private boolean trimmed;
 
   ServerConnection(LivenessSweeper sweeper) {
     this.sweeper = sweeper;
@@ -147,23 +149,31 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
    * IdleOutboundBuffer}), and its own copy of its epoll interest set ({@link SharedEpollOps}).
    */
   void releaseIdle() {
+    if (bytesInWindow == 0 && trimmed) {
+      return; // a connection idle since the last trim: its session, channel and unsafe stay untouched (and out of cache)
+    }
+    trimmed = false;
     Session s = session;
     if (s != null) {
       s.releaseIdleBuffer();
     }
     if (bytesInWindow == 0 && ctx != null) {
-      IdleReceiveHandles.release(ctx.channel());
-      SharedEpollOps.share(ctx.channel());
+      io.netty.channel.Channel ch = ctx.channel();
+      IdleReceiveHandles.release(ch);
+      SharedEpollOps.share(ch);
       if (state == ConnectionState.OPEN && !outboundTaken) {
-        outboundTaken = IdleOutboundBuffer.release(ctx.channel());
+        outboundTaken = IdleOutboundBuffer.release(ch);
       }
+      trimmed = true;
     }
   }
 
   /** A new one-second window of the inbound rate limits; called by the sweeper. */
   void newRateWindow() {
-    framesInWindow = 0;
-    bytesInWindow = 0;
+    if (framesInWindow != 0 || bytesInWindow != 0) { // an idle connection is only read: its cache line stays clean
+      framesInWindow = 0;
+      bytesInWindow = 0;
+    }
   }
 
   /**
@@ -790,6 +800,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
    * buffer held nothing to flush). Event loop only.
    */
   private ChannelHandlerContext outbound() {
+    trimmed = false;
     if (outboundTaken) {
       outboundTaken = false;
       IdleOutboundBuffer.restore(ctx.channel());

@@ -26,6 +26,8 @@ class EpollServerSocketTest extends ServerSocketTestBase {
     quiet.send(toClient(1, "quiet", "to myself"));
     assertThat(quiet.readUntil(Frame.Data.class).payload()).isEqualTo(utf8("to myself"));
     assertThat(holdsReceiveHandles(connection)).as("made again by the read").isTrue();
+    await("dropped again once idle again").atMost(Duration.ofSeconds(10))
+        .until(() -> !holdsReceiveHandles(connection));
   }
 
   private static boolean holdsReceiveHandles(ServerConnection c) {

@@ -148,8 +148,17 @@ abstract class ServerSocketTestBase {
 
   @Test
   void aTopicFannedOutToManySubscribersArrivesWholeAndInOrderThroughGatheredWrites() throws IOException {
+    fanOutToManySubscribers(ServerConfig.builder(), false);
+  }
+
+  @Test
+  void aTopicFannedOutToIdleSubscribersWithoutOutboundBuffersArrivesWholeAndInOrder() throws IOException {
+    fanOutToManySubscribers(ServerConfig.builder().sweepInterval(Duration.ofMillis(100)), true);
+  }
+
+  private void fanOutToManySubscribers(ServerConfig.Builder config, boolean idleFirst) throws IOException {
     // A long delay: 64 writes surely fall within it however slow the machine (NIO here: ~0.25 ms a write).
-    InetSocketAddress a = start(ServerConfig.builder().writeCoalescing(Duration.ofMillis(200)), Authenticator.acceptAll());
+    InetSocketAddress a = start(config.writeCoalescing(Duration.ofMillis(200)), Authenticator.acceptAll());
     List<RawClient> subscribers = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
       RawClient c = login(a, "sub-" + i);
@@ -158,6 +167,9 @@ abstract class ServerSocketTestBase {
     }
     for (RawClient c : subscribers) {
       assertThat(c.readUntil(Frame.Ack.class).seq()).isEqualTo(1);
+    }
+    if (idleFirst) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> server.connections().stream().noneMatch(c -> holdsOutboundBuffer(c)));
     }
     RawClient alice = login(a, "alice");
     int messages = 40;
