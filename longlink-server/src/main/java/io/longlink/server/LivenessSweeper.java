@@ -1,6 +1,8 @@
 package io.longlink.server;
 
 import io.netty.util.concurrent.EventExecutor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The one liveness timer of an event loop. Every connection on the loop has a deadline (end of
@@ -10,6 +12,10 @@ import io.netty.util.concurrent.EventExecutor;
  *
  * <p>It is also the loop's link to the node: a connection reaches the {@link Gateway} through its
  * sweeper, one reference per connection instead of two.
+ *
+ * <p>A sweep visits {@link #CONNECTIONS_PER_TURN} connections per turn of the loop and lets the loop
+ * read and run its other tasks in between: on a loop with half a million connections one pass
+ * takes tens of milliseconds, which in one go would stall every connection on it.
  *
  * <p>Confined to its event loop: every method must be called from it.
  */
@@ -29,6 +35,13 @@ final class LivenessSweeper {
   private volatile long windowSweepNanos;
   /** Start of the current one-second window of the inbound rate limits. */
   private long rateWindowStartNanos = Long.MIN_VALUE;
+  /** Connections visited per turn of the loop. */
+  static final int CONNECTIONS_PER_TURN = 8_192;
+  private final int perTurn;
+  /** The pass under way: it visits the connections below {@code passCursor}, downwards; 0 when none is. */
+  private int passCursor;
+  private long passNowNanos;
+  private boolean passTurnsWindow;
   /** Sampled RTT pings owed (fractional), and where the round-robin over connections stands. */
   private double pingBudget;
   private int pingCursor;
@@ -40,8 +53,13 @@ final class LivenessSweeper {
   final WriteCoalescer writes;
 
   LivenessSweeper(EventExecutor loop, Gateway gateway) {
+    this(loop, gateway, CONNECTIONS_PER_TURN);
+  }
+
+  LivenessSweeper(EventExecutor loop, Gateway gateway, int perTurn) {
     this.loop = loop;
     this.gateway = gateway;
+    this.perTurn = perTurn;
     this.writes = new WriteCoalescer(loop, gateway.ticker, gateway.config.writeCoalescing().toNanos(), gateway.coalescedWrites);
   }
 
@@ -71,39 +89,65 @@ final class LivenessSweeper {
   }
 
   /**
-   * Expires every connection whose deadline is at or before {@code nowNanos}.
+   * Starts a pass that expires every connection whose deadline is at or before {@code nowNanos}
+   * (and once a second turns the rate window), and runs its first turn; the rest follow as tasks
+   * after the loop's next reads. Does nothing while the pass before is still under way.
    *
-   * @return how many expired
+   * @return how many expired in this first turn (all of them, when the loop has at most {@link
+   *     #CONNECTIONS_PER_TURN} connections)
    */
   int sweep(long nowNanos) {
     assert loop.inEventLoop();
-    long start = System.nanoTime(); // a measurement, not a deadline: the real clock
-    int expired = 0;
-    boolean newRateWindow = rateWindowStartNanos == Long.MIN_VALUE || nowNanos - rateWindowStartNanos >= 1_000_000_000L;
-    if (newRateWindow) {
+    if (passCursor > 0) {
+      return 0;
+    }
+    passTurnsWindow = rateWindowStartNanos == Long.MIN_VALUE || nowNanos - rateWindowStartNanos >= 1_000_000_000L;
+    if (passTurnsWindow) {
       rateWindowStartNanos = nowNanos;
     }
+    passNowNanos = nowNanos;
+    passCursor = size;
+    return turn();
+  }
+
+  /** One turn of the pass: up to {@link #perTurn} connections, downwards. */
+  private int turn() {
+    long start = System.nanoTime(); // a measurement, not a deadline: the real clock
+    int expired = 0;
+    // Connections removed since the last turn moved the last ones down; those added wait for the next pass.
+    int from = Math.min(passCursor, size);
+    int end = Math.max(0, from - perTurn);
     // Downwards: an expiring connection removes itself, swapping in one already visited.
-    for (int i = size - 1; i >= 0; i--) {
+    for (int i = from - 1; i >= end; i--) {
       ServerConnection c = connections[i];
-      if (newRateWindow) {
+      if (passTurnsWindow) {
         c.releaseIdle(); // first: it asks whether anything arrived in the window that ends here
         c.newRateWindow();
       }
-      if (nowNanos - c.deadlineNanos >= 0) {
+      if (passNowNanos - c.deadlineNanos >= 0) {
         remove(c);
         c.deadlineExpired();
         expired++;
       }
     }
-    samplePings();
+    passCursor = end;
+    if (end == 0) {
+      samplePings();
+    }
     long took = System.nanoTime() - start;
-    if (newRateWindow) {
+    if (passTurnsWindow) {
       windowSweepNanos += took;
-      windowSweeps++;
+      windowSweeps += end == 0 ? 1 : 0;
     } else {
       sweepNanos += took;
-      sweeps++;
+      sweeps += end == 0 ? 1 : 0;
+    }
+    if (end > 0) {
+      try {
+        loop.schedule(this::turn, 0, TimeUnit.NANOSECONDS); // after the loop's next reads, not before them
+      } catch (RejectedExecutionException e) {
+        passCursor = 0; // the node is shutting down
+      }
     }
     return expired;
   }
@@ -127,8 +171,8 @@ final class LivenessSweeper {
     }
   }
 
-  /** This loop's sweep totals so far, {@code fewestWindowTurns} being its own count. */
-  LonglinkServer.SweepTotals totals() {
+  /** This loop's sweep totals so far (finished passes), {@code fewestWindowTurns} being its own count. */
+  LonglinkServer.SweepTotals livenessTotals() {
     return new LonglinkServer.SweepTotals(sweeps, sweepNanos, windowSweeps, windowSweepNanos, windowSweeps);
   }
 

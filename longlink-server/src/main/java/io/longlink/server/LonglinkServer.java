@@ -290,7 +290,7 @@ public final class LonglinkServer implements AutoCloseable {
     Map<EventExecutor, LivenessSweeper> s = sweepers;
     if (s != null) {
       for (LivenessSweeper sweeper : s.values()) {
-        SweepTotals t = sweeper.totals();
+        SweepTotals t = sweeper.livenessTotals();
         sweeps += t.sweeps();
         sweepNanos += t.sweepNanos();
         windowSweeps += t.windowSweeps();
