@@ -78,6 +78,18 @@ final class GatewayMetrics {
         .description("Bytes received from clients").register(r);
     FunctionCounter.builder("longlink.sent", g.bytesOut, LongAdder::sum).baseUnit("bytes")
         .description("Bytes written to clients").register(r);
+    // Mean sweep time = rate(longlink_liveness_sweep_seconds_total) / rate(longlink_liveness_sweeps_total), per kind.
+    String sweeps = "Finished liveness sweeps over every connection of an event loop: checking deadlines only, or "
+        + "also turning the one-second window (giving back what idle connections need not keep)";
+    String sweepTime = "Event-loop time spent in liveness sweeps, by kind";
+    FunctionCounter.builder("longlink.liveness.sweeps", node, n -> n.livenessSweeps().sweeps()).tag("kind", "deadlines")
+        .description(sweeps).register(r);
+    FunctionCounter.builder("longlink.liveness.sweeps", node, n -> n.livenessSweeps().windowSweeps()).tag("kind", "window")
+        .description(sweeps).register(r);
+    FunctionCounter.builder("longlink.liveness.sweep", node, n -> n.livenessSweeps().sweepNanos() / 1e9)
+        .baseUnit("seconds").tag("kind", "deadlines").description(sweepTime).register(r);
+    FunctionCounter.builder("longlink.liveness.sweep", node, n -> n.livenessSweeps().windowSweepNanos() / 1e9)
+        .baseUnit("seconds").tag("kind", "window").description(sweepTime).register(r);
     counter(r, "longlink.messages.dropped", "Messages dropped under the drop-oldest slow-consumer policy",
         g.replayLimits.dropped());
     counter(r, "longlink.sender.pauses", "Senders held back until the client they send to caught up (backpressure)",

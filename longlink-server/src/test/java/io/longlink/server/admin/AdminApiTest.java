@@ -138,6 +138,9 @@ class AdminApiTest {
     assertThat(metric("longlink_connection_closes_total{reason=\"protocol_error\"}")).isEqualTo(1);
     assertThat(call("GET", "/metrics", null).body()).contains("jvm_memory_used_bytes").contains("netty_allocator_memory_used")
         .contains("longlink_event_loop_pending_tasks");
+    // the liveness sweeps, once a second at least turning the window on each of the two loops
+    await().until(() -> metric("longlink_liveness_sweeps_total{kind=\"window\"}") >= 2);
+    assertThat(metric("longlink_liveness_sweep_seconds_total{kind=\"window\"}")).isPositive();
 
     JsonNode s = stats();
     assertThat(s.at("/connections").asLong()).isEqualTo(2);
