@@ -154,7 +154,7 @@ class CliTest {
     assertThat(Files.readString(dir.resolve("r.json"))).contains("\"first_replayed_ms_p50\"");
     startServer();
     Result conns = run("bench", "connections", "--server", address(), "--count", "200", "--rate", "2000", "--hold", "1s",
-        "--per-process", "150", "--out", dir.resolve("c.json").toString());
+        "--settle", "100ms", "--per-process", "150", "--out", dir.resolve("c.json").toString());
     assertThat(conns.code()).as(conns.err() + conns.out()).isZero();
     assertThat(conns.out()).contains("200 connected, 0 failed");
     assertThat(Files.readString(dir.resolve("c.json"))).contains("\"connected\":200");
@@ -216,7 +216,7 @@ class CliTest {
         }
       });
       Result r = run("bench", "connections", "--protocol", "TCP", "--server", "127.0.0.1:" + port, "--count", "300",
-          "--rate", "3000", "--hold", "1s", "--heartbeat", "200ms", "--plot", dir.resolve("p.html").toString());
+          "--rate", "3000", "--hold", "1s", "--settle", "100ms", "--heartbeat", "200ms", "--plot", dir.resolve("p.html").toString());
       assertThat(r.code()).as(r.err() + r.out()).isZero();
       assertThat(r.out()).contains("300 connected, 0 failed");
       assertThat(Files.readString(dir.resolve("p.html"))).contains("<svg").contains("connected");

@@ -52,6 +52,11 @@ final class ConnectionsBench implements Callable<Integer> {
   @Option(names = "--hold", defaultValue = "10s", description = "Hold time at N, while CPU is measured (default: ${DEFAULT-VALUE}).")
   Duration hold;
 
+  @Option(names = "--settle", defaultValue = "3s", description = "Wait after each half of the ramp before measuring the "
+      + "server, so that its connections idle as they do between heartbeats (a gateway may trim idle connections "
+      + "within a second or two; default: ${DEFAULT-VALUE}).")
+  Duration settle;
+
   @Option(names = "--per-process", defaultValue = "19000", description = "Most connections per worker process (default: ${DEFAULT-VALUE}).")
   int perProcess;
 
@@ -105,8 +110,10 @@ final class ConnectionsBench implements Callable<Integer> {
     try {
       Measurement base = measure();
       int connectedHalf = ramp(host, port, half, 0, console);
+      TimeUnit.NANOSECONDS.sleep(settle.toNanos()); // a measurement window, not synchronisation
       Measurement atHalf = measure();
       int connectedAll = ramp(host, port, count - half, connectedHalf, console);
+      TimeUnit.NANOSECONDS.sleep(settle.toNanos());
       Measurement atFull = measure();
       long cpu0 = cpuTicks();
       long h0 = System.nanoTime();
