@@ -247,10 +247,11 @@ final class StormBench implements Callable<Integer> {
     return sorted[i] / 1e6;
   }
 
-  /** A gateway in a child JVM: killable like a real node. Returns once it accepts connections. */
+  /** A gateway in a child JVM, with the JVM flags `./longlink` gives one: killable like a real node. Returns once it accepts connections. */
   private static Process startGateway(int port, int drainSpreadMs, String redis, String nodeId) throws Exception {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--enable-native-access=ALL-UNNAMED", "-XX:+UseCompactObjectHeaders", "-cp", System.getProperty("java.class.path"),
+        "--enable-native-access=ALL-UNNAMED", "-XX:+UseCompactObjectHeaders", "-XX:MaxTenuringThreshold=1",
+        "-cp", System.getProperty("java.class.path"),
         StormBench.class.getName() + "$Gateway", String.valueOf(port), String.valueOf(drainSpreadMs)));
     if (redis != null) {
       command.add(redis);
