@@ -105,6 +105,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    // Netty's own object serves the accept's log line and the address limit before it is dropped.
+    java.net.SocketAddress peerAddress = ctx.channel().remoteAddress();
     long peer = PeerAddresses.take(ctx.channel());
     if (peer != PeerAddresses.NOT_TAKEN) {
       peerIp = PeerAddresses.ip(peer);
@@ -115,14 +117,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     long now = g.ticker.nanoTime();
     acceptedAtTenth = (int) ((now - g.startNanos) / 100_000_000L);
     deadlineNanos = now + g.handshakeTimeoutNanos;
-    Lifecycle.connected(remote());
+    Lifecycle.connected(peerAddress);
     sweeper.add(this);
     ctx.fireChannelActive();
     Limits limits = g.config.limits();
     if (limits.maxConnections() > 0 && g.connections.sum() > limits.maxConnections()) {
       refuse(Limits.Limit.CONNECTIONS, ErrorCode.LIMIT_EXCEEDED, "node at its limit of " + limits.maxConnections()
           + " connections; try another node");
-    } else if (g.addresses.enabled() && remote() instanceof java.net.InetSocketAddress remote) {
+    } else if (g.addresses.enabled() && peerAddress instanceof java.net.InetSocketAddress remote) {
       Limits.Limit broken = g.addresses.admit(remote.getAddress(), g.ticker.nanoTime());
       if (broken == null) {
         addressCounted = true;
@@ -874,14 +876,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
       closing(CloseReason.PEER_GONE); // FIN or RST, no CLOSE first
     }
     moveTo(ConnectionState.CLOSED);
+    java.net.SocketAddress peerAddress = Lifecycle.closedWanted() || addressCounted ? remote() : null; // made once
     if (Lifecycle.closedWanted()) {
       Session s = session;
       long durationMs = (gateway().ticker.nanoTime() - gateway().startNanos) / 1_000_000 - acceptedAtTenth * 100L;
-      Lifecycle.closed(s == null ? null : s.clientId, s == null ? null : s.id(), remote(),
+      Lifecycle.closed(s == null ? null : s.clientId, s == null ? null : s.id(), peerAddress,
           (closeReason < 0 ? CloseReason.OTHER : CloseReason.values()[closeReason]).label(), durationMs);
     }
     releaseCumulation();
-    if (addressCounted && remote() instanceof java.net.InetSocketAddress remote) {
+    if (addressCounted && peerAddress instanceof java.net.InetSocketAddress remote) {
       addressCounted = false;
       gateway().addresses.release(remote.getAddress());
     }

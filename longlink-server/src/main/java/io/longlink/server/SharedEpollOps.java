@@ -20,7 +20,7 @@ final class SharedEpollOps {
   /** Distinct sets kept; a connection moves between a handful, so more means something unusual: stop sharing. */
   static final int MAX_DISTINCT = 32;
   private static final NettyField OPS = NettyField.find("io.netty.channel.epoll.AbstractEpollChannel", "ops");
-  private static final SharedInstances<EpollIoOps, EpollIoOps> SHARED = new SharedInstances<>(MAX_DISTINCT);
+  private static final SharedInstances<EpollIoOps> SHARED = new SharedInstances<>(EpollIoOps.class, MAX_DISTINCT);
 
   private SharedEpollOps() {}
 
@@ -30,16 +30,6 @@ final class SharedEpollOps {
    * @return true if {@code ch} now holds the shared instance
    */
   static boolean share(Channel ch) {
-    if (OPS == null || !OPS.in(ch) || !(OPS.handle().get(ch) instanceof EpollIoOps own)) {
-      return false;
-    }
-    EpollIoOps one = SHARED.share(own, own);
-    if (one == null) {
-      return false;
-    }
-    if (one != own) {
-      OPS.handle().set(ch, one);
-    }
-    return true;
+    return OPS != null && OPS.in(ch) && SHARED.share(OPS, ch);
   }
 }

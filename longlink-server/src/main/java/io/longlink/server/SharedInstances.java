@@ -3,29 +3,43 @@ package io.longlink.server;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One instance per key of equal immutable values that many connections would otherwise each hold a
- * copy of ({@link SharedLocalAddresses}, {@link SharedEpollOps}). Bounded: a handful of distinct
- * values is expected, so past {@code maxDistinct} nothing new is shared. Thread-safe.
+ * One instance per value of an immutable type that many channels would otherwise each hold an equal
+ * copy of in a field ({@link SharedLocalAddresses}, {@link SharedEpollOps}). Bounded: a handful of
+ * distinct values is expected, so past {@code maxDistinct} nothing new is shared. Thread-safe.
  */
-final class SharedInstances<K, V> {
-  private final ConcurrentHashMap<K, V> shared = new ConcurrentHashMap<>();
+final class SharedInstances<V> {
+  private final ConcurrentHashMap<V, V> shared = new ConcurrentHashMap<>();
+  private final Class<V> type;
   private final int maxDistinct;
 
-  SharedInstances(int maxDistinct) {
+  SharedInstances(Class<V> type, int maxDistinct) {
+    this.type = type;
     this.maxDistinct = maxDistinct;
   }
 
-  /** The instance shared for {@code key} ({@code own} if it is the first), or {@code null} when full. */
-  V share(K key, V own) {
-    V one = shared.get(key);
+  /**
+   * Points {@code field} of {@code holder} at the instance shared by every holder with an equal
+   * value. Call on the holder's event loop.
+   *
+   * @return true if it now holds the shared instance; false if it holds no {@code V} or the table is full
+   */
+  boolean share(NettyField field, Object holder) {
+    Object own = field.handle().getVolatile(holder);
+    if (!type.isInstance(own)) {
+      return false;
+    }
+    V one = shared.get(own);
     if (one == null) {
       if (shared.size() >= maxDistinct) {
-        return null;
+        return false;
       }
-      V raced = shared.putIfAbsent(key, own);
-      one = raced == null ? own : raced;
+      V raced = shared.putIfAbsent(type.cast(own), type.cast(own));
+      one = raced == null ? type.cast(own) : raced;
     }
-    return one;
+    if (one != own) {
+      field.handle().setVolatile(holder, one);
+    }
+    return true;
   }
 
   /** Distinct values being shared. */

@@ -24,7 +24,7 @@ final class SharedLocalAddresses {
       NettyField.find("io.netty.channel.epoll.AbstractEpollChannel", "local"),
       NettyField.find("io.netty.channel.uring.AbstractIoUringChannel", "local")};
 
-  private final SharedInstances<InetSocketAddress, InetSocketAddress> shared = new SharedInstances<>(MAX_DISTINCT);
+  private final SharedInstances<InetSocketAddress> shared = new SharedInstances<>(InetSocketAddress.class, MAX_DISTINCT);
 
   /**
    * Points {@code ch}'s local address at the instance shared by every connection with an equal one.
@@ -35,17 +35,7 @@ final class SharedLocalAddresses {
   boolean share(Channel ch) {
     for (NettyField f : FIELDS) {
       if (f != null && f.in(ch)) {
-        if (!(f.handle().getVolatile(ch) instanceof InetSocketAddress own)) {
-          return false;
-        }
-        InetSocketAddress one = shared.share(own, own);
-        if (one == null) {
-          return false;
-        }
-        if (one != own) {
-          f.handle().setVolatile(ch, one);
-        }
-        return true;
+        return shared.share(f, ch);
       }
     }
     return false;
