@@ -15,12 +15,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code longlink doctor}: checks this host against what N connections need and prints, for each
- * shortfall, the command that fixes it. Exit code 1 when something falls short.
+ * shortfall, the command that fixes it. Exit code 1 when something falls short; a warning (something
+ * that costs latency, not capacity) is printed with its fix but does not fail.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
     description = {"Checks this host for what --connections idle connections need (open files, kernel limits, "
         + "accept queues, conntrack, memory) and prints each shortfall with the command that fixes it.",
-        "Exit code 0: all fine; 1: something falls short."})
+        "Also warns of what stalls a low-latency flow (a kernel memory monitor sampling all memory).",
+        "Exit code 0: all fine (warnings allowed); 1: something falls short."})
 final class DoctorCommand implements Callable<Integer> {
   /** Planning figures per connection, from docs/BENCHMARKS.md (heap sized at 2.5x live). */
   static final long HEAP_BYTES_PER_CONNECTION = 1_300 * 5 / 2;
@@ -37,8 +39,20 @@ final class DoctorCommand implements Callable<Integer> {
   @Option(names = "--proc", defaultValue = "/proc", hidden = true)
   Path proc;
 
-  /** One line of the report. */
-  record Check(String name, String have, String need, boolean ok, String fix) {}
+  /** Where /sys lives: for tests. */
+  @Option(names = "--sys", defaultValue = "/sys", hidden = true)
+  Path sys;
+
+  /** One line of the report; a warning costs latency, not capacity, and does not fail the check. */
+  record Check(String name, String have, String need, boolean ok, String fix, boolean warning) {
+    Check(String name, String have, String need, boolean ok, String fix) {
+      this(name, have, need, ok, fix, false);
+    }
+
+    String label() {
+      return ok ? "ok" : warning ? "warn" : "SHORT";
+    }
+  }
 
   @Override
   public Integer call() throws IOException {
@@ -47,16 +61,22 @@ final class DoctorCommand implements Callable<Integer> {
     out.println(String.format(Locale.ROOT, "longlink doctor: can this host hold %,d connections in one gateway process?",
         connections));
     int short_ = 0;
+    int warnings = 0;
     for (Check c : checks) {
-      out.println(String.format(Locale.ROOT, "%-5s %-34s have %-22s need %s", c.ok() ? "ok" : "SHORT", c.name(), c.have(),
-          c.need()));
+      out.println(String.format(Locale.ROOT, "%-5s %-34s have %-22s need %s", c.label(), c.name(), c.have(), c.need()));
       if (!c.ok()) {
-        short_++;
+        if (c.warning()) {
+          warnings++;
+        } else {
+          short_++;
+        }
         out.println("      fix: " + c.fix());
       }
     }
-    out.println(short_ == 0 ? "all checks passed" : short_ + " shortfall(s); the fixes above need root and last until "
-        + "reboot (persist sysctls in /etc/sysctl.d/, limits in the service unit's LimitNOFILE=)");
+    String warned = warnings == 0 ? "" : ", " + warnings + " warning(s)";
+    out.println(short_ == 0 ? "all checks passed" + warned : short_ + " shortfall(s)" + warned + "; the fixes above "
+        + "need root and last until reboot (persist sysctls in /etc/sysctl.d/, limits in the service unit's "
+        + "LimitNOFILE=)");
     return short_ == 0 ? 0 : 1;
   }
 
@@ -99,7 +119,43 @@ final class DoctorCommand implements Callable<Integer> {
     checks.add(new Check("memory available", mib(available), mib(need) + " (heap + kernel)", available >= need,
         "more memory, or spread the connections over more nodes; gateway heap: -Xmx"
             + Math.max(1, connections * HEAP_BYTES_PER_CONNECTION >> 30) + "g via LONGLINK_JAVA_OPTS"));
+    damon(checks);
     return checks;
+  }
+
+  /**
+   * The kernel's DAMON memory monitors (some VM images run one to page out cold memory): each
+   * sampling pass walks all physical memory and clears accessed bits, and the TLB flushes stall
+   * every CPU for a millisecond or more. On the 2-core benchmark host, one sampling every 500 ms
+   * put the p99 of a 10 k msg/s flow at 1.7-2.0 ms; switched off, 0.7-1.5 ms (docs/BENCHMARKS.md).
+   */
+  private void damon(List<Check> checks) throws IOException {
+    Path kdamonds = sys.resolve("kernel/mm/damon/admin/kdamonds");
+    if (!Files.isDirectory(kdamonds)) {
+      return;
+    }
+    List<String> running = new ArrayList<>();
+    List<String> fixes = new ArrayList<>();
+    try (var dirs = Files.list(kdamonds)) {
+      for (Path k : dirs.sorted().toList()) {
+        Path state = k.resolve("state");
+        if ("on".equals(trimmed(state))) {
+          running.add("kdamond " + k.getFileName() + describeKdamond(k));
+          fixes.add("echo off > " + state);
+        }
+      }
+    }
+    checks.add(new Check("kernel memory monitor (DAMON)", running.isEmpty() ? "none running" : String.join(", ", running),
+        "none, for sub-ms tails", running.isEmpty(), String.join("; ", fixes) + " (as root; it is the host's "
+            + "proactive memory reclaim: leave it on where memory is tight and latency is not the point)", true));
+  }
+
+  /** " (paddr, samples every 500 ms)" from the first context of a kdamond, or "" if unreadable. */
+  private static String describeKdamond(Path kdamond) throws IOException {
+    Path context = kdamond.resolve("contexts/0");
+    String ops = trimmed(context.resolve("operations"));
+    String sampleUs = trimmed(context.resolve("monitoring_attrs/intervals/sample_us"));
+    return ops == null || sampleUs == null ? "" : " (" + ops + ", samples every " + Long.parseLong(sampleUs) / 1000 + " ms)";
   }
 
   private void sysctl(List<Check> checks, String name, long need, String fix) throws IOException {
@@ -142,9 +198,18 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   private String read(String relative) throws IOException {
-    Path p = proc.resolve(relative);
+    return text(proc.resolve(relative));
+  }
+
+  /** A /proc or /sys file's text, or null if there is none to read. */
+  private static String text(Path p) throws IOException {
     // Line by line: Files.readString/readAllBytes return only the first byte of some sysctl files.
     return Files.isReadable(p) ? String.join("\n", Files.readAllLines(p)) : null;
+  }
+
+  private static String trimmed(Path p) throws IOException {
+    String t = text(p);
+    return t == null ? null : t.trim();
   }
 
   private static String fmt(long v) {

@@ -8,9 +8,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The doctor against a made-up /proc: each shortfall with its fix, and a clean bill of health. */
+/** The doctor against a made-up /proc and /sys: each shortfall with its fix, and a clean bill of health. */
 class DoctorCommandTest {
   @TempDir Path proc;
+  @TempDir Path sys;
 
   void host(long nofile, long nrOpen, long somaxconn, String portRange, Long conntrackMax, long memAvailableKb)
       throws IOException {
@@ -28,7 +29,11 @@ class DoctorCommandTest {
   }
 
   void write(String relative, String text) throws IOException {
-    Path p = proc.resolve(relative);
+    write(proc, relative, text);
+  }
+
+  static void write(Path root, String relative, String text) throws IOException {
+    Path p = root.resolve(relative);
     Files.createDirectories(p.getParent());
     Files.writeString(p, text);
   }
@@ -36,7 +41,7 @@ class DoctorCommandTest {
   @Test
   void everyShortfallComesWithTheCommandThatFixesIt() throws IOException {
     host(20_000, 1_048_576, 128, "32768\t60999", 262_144L, 4_000_000);
-    CliTest.Result r = CliTest.run("doctor", "--proc", proc.toString(), "--connections", "1000000");
+    CliTest.Result r = doctor();
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.out())
         .contains("SHORT open files, hard limit").contains("LimitNOFILE=1001000")
@@ -51,8 +56,46 @@ class DoctorCommandTest {
   @Test
   void aHostThatFitsPassesAndConntrackIsOnlyCheckedWhenLoaded() throws IOException {
     host(2_000_000, 2_000_000, 4096, "1024 65535", null, 20_000_000);
-    CliTest.Result r = CliTest.run("doctor", "--proc", proc.toString(), "--connections", "1000000");
+    CliTest.Result r = doctor();
     assertThat(r.code()).as(r.out()).isZero();
     assertThat(r.out()).contains("all checks passed").doesNotContain("SHORT").doesNotContain("conntrack");
+  }
+
+  /** A kdamond as a VM image may run one: physical memory, sampled every 500 ms, paging out. */
+  void kdamond(int n, String state) throws IOException {
+    String k = "kernel/mm/damon/admin/kdamonds/" + n + "/";
+    write(sys, "kernel/mm/damon/admin/kdamonds/nr_kdamonds", (n + 1) + "\n");
+    write(sys, k + "state", state + "\n");
+    write(sys, k + "contexts/0/operations", "paddr\n");
+    write(sys, k + "contexts/0/monitoring_attrs/intervals/sample_us", "500000\n");
+  }
+
+  @Test
+  void aRunningMemoryMonitorIsAWarningWithItsFixNotAShortfall() throws IOException {
+    host(2_000_000, 2_000_000, 4096, "1024 65535", null, 20_000_000);
+    kdamond(0, "on");
+    kdamond(1, "off");
+    CliTest.Result r = doctor();
+    assertThat(r.code()).as(r.out()).isZero();
+    assertThat(r.out())
+        .contains("warn  kernel memory monitor (DAMON)")
+        .contains("have kdamond 0 (paddr, samples every 500 ms)")
+        .contains("fix: echo off > " + sys.resolve("kernel/mm/damon/admin/kdamonds/0/state"))
+        .doesNotContain("kdamonds/1/state")
+        .contains("all checks passed, 1 warning(s)");
+  }
+
+  @Test
+  void monitorsSwitchedOffPass() throws IOException {
+    host(2_000_000, 2_000_000, 4096, "1024 65535", null, 20_000_000);
+    kdamond(0, "off");
+    CliTest.Result r = doctor();
+    assertThat(r.code()).as(r.out()).isZero();
+    assertThat(r.out()).contains("ok    kernel memory monitor (DAMON)").contains("have none running")
+        .contains("all checks passed\n");
+  }
+
+  private CliTest.Result doctor() {
+    return CliTest.run("doctor", "--proc", proc.toString(), "--sys", sys.toString(), "--connections", "1000000");
   }
 }
