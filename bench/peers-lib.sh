@@ -22,6 +22,8 @@ cleanup() {
   for s in "${DAMON_STOPPED[@]:-}"; do [ -n "$s" ] && echo on >"$s" || true; done
 }
 trap cleanup EXIT
+trap 'exit 130' INT # an interrupted run still stops its servers and restores the host
+trap 'exit 143' TERM
 
 # The kernel's DAMON memory monitors (a VM image may run one to page out cold memory) stall every
 # CPU for 1-3 ms at each sampling pass, which shows in any sub-millisecond tail (docs/BENCHMARKS.md).
