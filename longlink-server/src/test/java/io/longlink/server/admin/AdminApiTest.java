@@ -180,6 +180,36 @@ class AdminApiTest {
     assertThat(call("PUT", "/v1/sessions/" + id, null).statusCode()).isEqualTo(405);
   }
 
+  /** A topic message sits in each subscriber's replay buffer, and in the node's totals, until that subscriber acknowledges it. */
+  @Test
+  void aTopicMessageIsBufferedOncePerSubscriberUntilEachAcknowledges() throws Exception {
+    start(null);
+    List<RawClient> subscribers = new ArrayList<>();
+    for (String id : List.of("s1", "s2", "s3")) {
+      RawClient s = login(id);
+      s.send(new Frame.Subscribe(1, "news"));
+      assertThat(s.readUntil(Frame.Ack.class).seq()).isEqualTo(1);
+      subscribers.add(s);
+    }
+    RawClient publisher = login("publisher");
+    publisher.send(new Frame.Data(1, TargetKind.TOPIC, "news", "", "hello".getBytes(StandardCharsets.UTF_8)));
+    for (RawClient s : subscribers) {
+      Frame.Data d = s.readUntil(Frame.Data.class);
+      assertThat(d.seq()).isEqualTo(1);
+      assertThat(d.from()).isEqualTo("publisher");
+    }
+    await().until(() -> metric("longlink_replay_buffer_messages") == 3);
+    double bytes = metric("longlink_replay_buffer_bytes");
+    assertThat(bytes).isPositive();
+    assertThat(bytes % 3).isZero(); // the same message in three buffers
+    for (int acked = 1; acked <= 3; acked++) {
+      subscribers.get(acked - 1).send(new Frame.Ack(1));
+      int left = 3 - acked;
+      await().until(() -> metric("longlink_replay_buffer_messages") == left
+          && metric("longlink_replay_buffer_bytes") == bytes * left / 3);
+    }
+  }
+
   @Test
   void publishDeliversAndRejectsBadBodies() throws Exception {
     start(null);
