@@ -180,7 +180,10 @@ class AdminApiTest {
     assertThat(call("PUT", "/v1/sessions/" + id, null).statusCode()).isEqualTo(405);
   }
 
-  /** A topic message sits in each subscriber's replay buffer, and in the node's totals, until that subscriber acknowledges it. */
+  /**
+   * A topic message sits in each subscriber's replay buffer, and in the node's totals, until that
+   * subscriber acknowledges it.
+   */
   @Test
   void aTopicMessageIsBufferedOncePerSubscriberUntilEachAcknowledges() throws Exception {
     start(null);
