@@ -35,4 +35,17 @@ record NettyField(Class<?> owner, VarHandle handle) {
   boolean in(Object o) {
     return owner.isInstance(o);
   }
+
+  /**
+   * The first of {@code fields} (one per transport, each possibly {@code null}) that {@code o} has,
+   * or {@code null}.
+   */
+  static NettyField firstIn(NettyField[] fields, Object o) {
+    for (NettyField f : fields) {
+      if (f != null && f.in(o)) {
+        return f;
+      }
+    }
+    return null;
+  }
 }

@@ -42,20 +42,16 @@ final class PeerAddresses {
     if (CACHE == null || !CACHE.in(ch)) {
       return NOT_TAKEN;
     }
-    for (NettyField f : FIELDS) {
-      if (f != null && f.in(ch)) {
-        if (!(f.handle().getVolatile(ch) instanceof InetSocketAddress peer) || !(peer.getAddress() instanceof Inet4Address v4)
-            || peer.getPort() == 0) {
-          return NOT_TAKEN;
-        }
-        byte[] b = v4.getAddress();
-        int ip = (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
-        f.handle().setVolatile(ch, (InetSocketAddress) null);
-        CACHE.handle().setVolatile(ch, (InetSocketAddress) null);
-        return (ip & 0xffff_ffffL) << 16 | peer.getPort();
-      }
+    NettyField f = NettyField.firstIn(FIELDS, ch);
+    if (f == null || !(f.handle().getVolatile(ch) instanceof InetSocketAddress peer)
+        || !(peer.getAddress() instanceof Inet4Address v4) || peer.getPort() == 0) {
+      return NOT_TAKEN;
     }
-    return NOT_TAKEN;
+    byte[] b = v4.getAddress();
+    int ip = (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
+    f.handle().setVolatile(ch, (InetSocketAddress) null);
+    CACHE.handle().setVolatile(ch, (InetSocketAddress) null);
+    return (ip & 0xffff_ffffL) << 16 | peer.getPort();
   }
 
   /** The IPv4 address of a packed value of {@link #take}. */

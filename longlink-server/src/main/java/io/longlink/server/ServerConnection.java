@@ -665,30 +665,31 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
     if (state != ConnectionState.OPEN) {
       return;
     }
+    ChannelHandlerContext out = outbound();
     Object[] batch = FLUSH_BATCH.get();
     int messages = 0;
     long bytes = 0;
     int n;
     // Whole batches into one buffer each: one write (and one flush) per batch, not per frame.
-    while (outbound().channel().isWritable() && (n = session.nextAfter(writtenSeq, batch)) > 0) {
+    while (out.channel().isWritable() && (n = session.nextAfter(writtenSeq, batch)) > 0) {
       int size = 0;
       for (int i = 0; i < n; i++) {
         size += batch[i] instanceof Outgoing o ? o.frameSize() : GAP_FRAME_BYTES;
       }
-      ByteBuf out = ctx.alloc().buffer(size);
+      ByteBuf buf = ctx.alloc().buffer(size);
       for (int i = 0; i < n; i++) {
         if (batch[i] instanceof Outgoing o) {
-          o.writeTo(++writtenSeq, out);
+          o.writeTo(++writtenSeq, buf);
           messages++;
         } else {
           Frame.Gap gap = (Frame.Gap) batch[i];
-          FrameCodec.encode(gap, out);
+          FrameCodec.encode(gap, buf);
           writtenSeq = gap.toSeq();
         }
         batch[i] = null;
       }
-      bytes += out.readableBytes();
-      outbound().write(out, ctx.voidPromise());
+      bytes += buf.readableBytes();
+      out.write(buf, ctx.voidPromise());
     }
     if (bytes > 0) {
       gateway().messagesOut.add(messages);
@@ -812,8 +813,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Run
 
   /** Sends a PING stamped with the node's clock, to sample the round trip. Event loop only. */
   void samplePing() {
-    if (state == ConnectionState.OPEN && outbound().channel().isWritable()) {
-      outbound().writeAndFlush(encode(new Frame.Ping(gateway().ticker.nanoTime() & Long.MAX_VALUE)), ctx.voidPromise());
+    if (state != ConnectionState.OPEN) {
+      return;
+    }
+    ChannelHandlerContext out = outbound();
+    if (out.channel().isWritable()) {
+      out.writeAndFlush(encode(new Frame.Ping(gateway().ticker.nanoTime() & Long.MAX_VALUE)), ctx.voidPromise());
     }
   }
 

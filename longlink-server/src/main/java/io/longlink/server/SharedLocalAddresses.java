@@ -33,12 +33,8 @@ final class SharedLocalAddresses {
    * @return true if {@code ch} now holds the shared instance
    */
   boolean share(Channel ch) {
-    for (NettyField f : FIELDS) {
-      if (f != null && f.in(ch)) {
-        return shared.share(f, ch);
-      }
-    }
-    return false;
+    NettyField f = NettyField.firstIn(FIELDS, ch);
+    return f != null && shared.share(f, ch);
   }
 
   /** Distinct local addresses being shared. */
