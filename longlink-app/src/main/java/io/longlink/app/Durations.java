@@ -5,9 +5,9 @@ import java.time.format.DateTimeParseException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h} and ISO-8601 ({@code PT30S}). */
+/** Parses {@code 100us}, {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h} and ISO-8601 ({@code PT30S}). */
 final class Durations {
-  private static final Pattern SIMPLE = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+  private static final Pattern SIMPLE = Pattern.compile("(\\d+)\\s*(us|ms|s|m|h)");
 
   private Durations() {}
 
@@ -17,6 +17,8 @@ final class Durations {
     if (m.matches()) {
       long n = Long.parseLong(m.group(1));
       switch (m.group(2)) {
+        case "us":
+          return Duration.ofNanos(n * 1000);
         case "ms":
           return Duration.ofMillis(n);
         case "s":
@@ -30,11 +32,14 @@ final class Durations {
     try {
       return Duration.parse(text.trim().toUpperCase());
     } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException("duration: '" + text + "' (expected: e.g. 250ms, 30s, 2m, 1h or PT30S)");
+      throw new IllegalArgumentException("duration: '" + text + "' (expected: e.g. 100us, 250ms, 30s, 2m, 1h or PT30S)");
     }
   }
 
   static String format(Duration d) {
+    if (d.toNanos() % 1_000_000 != 0) {
+      return d.toNanos() / 1000 + "us";
+    }
     long ms = d.toMillis();
     if (ms % 1000 != 0) {
       return ms + "ms";

@@ -115,6 +115,12 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--io-threads", defaultValue = "0", description = "Event-loop threads; 0 = one per core (default).")
   int ioThreads;
 
+  @Option(names = "--io-thread-slice", defaultValue = "100us",
+      description = "CPU time slice each event-loop thread asks the Linux scheduler for (Linux 6.12+): a loop woken by a "
+          + "packet preempts threads running whole default slices instead of waiting for them; 100us..100ms, or 0s "
+          + "for the kernel's default (default: ${DEFAULT-VALUE}).")
+  Duration ioThreadSlice;
+
   @Option(names = "--transport", defaultValue = "AUTO",
       description = "AUTO (epoll if available, else NIO), EPOLL, IO_URING or NIO (default: ${DEFAULT-VALUE}).")
   ServerConfig.Transport transport;
@@ -217,6 +223,7 @@ final class ServerCommand implements Callable<Integer> {
         .host(host)
         .port(port)
         .ioThreads(ioThreads)
+        .ioThreadSlice(ioThreadSlice)
         .transport(transport)
         .heartbeatInterval(heartbeatInterval)
         .heartbeatMisses(heartbeatMisses)

@@ -257,11 +257,13 @@ class CliTest {
 
   @Test
   void durationsParse() {
+    assertThat(Durations.parse("100us")).isEqualTo(Duration.ofNanos(100_000));
+    assertThat(Durations.format(Duration.ofNanos(100_000))).isEqualTo("100us");
     assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(Durations.parse("30s")).isEqualTo(Duration.ofSeconds(30));
     assertThat(Durations.parse("2m")).isEqualTo(Duration.ofMinutes(2));
     assertThat(Durations.parse("PT1H")).isEqualTo(Duration.ofHours(1));
-    assertThatThrownBy(() -> Durations.parse("soon")).hasMessageContaining("'soon' (expected: e.g. 250ms");
+    assertThatThrownBy(() -> Durations.parse("soon")).hasMessageContaining("'soon' (expected: e.g. 100us, 250ms");
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.longlink.bench;
 
 import io.longlink.protocol.HostPort;
 import io.longlink.server.LonglinkServer;
+import io.longlink.server.SchedulerSlice;
 import io.longlink.server.ServerConfig;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -83,6 +84,12 @@ abstract class FlowBench implements Callable<Integer> {
   @Option(names = "--client-threads", defaultValue = "1",
       description = "Event loop threads of the load generator's clients (default: ${DEFAULT-VALUE}).")
   int clientThreads;
+
+  @Option(names = "--client-slice", defaultValue = "100us",
+      description = "CPU time slice the client threads ask the Linux scheduler for (Linux 6.12+), as the gateway's "
+          + "--io-thread-slice: a thread woken by a message runs at once; 0s: the kernel's default (default: "
+          + "${DEFAULT-VALUE}).")
+  Duration clientSlice;
 
   @Option(names = "--ack-batch", defaultValue = "64",
       description = "longlink receivers acknowledge at the latest after this many messages, as the SDK's "
@@ -169,8 +176,11 @@ abstract class FlowBench implements Callable<Integer> {
           + " (expected: >= 1 and a delay >= 0)");
     }
     FlowWire.Acks acks = new FlowWire.Acks(ackBatch, ackDelay.toNanos());
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(clientThreads, new DefaultThreadFactory("bench-flow"),
-        EpollIoHandler.newFactory());
+    if (!SchedulerSlice.allowed(clientSlice)) {
+      throw new IllegalArgumentException("--client-slice: " + clientSlice + " (expected: 0s or 100us..100ms)");
+    }
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(clientThreads,
+        SchedulerSlice.threads(new DefaultThreadFactory("bench-flow"), clientSlice), EpollIoHandler.newFactory());
     List<Channel> channels = new ArrayList<>();
     try {
       String run = Long.toHexString(System.nanoTime());

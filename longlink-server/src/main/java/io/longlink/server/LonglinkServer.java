@@ -10,6 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.local.LocalAddress;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -109,7 +110,8 @@ public final class LonglinkServer implements AutoCloseable {
     Transports transport = Transports.select(c.transport());
     transportName = transport.name();
     int threads = c.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : c.ioThreads();
-    group = new MultiThreadIoEventLoopGroup(threads, transport.ioHandlerFactory());
+    group = new MultiThreadIoEventLoopGroup(threads,
+        SchedulerSlice.threads(new DefaultThreadFactory("longlink-io"), c.ioThreadSlice()), transport.ioHandlerFactory());
     Map<EventExecutor, LivenessSweeper> sweepers = new IdentityHashMap<>();
     this.sweepers = sweepers;
     GatewayMetrics.bindLoops(registry, group);
@@ -154,9 +156,9 @@ public final class LonglinkServer implements AutoCloseable {
       throw e;
     }
     state = State.RUNNING;
-    log.info("longlink gateway listening on {} ({}, {} I/O threads, heartbeat {} ms x {}, handshake timeout {} ms)",
-        format(boundAddress()), transportName, threads, c.heartbeatInterval().toMillis(), c.heartbeatMisses(),
-        c.handshakeTimeout().toMillis());
+    log.info("longlink gateway listening on {} ({}, {} I/O threads{}, heartbeat {} ms x {}, handshake timeout {} ms)",
+        format(boundAddress()), transportName, threads, sliceNote(c.ioThreadSlice()), c.heartbeatInterval().toMillis(),
+        c.heartbeatMisses(), c.handshakeTimeout().toMillis());
     if (gateway.cluster != null) {
       gateway.cluster.start(self().id());
       group.next().scheduleAtFixedRate(gateway.cluster::restoreDirty, 1, 1, TimeUnit.SECONDS);
@@ -653,6 +655,15 @@ public final class LonglinkServer implements AutoCloseable {
       gateway.cluster.close(); // after the connections: their sessions stay in the store, detached there
     }
     log.info("longlink gateway on {} stopped", format(serverChannel.localAddress()));
+  }
+
+  /** ", 100 us scheduler slices", or why the kernel's default slices stay. */
+  private static String sliceNote(Duration slice) {
+    if (slice.isZero()) {
+      return "";
+    }
+    return SchedulerSlice.supported() ? ", " + slice.toNanos() / 1000 + " us scheduler slices"
+        : ", default scheduler slices (per-thread slices need Linux 6.12+)";
   }
 
   private static String format(SocketAddress a) {
