@@ -43,11 +43,11 @@ public final class SchedulerSlice {
   private static final int SCHED_BATCH = 3;
 
   private static final MethodHandle SYSCALL = syscall();
-  /** What {@link #supported} found; null until asked. */
-  private static volatile Boolean supported;
   /** sched_setattr and sched_getattr on this architecture; -1 where unknown. */
   private static final long SET_ATTR;
   private static final long GET_ATTR;
+  /** What {@link #supported} found; null until asked. */
+  private static volatile Boolean supported;
 
   static {
     String arch = System.getProperty("os.arch", "");
