@@ -29,6 +29,15 @@ public final class Main implements Runnable {
     cl.setOut(out);
     cl.setErr(err);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // A value the command's own checks refuse (a config builder, a bench option) is a usage error:
+    // its message names the value and what was expected, a stack trace would add nothing.
+    cl.setExecutionExceptionHandler((e, command, parsed) -> {
+      if (!(e instanceof IllegalArgumentException)) {
+        throw e;
+      }
+      command.getErr().println("longlink " + command.getCommandName() + ": " + e.getMessage());
+      return 2;
+    });
     if (args.length > 0 && args[0].equals("bench")) {
       LogFormat.quietLifecycle();
     }

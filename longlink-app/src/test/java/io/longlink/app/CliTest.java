@@ -113,6 +113,10 @@ class CliTest {
     assertThat(run("client", "--id", "a", "--to", "b", "--topic", "t").code()).isEqualTo(2);
     assertThat(run("client").err()).contains("Missing required option: '--id=<id>'");
     assertThat(run("server", "--heartbeat-interval", "soon").err()).contains("soon");
+    Result refused = run("server", "--port", "0", "--admin-port", "-1", "--io-thread-slice", "50us");
+    assertThat(refused.code()).isEqualTo(2);
+    assertThat(refused.err()).contains("longlink server: ioThreadSlice: PT0.00005S (expected: 0 or 100us..100ms)")
+        .doesNotContain("\tat ");
     Result help = run("--help");
     assertThat(help.out()).contains("server", "client");
     assertThat(run("server", "--help").out()).contains("--heartbeat-interval", "--config");
@@ -172,6 +176,9 @@ class CliTest {
     Result peerWithoutServer = run("bench", "throughput", "--wire", "nats", "--rate", "10");
     assertThat(peerWithoutServer.code()).isNotZero();
     assertThat(peerWithoutServer.err()).contains("--wire NATS needs --server HOST:PORT");
+    Result badSlice = run("bench", "throughput", "--client-slice", "1s", "--rate", "10");
+    assertThat(badSlice.code()).isEqualTo(2);
+    assertThat(badSlice.err()).contains("longlink throughput: --client-slice: PT1S (expected: 0s or 100us..100ms)");
     Result fanout = run("bench", "fanout", "--subscribers", "20", "--rate", "200", "--duration", "1s", "--warmup", "0s",
         "--server-pid", String.valueOf(ProcessHandle.current().pid()), "--out", dir.resolve("f.json").toString());
     assertThat(fanout.code()).as(fanout.err() + fanout.out()).isZero();

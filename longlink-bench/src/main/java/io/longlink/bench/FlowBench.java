@@ -157,6 +157,16 @@ abstract class FlowBench implements Callable<Integer> {
     if (rate < 1) {
       throw new IllegalArgumentException("--rate: " + rate + " (expected: >= 1)");
     }
+    if (clientThreads < 1) {
+      throw new IllegalArgumentException("--client-threads: " + clientThreads + " (expected: >= 1)");
+    }
+    if (ackBatch < 1 || ackDelay.isNegative()) {
+      throw new IllegalArgumentException("--ack-batch " + ackBatch + " --ack-delay " + ackDelay
+          + " (expected: >= 1 and a delay >= 0)");
+    }
+    if (!SchedulerSlice.allowed(clientSlice)) {
+      throw new IllegalArgumentException("--client-slice: " + clientSlice + " (expected: 0s or 100us..100ms)");
+    }
     LonglinkServer local = null;
     InetSocketAddress target;
     if (server == null && wire != FlowWire.LONGLINK) {
@@ -168,17 +178,7 @@ abstract class FlowBench implements Callable<Integer> {
     } else {
       target = HostPort.parse(server, "--server");
     }
-    if (clientThreads < 1) {
-      throw new IllegalArgumentException("--client-threads: " + clientThreads + " (expected: >= 1)");
-    }
-    if (ackBatch < 1 || ackDelay.isNegative()) {
-      throw new IllegalArgumentException("--ack-batch " + ackBatch + " --ack-delay " + ackDelay
-          + " (expected: >= 1 and a delay >= 0)");
-    }
     FlowWire.Acks acks = new FlowWire.Acks(ackBatch, ackDelay.toNanos());
-    if (!SchedulerSlice.allowed(clientSlice)) {
-      throw new IllegalArgumentException("--client-slice: " + clientSlice + " (expected: 0s or 100us..100ms)");
-    }
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(clientThreads,
         SchedulerSlice.threads(new DefaultThreadFactory("bench-flow"), clientSlice), EpollIoHandler.newFactory());
     List<Channel> channels = new ArrayList<>();
