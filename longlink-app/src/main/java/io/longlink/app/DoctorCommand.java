@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -28,6 +30,7 @@ final class DoctorCommand implements Callable<Integer> {
   static final long HEAP_BYTES_PER_CONNECTION = 1_300 * 5 / 2;
   static final long KERNEL_BYTES_PER_CONNECTION = 5 * 1024;
   static final int WANTED_BACKLOG = 4096;
+  private static final Pattern KERNEL_VERSION = Pattern.compile("(\\d+)\\.(\\d+)");
 
   @Spec CommandSpec spec;
 
@@ -120,7 +123,27 @@ final class DoctorCommand implements Callable<Integer> {
         "more memory, or spread the connections over more nodes; gateway heap: -Xmx"
             + Math.max(1, connections * HEAP_BYTES_PER_CONNECTION >> 30) + "g via LONGLINK_JAVA_OPTS"));
     damon(checks);
+    schedulerSlices(checks);
     return checks;
+  }
+
+  /**
+   * Whether the kernel takes the short scheduler slices the gateway's event loops ask for
+   * ({@code --io-thread-slice}): per-thread slices came with Linux 6.12. Older, the loops keep the
+   * default slice and a woken loop may wait behind a whole slice of another thread (docs/BENCHMARKS.md
+   * "Short scheduler slices").
+   */
+  private void schedulerSlices(List<Check> checks) throws IOException {
+    String release = trimmed(proc.resolve("sys/kernel/osrelease"));
+    Matcher v = release == null ? null : KERNEL_VERSION.matcher(release);
+    if (v == null || !v.lookingAt()) {
+      return;
+    }
+    int major = Integer.parseInt(v.group(1));
+    int minor = Integer.parseInt(v.group(2));
+    checks.add(new Check("per-thread scheduler slices (--io-thread-slice)", "Linux " + release, "Linux 6.12+",
+        major > 6 || major == 6 && minor >= 12, "a 6.12+ kernel; until then the event loops run with the default "
+            + "slice (a latency tail of a few ms under CPU contention, no loss)", true));
   }
 
   /**

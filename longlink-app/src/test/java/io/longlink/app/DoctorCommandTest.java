@@ -95,6 +95,20 @@ class DoctorCommandTest {
         .contains("all checks passed\n");
   }
 
+  @Test
+  void aKernelWithoutPerThreadSlicesIsAWarning() throws IOException {
+    host(2_000_000, 2_000_000, 4096, "1024 65535", null, 20_000_000);
+    write("sys/kernel/osrelease", "5.14.0-427.el9.x86_64\n");
+    CliTest.Result old = doctor();
+    assertThat(old.code()).as(old.out()).isZero();
+    assertThat(old.out()).contains("warn  per-thread scheduler slices (--io-thread-slice)")
+        .contains("have Linux 5.14.0-427.el9.x86_64").contains("fix: a 6.12+ kernel")
+        .contains("all checks passed, 1 warning(s)");
+    write("sys/kernel/osrelease", "6.12.0\n");
+    assertThat(doctor().out()).contains("ok    per-thread scheduler slices (--io-thread-slice)")
+        .contains("all checks passed\n");
+  }
+
   private CliTest.Result doctor() {
     return CliTest.run("doctor", "--proc", proc.toString(), "--sys", sys.toString(), "--connections", "1000000");
   }
