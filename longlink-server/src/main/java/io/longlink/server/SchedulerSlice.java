@@ -74,7 +74,9 @@ public final class SchedulerSlice {
    * @throws IllegalArgumentException unless {@code slice} is within [{@link #MIN}, {@link #MAX}]
    */
   public static boolean request(Duration slice) {
-    check(slice);
+    if (!inRange(slice)) {
+      throw refused(slice, "");
+    }
     if (SYSCALL == null || SET_ATTR < 0) {
       return false;
     }
@@ -104,7 +106,7 @@ public final class SchedulerSlice {
    */
   public static ThreadFactory threads(ThreadFactory base, Duration slice) {
     if (!allowed(slice)) {
-      throw new IllegalArgumentException("slice: " + slice + " (expected: 0 or " + MIN + ".." + MAX + ")");
+      throw refused(slice, "0 or ");
     }
     if (slice.isZero()) {
       return base;
@@ -117,13 +119,15 @@ public final class SchedulerSlice {
 
   /** Zero (the kernel's default) or a slice the kernel takes as asked: what {@link #threads} accepts. */
   public static boolean allowed(Duration slice) {
-    return slice.isZero() || slice.compareTo(MIN) >= 0 && slice.compareTo(MAX) <= 0;
+    return slice.isZero() || inRange(slice);
   }
 
-  private static void check(Duration slice) {
-    if (slice.isZero() || !allowed(slice)) {
-      throw new IllegalArgumentException("slice: " + slice + " (expected: " + MIN + ".." + MAX + ")");
-    }
+  private static boolean inRange(Duration slice) {
+    return slice.compareTo(MIN) >= 0 && slice.compareTo(MAX) <= 0;
+  }
+
+  private static IllegalArgumentException refused(Duration slice, String orZero) {
+    return new IllegalArgumentException("slice: " + slice + " (expected: " + orZero + MIN + ".." + MAX + ")");
   }
 
   /**
