@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.longlink.protocol.Frame;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

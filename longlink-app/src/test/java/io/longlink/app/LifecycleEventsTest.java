@@ -13,7 +13,7 @@ import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

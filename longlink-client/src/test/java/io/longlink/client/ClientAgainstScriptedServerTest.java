@@ -293,7 +293,7 @@ class ClientAgainstScriptedServerTest {
 
   @Test
   void backoffStartsOverOnlyAfterAStableConnection() throws Exception {
-    io.longlink.testing.FakeTicker clock = new io.longlink.testing.FakeTicker();
+    io.longlink.protocol.testing.FakeTicker clock = new io.longlink.protocol.testing.FakeTicker();
     client = builder().ticker(clock).stableAfter(Duration.ofSeconds(10)).build();
     ScriptedServer.Peer peer = login("s1", 30_000);
     peer.close(); // lost right away: not stable

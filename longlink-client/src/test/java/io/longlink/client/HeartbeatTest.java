@@ -3,7 +3,7 @@ package io.longlink.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.longlink.client.Heartbeat.Action;
-import io.longlink.testing.FakeTicker;
+import io.longlink.protocol.testing.FakeTicker;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.TargetKind;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;

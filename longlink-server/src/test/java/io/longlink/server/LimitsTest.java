@@ -8,7 +8,7 @@ import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.TargetKind;
 import io.longlink.server.Limits.Limit;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -6,7 +6,7 @@ import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.FrameDecoder;
-import io.longlink.testing.FakeTicker;
+import io.longlink.protocol.testing.FakeTicker;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.time.Duration;

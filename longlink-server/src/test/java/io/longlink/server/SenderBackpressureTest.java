@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.TargetKind;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

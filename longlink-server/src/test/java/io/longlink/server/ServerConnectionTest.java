@@ -8,7 +8,7 @@ import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.SessionStatus;
 import io.longlink.protocol.TargetKind;
-import io.longlink.testing.FakeTicker;
+import io.longlink.protocol.testing.FakeTicker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;

@@ -7,7 +7,7 @@ import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.TargetKind;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

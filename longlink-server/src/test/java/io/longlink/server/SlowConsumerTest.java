@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.net.InetSocketAddress;

@@ -2,7 +2,7 @@ package io.longlink.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.longlink.testing.FakeTicker;
+import io.longlink.protocol.testing.FakeTicker;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.time.Duration;
 import java.util.ArrayList;

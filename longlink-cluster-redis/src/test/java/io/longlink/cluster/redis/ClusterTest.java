@@ -15,7 +15,7 @@ import io.longlink.protocol.SessionStatus;
 import io.longlink.server.ClusterStore;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import io.longlink.testing.RedisProcess;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

@@ -11,7 +11,7 @@ import io.longlink.server.LonglinkServer;
 import io.longlink.server.NodeInfo;
 import io.longlink.server.ServerConfig;
 import io.longlink.server.admin.AdminServer;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import io.longlink.testing.RedisProcess;
 import java.net.URI;
 import java.net.http.HttpClient;

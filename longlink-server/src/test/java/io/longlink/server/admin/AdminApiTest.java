@@ -10,7 +10,7 @@ import io.longlink.protocol.Frame;
 import io.longlink.protocol.TargetKind;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -8,7 +8,7 @@ import io.longlink.protocol.Frame;
 import io.longlink.protocol.TargetKind;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
-import io.longlink.testing.RawClient;
+import io.longlink.protocol.testing.RawClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

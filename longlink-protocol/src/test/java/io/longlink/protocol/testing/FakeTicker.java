@@ -1,4 +1,4 @@
-package io.longlink.testing;
+package io.longlink.protocol.testing;
 
 import io.longlink.protocol.Ticker;
 import java.time.Duration;
