@@ -4,6 +4,7 @@ import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.SessionStatus;
 import io.longlink.protocol.TargetKind;
+import io.longlink.server.spi.ClusterStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;

@@ -1,5 +1,6 @@
 package io.longlink.server;
 
+import io.longlink.server.spi.ClusterStore;
 import java.util.concurrent.CompletableFuture;
 
 /**

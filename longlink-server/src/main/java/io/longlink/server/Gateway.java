@@ -3,6 +3,7 @@ package io.longlink.server;
 import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.Ticker;
+import io.longlink.server.spi.ClusterStore;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;

@@ -2,6 +2,7 @@ package io.longlink.server;
 
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.TargetKind;
+import io.longlink.server.spi.ClusterStore;
 import io.netty.buffer.ByteBuf;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;

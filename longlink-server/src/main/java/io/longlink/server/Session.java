@@ -3,6 +3,7 @@ package io.longlink.server;
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.SeqBuffer;
 import io.longlink.protocol.TargetKind;
+import io.longlink.server.spi.ClusterStore;
 import java.util.HashSet;
 import java.util.Set;
 

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.longlink.protocol.Frame;
 import io.longlink.protocol.testing.RawClient;
+import io.longlink.server.internal.netty.IdleReceiveHandles;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

@@ -8,6 +8,7 @@ import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.testing.RawClient;
+import io.longlink.server.internal.netty.IdleOutboundBuffer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

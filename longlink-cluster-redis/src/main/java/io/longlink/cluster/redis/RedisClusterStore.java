@@ -16,7 +16,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.longlink.protocol.TargetKind;
-import io.longlink.server.ClusterStore;
+import io.longlink.server.spi.ClusterStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

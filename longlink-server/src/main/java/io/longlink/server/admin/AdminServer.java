@@ -214,7 +214,7 @@ public final class AdminServer implements AutoCloseable {
 
   /** {@code GET /v1/nodes}: the cluster's live nodes (just this one without a cluster registry). */
   private void nodes(HttpExchange ex) throws IOException {
-    List<io.longlink.server.NodeInfo> nodes;
+    List<io.longlink.server.spi.NodeInfo> nodes;
     try {
       nodes = node.nodes();
     } catch (RuntimeException e) {

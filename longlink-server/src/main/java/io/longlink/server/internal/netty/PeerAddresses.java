@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import io.netty.channel.Channel;
 import java.net.Inet4Address;
@@ -22,9 +22,9 @@ import java.net.UnknownHostException;
  * the channel's {@code remoteAddress()} returns {@code null}: the connection's own accessor is the
  * one to use. IPv6 peers, NIO and fields that cannot be reached are left as Netty made them.
  */
-final class PeerAddresses {
+public final class PeerAddresses {
   /** What {@link #take} returns when it took nothing. */
-  static final long NOT_TAKEN = -1;
+  public static final long NOT_TAKEN = -1;
   private static final NettyField CACHE = NettyField.find("io.netty.channel.AbstractChannel", "remoteAddress");
   private static final NettyField[] FIELDS = {
       NettyField.find("io.netty.channel.epoll.AbstractEpollChannel", "remote"),
@@ -38,7 +38,7 @@ final class PeerAddresses {
    *
    * @return {@link #ip}{@code << 16 | }{@link #port} packed, or {@link #NOT_TAKEN}
    */
-  static long take(Channel ch) {
+  public static long take(Channel ch) {
     if (CACHE == null || !CACHE.in(ch)) {
       return NOT_TAKEN;
     }
@@ -55,17 +55,17 @@ final class PeerAddresses {
   }
 
   /** The IPv4 address of a packed value of {@link #take}. */
-  static int ip(long packed) {
+  public static int ip(long packed) {
     return (int) (packed >>> 16);
   }
 
   /** The port of a packed value of {@link #take}: never 0. */
-  static char port(long packed) {
+  public static char port(long packed) {
     return (char) packed;
   }
 
   /** The address kept as {@code ip} and {@code port}, as a new object. */
-  static InetSocketAddress of(int ip, char port) {
+  public static InetSocketAddress of(int ip, char port) {
     try {
       return new InetSocketAddress(
           InetAddress.getByAddress(new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip}), port);

@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
@@ -17,7 +17,7 @@ import java.net.InetSocketAddress;
  * transport, another Netty version, Netty on the module path), connections keep their own copy.
  * Thread-safe.
  */
-final class SharedLocalAddresses {
+public final class SharedLocalAddresses {
   /** Distinct local addresses kept; a host has few, so more means something unusual: stop sharing. */
   static final int MAX_DISTINCT = 64;
   private static final NettyField[] FIELDS = {
@@ -32,7 +32,7 @@ final class SharedLocalAddresses {
    *
    * @return true if {@code ch} now holds the shared instance
    */
-  boolean share(Channel ch) {
+  public boolean share(Channel ch) {
     NettyField f = NettyField.firstIn(FIELDS, ch);
     return f != null && shared.share(f, ch);
   }

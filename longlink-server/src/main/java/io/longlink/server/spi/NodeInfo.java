@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.spi;
 
 /**
  * One node as the cluster sees it.

@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import io.netty.channel.Channel;
 
@@ -18,7 +18,7 @@ import io.netty.channel.Channel;
  * io_uring keeps its handle while a read is in flight. Where the fields cannot be reached, nothing
  * is dropped.
  */
-final class IdleReceiveHandles {
+public final class IdleReceiveHandles {
   private static final NettyField EPOLL_WRAPPER =
       NettyField.find("io.netty.channel.epoll.AbstractEpollChannel$AbstractEpollUnsafe", "allocHandle");
   private static final NettyField HANDLE = NettyField.find("io.netty.channel.AbstractChannel$AbstractUnsafe", "recvHandle");
@@ -31,7 +31,7 @@ final class IdleReceiveHandles {
    *
    * @return true if it held handles and now holds none
    */
-  static boolean release(Channel ch) {
+  public static boolean release(Channel ch) {
     if (!holds(ch)) {
       return false;
     }
@@ -43,7 +43,7 @@ final class IdleReceiveHandles {
   }
 
   /** True if {@code ch} is an epoll channel holding receive handles (it read since they were dropped). Event loop only. */
-  static boolean holds(Channel ch) {
+  public static boolean holds(Channel ch) {
     Channel.Unsafe unsafe = ch.unsafe();
     return EPOLL_WRAPPER != null && HANDLE != null && EPOLL_WRAPPER.in(unsafe)
         && (EPOLL_WRAPPER.handle().get(unsafe) != null || HANDLE.handle().get(unsafe) != null);

@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -14,7 +14,7 @@ import io.netty.util.UncheckedBooleanSupplier;
  * {@code MaxMessageHandle}: stop when auto-read is off, when the last read did not fill its
  * buffer, after {@value #MAX_READS_PER_LOOP} reads, or when nothing was read.
  */
-final class ReceiveBufferSizer implements RecvByteBufAllocator {
+public final class ReceiveBufferSizer implements RecvByteBufAllocator {
   static final int MIN_SHIFT = 6;
   static final int MAX_SHIFT = 16;
   static final int INITIAL_SHIFT = 11;

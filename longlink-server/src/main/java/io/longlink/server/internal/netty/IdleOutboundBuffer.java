@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.Channel;
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * {@link #restore} it before it writes or asks whether the channel is writable. Works on every
  * transport; where the field or the constructor cannot be reached, nothing is taken.
  */
-final class IdleOutboundBuffer {
+public final class IdleOutboundBuffer {
   private static final Logger log = LoggerFactory.getLogger(IdleOutboundBuffer.class);
   private static final NettyField BUFFER = NettyField.find("io.netty.channel.AbstractChannel$AbstractUnsafe", "outboundBuffer");
   private static final MethodHandle NEW_BUFFER = constructor();
@@ -48,7 +48,7 @@ final class IdleOutboundBuffer {
    *
    * @return true if the buffer was taken
    */
-  static boolean release(Channel ch) {
+  public static boolean release(Channel ch) {
     if (BUFFER == null || NEW_BUFFER == null || !(ch instanceof AbstractChannel) || !ch.isOpen()) {
       return false;
     }
@@ -68,7 +68,7 @@ final class IdleOutboundBuffer {
    * Gives {@code ch}, whose buffer {@link #release} took, a new empty one -- unless it closed
    * meanwhile: a closed channel must keep failing writes. Event loop only.
    */
-  static void restore(Channel ch) {
+  public static void restore(Channel ch) {
     Channel.Unsafe unsafe = ch.unsafe();
     if (ch.isOpen() && BUFFER.handle().getVolatile(unsafe) == null) {
       try {
@@ -80,7 +80,7 @@ final class IdleOutboundBuffer {
   }
 
   /** True if {@code ch} has an outbound buffer (a closed channel has none either). */
-  static boolean holds(Channel ch) {
+  public static boolean holds(Channel ch) {
     return ch.unsafe().outboundBuffer() != null;
   }
 }

@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.spi;
 
 import io.longlink.protocol.TargetKind;
 import java.util.List;

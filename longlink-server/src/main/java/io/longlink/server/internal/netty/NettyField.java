@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;

@@ -1,4 +1,4 @@
-package io.longlink.server;
+package io.longlink.server.internal.netty;
 
 import io.netty.channel.Channel;
 import io.netty.channel.epoll.EpollIoOps;
@@ -16,7 +16,7 @@ import io.netty.channel.epoll.EpollIoOps;
  * new object, which the next call shares again). Only epoll; where the field cannot be reached,
  * nothing is shared. Thread-safe.
  */
-final class SharedEpollOps {
+public final class SharedEpollOps {
   /** Distinct sets kept; a connection moves between a handful, so more means something unusual: stop sharing. */
   static final int MAX_DISTINCT = 32;
   private static final NettyField OPS = NettyField.find("io.netty.channel.epoll.AbstractEpollChannel", "ops");
@@ -29,7 +29,7 @@ final class SharedEpollOps {
    *
    * @return true if {@code ch} now holds the shared instance
    */
-  static boolean share(Channel ch) {
+  public static boolean share(Channel ch) {
     return OPS != null && OPS.in(ch) && SHARED.share(OPS, ch);
   }
 }
