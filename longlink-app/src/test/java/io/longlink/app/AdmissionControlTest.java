@@ -48,11 +48,11 @@ class AdmissionControlTest {
           peak = Math.max(peak, i - j + 1);
         }
         double spanSeconds = (t[t.length - 1] - t[0]) / 1e9;
-        long refused = server.limitHits(Limits.Limit.HANDSHAKES);
+        long refused = server.stats().limitHits(Limits.Limit.HANDSHAKES);
         System.out.println(String.format("admission: %d clients (another process) in after %.1f s, logins admitted over "
             + "%.1f s; %d admitted, at most %d in any second (bucket %d/s + burst %d); %d refused with a retry-after; "
             + "crowd says: %s", CLIENTS, seconds, spanSeconds, t.length, peak, RATE, BURST, refused, said));
-        assertThat(server.sessionCount()).isEqualTo(CLIENTS);
+        assertThat(server.stats().sessions()).isEqualTo(CLIENTS);
         assertThat(t).hasSize(CLIENTS); // nobody was admitted twice or lost
         // The bucket admits at most rate + burst in any second; the margin covers the gap between taking a
         // token and the authenticator's timestamp on two event loops. Unpaced, the first second would see
@@ -68,7 +68,7 @@ class AdmissionControlTest {
         }
       }
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
-          .until(() -> server.connectionCount() == 0);
+          .until(() -> server.stats().connections() == 0);
     }
   }
 }

@@ -66,7 +66,7 @@ class CliTest {
     startServer();
     CompletableFuture<Result> bob = runAsync("client", "--id", "bob", "--server", address(), "--receive", "1", "--json",
         "--timeout", "20s");
-    await().until(() -> server.sessionCount() == 1);
+    await().until(() -> server.stats().sessions() == 1);
     Result alice = run("client", "--id", "alice", "--server", address(), "--to", "bob", "--send", "hello");
     assertThat(alice.code()).as(alice.err()).isZero();
     assertThat(alice.err()).contains("1 message(s) acknowledged");
@@ -80,7 +80,7 @@ class CliTest {
     startServer();
     CompletableFuture<Result> bob = runAsync("client", "--id", "bob", "--server", address(), "--subscribe", "news",
         "--receive", "3", "--timeout", "20s");
-    await().until(() -> server.topicCount() == 1);
+    await().until(() -> server.stats().topics() == 1);
     Result alice = run("client", "--id", "alice", "--server", address(), "--topic", "news", "--send", "m", "--send-count", "3");
     assertThat(alice.code()).as(alice.err()).isZero();
     Result b = bob.get(20, TimeUnit.SECONDS);

@@ -36,7 +36,7 @@ class ClientKillIT {
     Duration retention = Duration.ofSeconds(2);
     server = LonglinkServer.builder().config(ServerConfig.builder().port(0).sessionRetention(retention).build())
         .build().start();
-    int baseline = server.connectionCount();
+    int baseline = server.stats().connections();
     String address = "127.0.0.1:" + server.localAddress().getPort();
     int n = 5;
     List<JarProcess> clients = new ArrayList<>();
@@ -46,21 +46,21 @@ class ClientKillIT {
       processes.add(c.process());
       clients.add(c);
     }
-    await().atMost(Duration.ofSeconds(30)).until(() -> server.sessionCount() == n && server.topicCount() == 1
-        && server.connectionCount() == baseline + n);
+    await().atMost(Duration.ofSeconds(30)).until(() -> server.stats().sessions() == n && server.stats().topics() == 1
+        && server.stats().connections() == baseline + n);
     long killedAt = System.nanoTime();
     for (JarProcess c : clients) {
       c.process().destroyForcibly(); // SIGKILL: no CLOSE, no clean shutdown
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> server.connectionCount() == baseline);
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.stats().connections() == baseline);
     double connectionsFreed = (System.nanoTime() - killedAt) / 1e9;
-    assertThat(server.detachedSessionCount()).isEqualTo(n); // kept for resume, as promised
-    await().atMost(retention.plusSeconds(5)).until(() -> server.sessionCount() == 0 && server.topicCount() == 0);
+    assertThat(server.stats().detachedSessions()).isEqualTo(n); // kept for resume, as promised
+    await().atMost(retention.plusSeconds(5)).until(() -> server.stats().sessions() == 0 && server.stats().topics() == 0);
     double sessionsFreed = (System.nanoTime() - killedAt) / 1e9;
     System.out.println(String.format("kill-9: %d clients killed; connections back to baseline after %.2f s, detached "
         + "sessions and subscriptions gone after %.2f s (retention %d s)", n, connectionsFreed, sessionsFreed,
         retention.toSeconds()));
     assertThat(sessionsFreed).isGreaterThanOrEqualTo(retention.toMillis() / 1000.0 - 0.1); // not before retention
-    assertThat(server.detachedSessionCount()).isZero();
+    assertThat(server.stats().detachedSessions()).isZero();
   }
 }

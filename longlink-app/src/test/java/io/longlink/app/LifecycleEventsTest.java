@@ -118,7 +118,7 @@ class LifecycleEventsTest {
       alice.send(Frame.Hello.newSession("alice", ""));
       String aliceSession = alice.readUntil(Frame.Welcome.class).sessionId();
       alice.abort(); // the process died
-      await().until(() -> server.detachedSessionCount() == 1);
+      await().until(() -> server.stats().detachedSessions() == 1);
       try (RawClient back = RawClient.connect(server.localAddress())) {
         back.send(new Frame.Hello(Frame.VERSION, "alice", "", aliceSession, 0, 2));
         back.readUntil(Frame.Welcome.class);
@@ -135,7 +135,7 @@ class LifecycleEventsTest {
         assertThat(server.kick(id, "abuse")).isTrue();
         carol.readUntil(Frame.GoAway.class);
       }
-      await().until(() -> server.connectionCount() == 0);
+      await().until(() -> server.stats().connections() == 0);
     }
   }
 }

@@ -62,7 +62,7 @@ class LonglinkPoolTest {
       AtomicBoolean running = new AtomicBoolean(true);
       Thread sampler = Thread.ofPlatform().daemon().start(() -> {
         while (running.get()) {
-          serverPeak.accumulate(server.connectionCount());
+          serverPeak.accumulate(server.stats().connections());
           poolPeak.accumulate(pool.stats().open());
           Thread.onSpinWait();
         }

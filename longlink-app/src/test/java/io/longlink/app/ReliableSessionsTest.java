@@ -193,12 +193,12 @@ class ReliableSessionsTest {
             + "faults %d (resets %d, mid-frame closes %d, blackholes %d), resumes %d, sessions lost %d", n, n,
         toBob.delivered(), toAlice.delivered(), toBob.lost(), toAlice.lost(), toBob.duplicated(), toAlice.duplicated(),
         toBob.reordered(), toAlice.reordered(), cuts.get(), cuts.get() - midFrameCuts.get() - blackholes.get(),
-        midFrameCuts.get(), blackholes.get(), server.resumedCount(), aliceInbox.lost.size() + bobInbox.lost.size()));
+        midFrameCuts.get(), blackholes.get(), server.stats().resumed(), aliceInbox.lost.size() + bobInbox.lost.size()));
     assertThat(toBob).isEqualTo(new Audit(n, 0, 0, 0));
     assertThat(toAlice).isEqualTo(new Audit(n, 0, 0, 0));
     assertThat(cuts.get()).isGreaterThanOrEqualTo(minCuts);
     assertThat(blackholes.get()).isPositive();
-    assertThat(server.resumedCount()).isGreaterThanOrEqualTo(minCuts);
+    assertThat(server.stats().resumed()).isGreaterThanOrEqualTo(minCuts);
     assertThat(aliceInbox.lost).isEmpty();
     assertThat(bobInbox.lost).isEmpty();
   }
@@ -231,13 +231,13 @@ class ReliableSessionsTest {
     String first = bob.sessionId();
     bob.subscribe("news").get(5, TimeUnit.SECONDS);
     proxy.setEnabled(false); // the gateway looks down: connections reset, new ones refused
-    await().until(() -> server.detachedSessionCount() == 1);
-    await().until(() -> server.sessionCount() == 0); // expired
+    await().until(() -> server.stats().detachedSessions() == 1);
+    await().until(() -> server.stats().sessions() == 0); // expired
     proxy.setEnabled(true);
     await().until(() -> inbox.lost.size() == 1 && bob.state() == ClientState.CONNECTED);
     assertThat(inbox.lost.get(0).oldSessionId()).isEqualTo(first);
     assertThat(bob.sessionId()).isNotEqualTo(first);
-    await().until(() -> server.topicCount() == 1); // re-subscribed by itself
+    await().until(() -> server.stats().topics() == 1); // re-subscribed by itself
     server.publishToTopic("news", utf8("after the loss"));
     await().until(() -> inbox.payloads.contains("after the loss"));
   }
@@ -249,7 +249,7 @@ class ReliableSessionsTest {
     Inbox inbox = new Inbox();
     LonglinkClient bob = client("bob", proxy.address(), inbox, true);
     proxy.setEnabled(false); // the gateway looks down: connections reset, new ones refused
-    await().until(() -> server.detachedSessionCount() == 1);
+    await().until(() -> server.stats().detachedSessions() == 1);
     for (int i = 0; i < 8; i++) {
       server.publishToClient("bob", utf8("m" + i));
     }
@@ -275,7 +275,7 @@ class ReliableSessionsTest {
     server.close();
     long restartedAt = System.nanoTime();
     start(config.port(port));
-    await().atMost(Duration.ofSeconds(20)).until(() -> server.sessionCount() == n);
+    await().atMost(Duration.ofSeconds(20)).until(() -> server.stats().sessions() == n);
     for (Inbox inbox : inboxes) {
       await().until(() -> inbox.lost.size() == 1);
     }

@@ -94,7 +94,7 @@ class RequestResponseTest {
     assertThatThrownBy(() -> c.request(utf8("fail 42"), Duration.ofSeconds(5)).get(5, TimeUnit.SECONDS))
         .hasCauseInstanceOf(LonglinkException.class)
         .cause().hasMessage("REQUEST_FAILED: no such order: 42");
-    assertThat(server.requestsHandledCount()).isEqualTo(2);
+    assertThat(server.stats().requestsHandled()).isEqualTo(2);
 
     LonglinkServer bare = start(null);
     LonglinkClient d = client(bare);
@@ -115,8 +115,8 @@ class RequestResponseTest {
     assertThat(ms).as("failed at the deadline").isBetween(300.0, 300.0 + 200);
     // The CANCEL reached the gateway: the handler's thread was interrupted, nothing stays in flight.
     assertThat(interrupted.await(5, TimeUnit.SECONDS)).isTrue();
-    await().until(() -> server.requestsInFlight() == 0);
-    assertThat(server.requestsCancelledCount()).isEqualTo(1);
+    await().until(() -> server.stats().requestsInFlight() == 0);
+    assertThat(server.stats().requestsCancelled()).isEqualTo(1);
     assertThat(c.request(utf8("after"), Duration.ofSeconds(5)).get(5, TimeUnit.SECONDS)).asString().isEqualTo("re: after");
   }
 
@@ -128,7 +128,7 @@ class RequestResponseTest {
       raw.send(new Frame.Request(2, System.currentTimeMillis() + 5_000, utf8("on time")));
       Frame.Response r = raw.readUntil(Frame.Response.class);
       assertThat(r.requestId()).as("only the live request is answered").isEqualTo(2);
-      assertThat(server.requestsExpiredCount()).isEqualTo(1);
+      assertThat(server.stats().requestsExpired()).isEqualTo(1);
       assertThat(invocations).hasValue(1);
     }
   }
@@ -141,7 +141,7 @@ class RequestResponseTest {
     await().until(() -> invocations.get() == 1);
     f.cancel(true);
     assertThat(interrupted.await(5, TimeUnit.SECONDS)).isTrue();
-    await().until(() -> server.requestsInFlight() == 0 && server.requestsCancelledCount() == 1);
+    await().until(() -> server.stats().requestsInFlight() == 0 && server.stats().requestsCancelled() == 1);
   }
 
   @Test
@@ -193,16 +193,16 @@ class RequestResponseTest {
         .cause().isInstanceOf(RequestTimeoutException.class);
     assertThat((System.nanoTime() - t0) / 1e6).isBetween(300.0, 500.0);
     assertThat(bobInterrupted.await(5, TimeUnit.SECONDS)).isTrue();
-    await().until(() -> server.requestsInFlight() == 0);
+    await().until(() -> server.stats().requestsInFlight() == 0);
 
     // Bob leaves while alice waits: she hears it at once instead of at her deadline.
     CompletableFuture<byte[]> pending = alice.request("bob", utf8("stall"), Duration.ofSeconds(30));
-    await().until(() -> server.requestsInFlight() == 1);
+    await().until(() -> server.stats().requestsInFlight() == 1);
     bob.close();
     assertThatThrownBy(() -> pending.get(5, TimeUnit.SECONDS)).cause()
         .isInstanceOfSatisfying(LonglinkException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNREACHABLE))
         .hasMessageContaining("disconnected before answering");
-    assertThat(server.requestsForwardedCount()).as("all but the one to nobody").isEqualTo(5);
-    await().until(() -> server.requestsInFlight() == 0);
+    assertThat(server.stats().requestsForwarded()).as("all but the one to nobody").isEqualTo(5);
+    await().until(() -> server.stats().requestsInFlight() == 0);
   }
 }

@@ -133,7 +133,7 @@ class SdkEndToEndTest {
     Throwable cause = first.disconnected.get(5, TimeUnit.SECONDS);
     assertThat(cause).isInstanceOfSatisfying(LonglinkException.class,
         e -> assertThat(e.code()).isEqualTo(ErrorCode.REPLACED));
-    await().until(() -> server.sessionCount() == 1 && server.connectionCount() == 1);
+    await().until(() -> server.stats().sessions() == 1 && server.stats().connections() == 1);
   }
 
   @Test
@@ -143,7 +143,7 @@ class SdkEndToEndTest {
     LonglinkClient idle = connect("idle", r);
     // 1.5 s is almost four dead-peer windows of 400 ms: only heartbeats keep it open.
     await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
-        .until(() -> idle.state() == ClientState.CONNECTED && server.sessionCount() == 1);
+        .until(() -> idle.state() == ClientState.CONNECTED && server.stats().sessions() == 1);
     assertThat(idle.lastRtt()).isNotNull();
     assertThat(r.disconnected).isNotDone();
   }
@@ -153,10 +153,10 @@ class SdkEndToEndTest {
     start(ServerConfig.builder());
     LonglinkClient c = connect("alice", new Recorder());
     c.subscribe("news").get(5, TimeUnit.SECONDS);
-    assertThat(server.topicCount()).isEqualTo(1);
+    assertThat(server.stats().topics()).isEqualTo(1);
     c.close();
     assertThat(c.state()).isEqualTo(ClientState.CLOSED);
-    await().until(() -> server.sessionCount() == 0 && server.connectionCount() == 0 && server.topicCount() == 0);
+    await().until(() -> server.stats().sessions() == 0 && server.stats().connections() == 0 && server.stats().topics() == 0);
   }
 
   @Test
@@ -209,7 +209,7 @@ class SdkEndToEndTest {
     for (int i = 2; i <= total; i++) {
       server.publishToClient("stalled", new byte[64 * 1024]); // 25 MiB in all, the buffer keeps 1 MiB
     }
-    await().until(() -> server.droppedMessagesCount() > 0);
+    await().until(() -> server.stats().droppedMessages() > 0);
     resume.countDown();
 
     await().atMost(Duration.ofSeconds(20)).until(() -> !seen.isEmpty() && covered(seen) == total);

@@ -97,7 +97,7 @@ public final class BenchCommand implements Runnable {
           Frame.Welcome w = (Frame.Welcome) bob.read();
           bob.drop();
           long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-          while (server.detachedSessionCount() == 0 && System.nanoTime() < deadline) {
+          while (server.stats().detachedSessions() == 0 && System.nanoTime() < deadline) {
             Thread.onSpinWait();
           }
           List<CompletableFuture<Void>> acks = new ArrayList<>(pending);

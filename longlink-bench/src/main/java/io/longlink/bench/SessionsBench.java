@@ -32,6 +32,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import io.longlink.server.NodeStats;
 
 /**
  * {@code longlink bench sessions}: a million sessions in one process without sockets. The gateway
@@ -136,7 +137,7 @@ final class SessionsBench implements Callable<Integer> {
       }
     }
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    while (server.connectionCount() > 0 && System.nanoTime() < deadline) {
+    while (server.stats().connections() > 0 && System.nanoTime() < deadline) {
       TimeUnit.MILLISECONDS.sleep(20);
     }
   }
@@ -182,9 +183,9 @@ final class SessionsBench implements Callable<Integer> {
     // second gives back what idle connections need not keep, the third finds nothing to give back.
     awaitWindowTurns(server, 2);
     long[] heap = heapAndLonglinkBytes();
-    LonglinkServer.SweepTotals before = server.livenessSweeps();
+    NodeStats.SweepTotals before = server.stats().livenessSweeps();
     awaitWindowTurns(server, 3);
-    LonglinkServer.SweepTotals idle = server.livenessSweeps().since(before);
+    NodeStats.SweepTotals idle = server.stats().livenessSweeps().since(before);
 
     // Heartbeat round: every client pings once, the gateway answers each.
     long pongs0 = pongs.get();
@@ -204,9 +205,9 @@ final class SessionsBench implements Callable<Integer> {
 
     // Every session read a PING: of the two window turns after the round one sees the reads and one
     // trims every session at once (spread over a heartbeat interval when heartbeats are); their mean.
-    before = server.livenessSweeps();
+    before = server.stats().livenessSweeps();
     awaitWindowTurns(server, 2);
-    double trimSweepMs = server.livenessSweeps().since(before).meanWindowSweepMillis();
+    double trimSweepMs = server.stats().livenessSweeps().since(before).meanWindowSweepMillis();
 
     // Publish round: one message to every session through the gateway's routing; clients ack each.
     long d0 = deliveries.get();
@@ -226,8 +227,8 @@ final class SessionsBench implements Callable<Integer> {
 
   /** Waits for {@code n} more turns of the gateway's one-second window on every event loop. */
   private static void awaitWindowTurns(LonglinkServer server, int n) throws InterruptedException {
-    long target = server.livenessSweeps().fewestWindowTurns() + n;
-    awaitCount(() -> server.livenessSweeps().fewestWindowTurns(), target, "sweeps turning the window");
+    long target = server.stats().livenessSweeps().fewestWindowTurns() + n;
+    awaitCount(() -> server.stats().livenessSweeps().fewestWindowTurns(), target, "sweeps turning the window");
   }
 
   private void failed(String reason) {

@@ -79,21 +79,11 @@ public final class LonglinkClient implements AutoCloseable {
     }
   }
 
-  private final List<InetSocketAddress> endpoints;
-  private final String clientId;
-  private final String token;
-  private final ClientListener listener;
-  private final Duration connectTimeout;
-  private final int maxFrameSize;
-  private final Ticker ticker;
-  private final Random random;
-  private final boolean reconnect;
-  private final boolean retryInitialConnect;
-  private final int maxAttempts;
-  private final long stableAfterNanos;
+  /** What the application built the client with. */
+  private final ClientConfig config;
+  /** When and how soon to come back after a lost connection. */
+  private final ReconnectPolicy reconnectPolicy;
   private final Backoff configuredBackoff;
-  private final OverflowPolicy overflowPolicy;
-  private final Duration blockTimeout;
   private final Semaphore permits;
   private final EventLoopGroup group;
   private final boolean ownsGroup;
@@ -138,38 +128,23 @@ public final class LonglinkClient implements AutoCloseable {
   private String refusedSessionId;
   private int unackedInbound;
   private ScheduledFuture<?> ackTimer;
-  private final int ackBatchMessages;
-  private final long ackDelayNanos;
   /** Stamp of the last connection attempt (docs/PROTOCOL.md: HELLO attemptStamp). */
   private long attemptStamp;
 
-  private LonglinkClient(Builder b) {
-    this.endpoints = List.copyOf(b.endpoints);
-    this.clientId = b.clientId;
-    this.token = b.token;
-    this.listener = b.listener;
-    this.connectTimeout = b.connectTimeout;
-    this.maxFrameSize = b.maxFrameSize;
-    this.ticker = b.ticker;
-    this.random = b.random;
-    this.reconnect = b.reconnect;
-    this.retryInitialConnect = b.retryInitialConnect;
-    this.maxAttempts = b.maxAttempts;
-    this.stableAfterNanos = b.stableAfter.toNanos();
-    this.configuredBackoff = b.backoffInitial == null ? null
-        : new Backoff(b.backoffInitial.toNanos(), b.backoffMax.toNanos());
+  private LonglinkClient(ClientConfig config) {
+    this.config = config;
+    this.reconnectPolicy = new ReconnectPolicy(config.reconnect(), config.retryInitialConnect(), config.maxAttempts(),
+        config.stableAfter().toNanos(), config.random());
+    this.configuredBackoff = config.backoffInitial() == null ? null
+        : new Backoff(config.backoffInitial().toNanos(), config.backoffMax().toNanos());
     this.backoff = configuredBackoff != null ? configuredBackoff
         : new Backoff(TimeUnit.SECONDS.toNanos(1), TimeUnit.SECONDS.toNanos(60));
-    this.ackBatchMessages = b.ackBatchMessages;
-    this.ackDelayNanos = b.ackDelay.toNanos();
-    this.overflowPolicy = b.overflowPolicy;
-    this.blockTimeout = b.blockTimeout;
-    this.permits = b.overflowPolicy == OverflowPolicy.BLOCK ? new Semaphore(b.maxPendingMessages) : null;
-    this.outbox = new Outbox(b.maxPendingMessages, b.maxPendingBytes);
-    this.ownsGroup = b.group == null;
-    this.group = ownsGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : b.group;
+    this.permits = config.overflowPolicy() == OverflowPolicy.BLOCK ? new Semaphore(config.maxPendingMessages()) : null;
+    this.outbox = new Outbox(config.maxPendingMessages(), config.maxPendingBytes());
+    this.ownsGroup = config.group() == null;
+    this.group = ownsGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : config.group();
     this.loop = group.next();
-    this.answering = new RequestServer(b.requestHandler, b.requestExecutor, System::currentTimeMillis);
+    this.answering = new RequestServer(config.requestHandler(), config.requestExecutor(), System::currentTimeMillis);
   }
 
   public static Builder builder() {
@@ -188,7 +163,7 @@ public final class LonglinkClient implements AutoCloseable {
     loop.execute(() -> {
       if (state != ClientState.DISCONNECTED) {
         result.completeExceptionally(new IllegalStateException(
-            "connect(): client " + clientId + " is " + state + " (expected: DISCONNECTED)"));
+            "connect(): client " + config.clientId() + " is " + state + " (expected: DISCONNECTED)"));
         return;
       }
       connectFuture = result;
@@ -211,8 +186,8 @@ public final class LonglinkClient implements AutoCloseable {
   public CompletableFuture<Void> send(Destination to, byte[] payload) {
     Objects.requireNonNull(to, "to");
     Objects.requireNonNull(payload, "payload");
-    if (payload.length > maxFrameSize) {
-      throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxFrameSize + ")");
+    if (payload.length > config.maxFrameSize()) {
+      throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + config.maxFrameSize() + ")");
     }
     return sequenced(new Frame.Data(0, to.kind(), to.name(), "", payload), null);
   }
@@ -251,11 +226,11 @@ public final class LonglinkClient implements AutoCloseable {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
     }
-    if (payload.length > maxFrameSize) {
-      throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxFrameSize + ")");
+    if (payload.length > config.maxFrameSize()) {
+      throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + config.maxFrameSize() + ")");
     }
     long timeoutNanos = timeout.toNanos();
-    long dueNanos = ticker.nanoTime() + timeoutNanos;
+    long dueNanos = config.ticker().nanoTime() + timeoutNanos;
     long deadlineMillis = System.currentTimeMillis() + timeout.toMillis();
     CompletableFuture<byte[]> result = new CompletableFuture<>();
     try {
@@ -269,7 +244,7 @@ public final class LonglinkClient implements AutoCloseable {
   private void startRequest(String target, byte[] payload, long deadlineMillis, long dueNanos, Duration timeout,
       CompletableFuture<byte[]> result) {
     if (state == ClientState.CLOSED || state == ClientState.DISCONNECTED) {
-      result.completeExceptionally(new IllegalStateException("client " + clientId + " is " + state
+      result.completeExceptionally(new IllegalStateException("client " + config.clientId() + " is " + state
           + " (expected: connected or reconnecting)"));
       return;
     }
@@ -279,10 +254,10 @@ public final class LonglinkClient implements AutoCloseable {
     Requests.Pending p = requests.add(deadlineMillis, target, payload, result);
     p.timer = loop.schedule(() -> {
       if (dropRequest(p.id) != null) {
-        p.future.completeExceptionally(new RequestTimeoutException("request " + p.id + " of client " + clientId
+        p.future.completeExceptionally(new RequestTimeoutException("request " + p.id + " of client " + config.clientId()
             + ": no answer within " + timeout.toMillis() + " ms"));
       }
-    }, Math.max(0, dueNanos - ticker.nanoTime()), TimeUnit.NANOSECONDS);
+    }, Math.max(0, dueNanos - config.ticker().nanoTime()), TimeUnit.NANOSECONDS);
     result.whenComplete((v, e) -> {
       if (result.isCancelled()) {
         try {
@@ -321,11 +296,11 @@ public final class LonglinkClient implements AutoCloseable {
     try {
       loop.execute(() -> {
         if (state != ClientState.CONNECTED) {
-          result.completeExceptionally(new IllegalStateException("client " + clientId + " is " + state
+          result.completeExceptionally(new IllegalStateException("client " + config.clientId() + " is " + state
               + " (expected: CONNECTED)"));
           return;
         }
-        long stamp = ticker.nanoTime() & Long.MAX_VALUE;
+        long stamp = config.ticker().nanoTime() & Long.MAX_VALUE;
         while (pings.containsKey(stamp)) {
           stamp++;
         }
@@ -333,7 +308,7 @@ public final class LonglinkClient implements AutoCloseable {
         write(new Frame.Ping(stamp));
       });
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      result.completeExceptionally(new IllegalStateException("client " + clientId + " closed"));
+      result.completeExceptionally(new IllegalStateException("client " + config.clientId() + " closed"));
     }
     return result;
   }
@@ -391,7 +366,7 @@ public final class LonglinkClient implements AutoCloseable {
     if (state != ClientState.RECONNECTING) {
       return null;
     }
-    return Duration.ofNanos(Math.max(0, nextRetryAtNanos - ticker.nanoTime()));
+    return Duration.ofNanos(Math.max(0, nextRetryAtNanos - config.ticker().nanoTime()));
   }
 
   /** The round-trip time of the last answered heartbeat, or {@code null} if none yet. */
@@ -419,7 +394,7 @@ public final class LonglinkClient implements AutoCloseable {
   }
 
   public String clientId() {
-    return clientId;
+    return config.clientId();
   }
 
   /** Completes when the client is CLOSED. */
@@ -450,7 +425,7 @@ public final class LonglinkClient implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
-      log.warn("client {}: close did not finish cleanly: {}", clientId, e.toString());
+      log.warn("client {}: close did not finish cleanly: {}", config.clientId(), e.toString());
     }
   }
 
@@ -470,15 +445,15 @@ public final class LonglinkClient implements AutoCloseable {
     if (permits != null) {
       try {
         permit = loop.inEventLoop() ? permits.tryAcquire()
-            : permits.tryAcquire(blockTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            : permits.tryAcquire(config.blockTimeout().toNanos(), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         done.completeExceptionally(e);
         return done;
       }
       if (!permit) {
-        done.completeExceptionally(new OutboxFullException("client " + clientId + ": outbox still full after "
-            + blockTimeout.toMillis() + " ms: the gateway has not acknowledged enough of what was sent"));
+        done.completeExceptionally(new OutboxFullException("client " + config.clientId() + ": outbox still full after "
+            + config.blockTimeout().toMillis() + " ms: the gateway has not acknowledged enough of what was sent"));
         return done;
       }
     }
@@ -490,7 +465,7 @@ public final class LonglinkClient implements AutoCloseable {
   private void enqueue(Frame unnumbered, Runnable onAccepted, CompletableFuture<Void> done, boolean holdsPermit) {
     if (state == ClientState.CLOSED || state == ClientState.DISCONNECTED) {
       release(holdsPermit);
-      done.completeExceptionally(new IllegalStateException("client " + clientId + " is " + state
+      done.completeExceptionally(new IllegalStateException("client " + config.clientId() + " is " + state
           + (state == ClientState.DISCONNECTED ? " (expected: connected or reconnecting); connect() first" : "")));
       return;
     }
@@ -498,7 +473,7 @@ public final class LonglinkClient implements AutoCloseable {
     int size = sizeOf(frame);
     if (!outbox.fits(size)) {
       release(holdsPermit);
-      done.completeExceptionally(new OutboxFullException("client " + clientId + ": " + outbox.size()
+      done.completeExceptionally(new OutboxFullException("client " + config.clientId() + ": " + outbox.size()
           + " frames unacknowledged or queued (the limit); the gateway is not keeping up or the client is offline"));
       return;
     }
@@ -529,13 +504,13 @@ public final class LonglinkClient implements AutoCloseable {
       wrote = true;
     }
     if (wrote) {
-      heartbeat.onWrite(ticker.nanoTime());
+      heartbeat.onWrite(config.ticker().nanoTime());
       ch.flush();
     }
   }
 
   private void write(Frame frame) {
-    heartbeat.onWrite(ticker.nanoTime());
+    heartbeat.onWrite(config.ticker().nanoTime());
     channel.writeAndFlush(frame, channel.voidPromise());
   }
 
@@ -544,25 +519,25 @@ public final class LonglinkClient implements AutoCloseable {
   private void startAttempt() {
     retryTimer = null;
     moveTo(ClientState.CONNECTING, null);
-    InetSocketAddress endpoint = redirect != null ? redirect : endpoints.get(endpointIndex);
+    InetSocketAddress endpoint = redirect != null ? redirect : config.endpoints().get(endpointIndex);
     redirect = null;
-    attemptStartedNanos = ticker.nanoTime();
+    attemptStartedNanos = config.ticker().nanoTime();
     Bootstrap b = new Bootstrap()
         .group(loop)
         .channel(NioSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(FrameEncoder.INSTANCE, new FrameDecoder(maxFrameSize), new Handler());
+            ch.pipeline().addLast(FrameEncoder.INSTANCE, new FrameDecoder(config.maxFrameSize()), new Handler());
           }
         });
-    log.debug("client {}: connecting to {} (attempt {})", clientId, endpoint, attempt);
+    log.debug("client {}: connecting to {} (attempt {})", config.clientId(), endpoint, attempt);
     ChannelFuture f = b.connect(endpoint);
     channel = f.channel();
     f.addListener((ChannelFutureListener) cf -> {
-      log.debug("client {}: connect to {}: {}", clientId, endpoint, cf.isSuccess() ? "ok" : cf.cause());
+      log.debug("client {}: connect to {}: {}", config.clientId(), endpoint, cf.isSuccess() ? "ok" : cf.cause());
       if (!cf.isSuccess()) {
         lost(cf.channel(), cf.cause());
         return;
@@ -572,21 +547,21 @@ public final class LonglinkClient implements AutoCloseable {
         return;
       }
       moveTo(ClientState.HANDSHAKING, null);
-      long now = ticker.nanoTime();
+      long now = config.ticker().nanoTime();
       // Until WELCOME brings the server's settings, the connect timeout bounds the handshake.
-      heartbeat = new Heartbeat(connectTimeout.toNanos(), 1, now);
+      heartbeat = new Heartbeat(config.connectTimeout().toNanos(), 1, now);
       String resume = sessionId == null ? "" : sessionId;
       // Wall-clock based so that it also grows across restarts of the client process.
       attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
-      write(new Frame.Hello(Frame.VERSION, clientId, token, resume, resume.isEmpty() ? 0 : lastReceivedSeq, attemptStamp));
+      write(new Frame.Hello(Frame.VERSION, config.clientId(), config.token(), resume, resume.isEmpty() ? 0 : lastReceivedSeq, attemptStamp));
       if (state == ClientState.HANDSHAKING && channel == cf.channel()) { // the write may have failed the connection
-        scheduleTimer(connectTimeout.toNanos());
+        scheduleTimer(config.connectTimeout().toNanos());
       }
     });
   }
 
   private void onWelcome(Frame.Welcome w) {
-    long now = ticker.nanoTime();
+    long now = config.ticker().nanoTime();
     heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(w.heartbeatIntervalMs()), Math.max(1, w.heartbeatMisses()), now);
     if (configuredBackoff == null && w.backoffInitialMs() > 0 && w.backoffMaxMs() >= w.backoffInitialMs()) {
       backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(w.backoffInitialMs()), TimeUnit.MILLISECONDS.toNanos(w.backoffMaxMs()));
@@ -596,7 +571,7 @@ public final class LonglinkClient implements AutoCloseable {
     if (w.sessionStatus() == SessionStatus.RESUMED) {
       outbox.acknowledged(w.lastReceivedSeq(), this::acked);
       writtenSeq = w.lastReceivedSeq();
-      log.debug("client {}: resumed session {}; server had up to {}, replaying from there", clientId, w.sessionId(),
+      log.debug("client {}: resumed session {}; server had up to {}, replaying from there", config.clientId(), w.sessionId(),
           w.lastReceivedSeq());
     } else {
       writtenSeq = 0;
@@ -627,18 +602,18 @@ public final class LonglinkClient implements AutoCloseable {
     for (String t : topics) {
       resubscribe.add(new Frame.Subscribe(0, t));
     }
-    SessionLostException lostCause = new SessionLostException("session " + previous + " of client " + clientId
+    SessionLostException lostCause = new SessionLostException("session " + previous + " of client " + config.clientId()
         + " was lost before the gateway acknowledged this; it may or may not have been delivered");
     int unconfirmed = outbox.restartSession(resubscribe, p -> {
       release(p.holdsPermit);
       p.done.completeExceptionally(lostCause);
     });
     SessionLostEvent event = new SessionLostEvent(previous, w.sessionId(), w.lostMessages(), unconfirmed);
-    log.info("client {}: SESSION_LOST: {}", clientId, event);
+    log.info("client {}: SESSION_LOST: {}", config.clientId(), event);
     try {
-      listener.onSessionLost(event);
+      config.listener().onSessionLost(event);
     } catch (RuntimeException e) {
-      log.warn("client {}: listener failed on session lost", clientId, e);
+      log.warn("client {}: config.listener() failed on session lost", config.clientId(), e);
     }
   }
 
@@ -661,83 +636,48 @@ public final class LonglinkClient implements AutoCloseable {
       ackTimer.cancel(false);
       ackTimer = null;
     }
-    long now = ticker.nanoTime();
+    long now = config.ticker().nanoTime();
     boolean wasConnected = state == ClientState.CONNECTED;
-    if (wasConnected && now - connectedAtNanos >= stableAfterNanos) {
-      attempt = 0; // the connection had been stable: start the backoff over
-    }
     if (cause instanceof LonglinkException && ((LonglinkException) cause).code() == ErrorCode.RESUME_REFUSED) {
       refusedSessionId = sessionId;
       sessionId = null;
     }
-    if (isFatal(cause)) {
-      giveUp(cause);
-    } else if (!everConnected && !retryInitialConnect) {
-      // connect() tries each endpoint once
-      if (moreEndpoints()) {
+    ReconnectPolicy.Decision d = reconnectPolicy.decide(new ReconnectPolicy.Loss(cause,
+        wasConnected ? now - connectedAtNanos : -1, everConnected, attempt, triedInRound, config.endpoints().size(),
+        goAwayDelayNanos, now - attemptStartedNanos), backoff);
+    attempt = d.attempt();
+    switch (d.action()) {
+      case GIVE_UP:
+        giveUp(d.failure());
+        break;
+      case FAIL_OVER:
         failOver(cause);
-      } else {
-        giveUp(cause);
-      }
-    } else if (!reconnect) {
-      giveUp(cause);
-    } else if (!wasConnected && moreEndpoints()) {
-      failOver(cause);
-    } else if (maxAttempts > 0 && attempt >= maxAttempts) {
-      giveUp(new TimeoutException("gave up after " + attempt + " reconnect attempts; last failure: " + cause));
-    } else {
-      backOff(cause, wasConnected, now);
+        break;
+      case BACK_OFF:
+        goAwayDelayNanos = 0;
+        triedInRound = 0;
+        if (d.nextRound()) {
+          endpointIndex = (endpointIndex + 1) % config.endpoints().size(); // the next round starts further on
+        }
+        retryIn(d.delayNanos(), cause);
+        break;
+      default:
+        throw new AssertionError(d.action());
     }
-  }
-
-  private void backOff(Throwable cause, boolean wasConnected, long now) {
-    long delay = backoff.delayNanos(attempt, random);
-    attempt++;
-    if (!wasConnected) {
-      delay -= now - attemptStartedNanos; // time already spent on the failed attempt counts
-    }
-    delay = Math.max(Math.max(delay, goAwayDelayNanos), 0);
-    goAwayDelayNanos = 0;
-    triedInRound = 0;
-    if (!wasConnected) {
-      endpointIndex = (endpointIndex + 1) % endpoints.size(); // the next round starts further on
-    }
-    retryIn(delay, cause);
-  }
-
-  private boolean moreEndpoints() {
-    return triedInRound + 1 < endpoints.size();
   }
 
   private void failOver(Throwable cause) {
     triedInRound++;
-    endpointIndex = (endpointIndex + 1) % endpoints.size();
+    endpointIndex = (endpointIndex + 1) % config.endpoints().size();
     retryIn(0, cause);
   }
 
   private void retryIn(long delayNanos, Throwable cause) {
-    nextRetryAtNanos = ticker.nanoTime() + delayNanos;
+    nextRetryAtNanos = config.ticker().nanoTime() + delayNanos;
     moveTo(ClientState.RECONNECTING, cause);
-    log.debug("client {}: reconnecting in {} ms (attempt {}): {}", clientId, TimeUnit.NANOSECONDS.toMillis(delayNanos),
+    log.debug("client {}: reconnecting in {} ms (attempt {}): {}", config.clientId(), TimeUnit.NANOSECONDS.toMillis(delayNanos),
         attempt, cause == null ? "" : cause.toString());
     retryTimer = loop.schedule(this::startAttempt, delayNanos, TimeUnit.NANOSECONDS);
-  }
-
-  /** Errors after which reconnecting cannot help (or would do harm). */
-  private static boolean isFatal(Throwable cause) {
-    if (!(cause instanceof LonglinkException)) {
-      return false;
-    }
-    switch (((LonglinkException) cause).code()) {
-      case AUTH_FAILED:
-      case UNSUPPORTED_VERSION:
-      case REPLACED: // another connection logged in as us: coming back would kick it out
-      case KICKED:
-      case NORMAL: // the server ended the session with CLOSE
-        return true;
-      default:
-        return false;
-    }
   }
 
   private void giveUp(Throwable cause) {
@@ -752,7 +692,7 @@ public final class LonglinkClient implements AutoCloseable {
       release(p.holdsPermit);
       p.done.completeExceptionally(failure);
     });
-    requests.failAll(new IllegalStateException("client " + clientId + " gave up: " + failure, failure));
+    requests.failAll(new IllegalStateException("client " + config.clientId() + " gave up: " + failure, failure));
   }
 
   private void acked(Outbox.Pending p) {
@@ -766,77 +706,132 @@ public final class LonglinkClient implements AutoCloseable {
     if (ch != channel) {
       return; // a late frame from a connection already given up
     }
-    heartbeat.onRead(ticker.nanoTime());
+    heartbeat.onRead(config.ticker().nanoTime());
     if (state == ClientState.HANDSHAKING) {
-      if (frame instanceof Frame.Welcome) {
+      onHandshakeFrame(frame);
+    } else if (state == ClientState.CONNECTED) {
+      onSessionFrame(ch, frame);
+    }
+  }
+
+  /** The server's answer to our HELLO. Every frame type is decided here: a new one does not compile unhandled. */
+  private void onHandshakeFrame(Frame frame) {
+    String unexpected = switch (frame.type()) {
+      case WELCOME -> {
         onWelcome((Frame.Welcome) frame);
-      } else if (frame instanceof Frame.GoAway) {
+        yield null;
+      }
+      case GOAWAY -> {
         onGoAway((Frame.GoAway) frame); // a refusal with a retry-after (e.g. RATE_LIMITED)
-      } else if (frame instanceof Frame.Error) {
+        yield null;
+      }
+      case ERROR -> {
         Frame.Error e = (Frame.Error) frame;
         closeWith(new LonglinkException(e.code(), e.message()));
-      } else {
-        protocolError(ErrorCode.UNEXPECTED_FRAME, frame.type() + " before WELCOME");
+        yield null;
       }
-      return;
+      case HELLO, PING, PONG, DATA, ACK, SUBSCRIBE, UNSUBSCRIBE, GAP, REJECT, REQUEST, RESPONSE, CANCEL, CLOSE ->
+          frame.type() + " before WELCOME";
+    };
+    if (unexpected != null) {
+      protocolError(ErrorCode.UNEXPECTED_FRAME, unexpected);
     }
-    if (state != ClientState.CONNECTED) {
-      return;
+  }
+
+  /** A frame of the logged-in session. Every frame type is decided here: a new one does not compile unhandled. */
+  private void onSessionFrame(Channel ch, Frame frame) {
+    String unexpected = switch (frame.type()) {
+      case DATA -> {
+        onData((Frame.Data) frame);
+        yield null;
+      }
+      case GAP -> {
+        onGap((Frame.Gap) frame);
+        yield null;
+      }
+      case REJECT -> {
+        onReject((Frame.Reject) frame);
+        yield null;
+      }
+      case RESPONSE -> {
+        requests.answered((Frame.Response) frame);
+        yield null;
+      }
+      case REQUEST -> {
+        onRequest(ch, (Frame.Request) frame);
+        yield null;
+      }
+      case CANCEL -> {
+        answering.cancel(((Frame.Cancel) frame).requestId());
+        yield null;
+      }
+      case ACK -> {
+        long seq = ((Frame.Ack) frame).seq();
+        if (!outbox.acknowledged(seq, this::acked)) {
+          protocolError(ErrorCode.SEQUENCE_GAP, "ACK " + seq + " (expected: <= " + outbox.lastSeq()
+              + ", the last seq sent)");
+        }
+        yield null;
+      }
+      case PING -> {
+        // Not our own traffic: answering the gateway's RTT samples must not stop our heartbeat (and our RTT).
+        channel.writeAndFlush(new Frame.Pong(((Frame.Ping) frame).timestamp()), channel.voidPromise());
+        yield null;
+      }
+      case PONG -> {
+        onPong((Frame.Pong) frame);
+        yield null;
+      }
+      case GOAWAY -> {
+        onGoAway((Frame.GoAway) frame);
+        yield null;
+      }
+      case ERROR -> {
+        Frame.Error e = (Frame.Error) frame;
+        closeWith(new LonglinkException(e.code(), e.message()));
+        yield null;
+      }
+      case CLOSE -> {
+        Frame.Close c = (Frame.Close) frame;
+        closeWith(new LonglinkException(c.code(), "server ended the session: " + c.reason()));
+        yield null;
+      }
+      case HELLO, WELCOME, SUBSCRIBE, UNSUBSCRIBE -> frame.type() + " from a server";
+    };
+    if (unexpected != null) {
+      protocolError(ErrorCode.UNEXPECTED_FRAME, unexpected);
     }
-    if (frame instanceof Frame.Data) {
-      onData((Frame.Data) frame);
-    } else if (frame instanceof Frame.Gap) {
-      onGap((Frame.Gap) frame);
-    } else if (frame instanceof Frame.Reject) {
-      Frame.Reject r = (Frame.Reject) frame;
-      Outbox.Pending p = outbox.pending(r.seq());
-      if (p != null) { // the ACK that follows removes it; its sender learns now
-        rejected++;
-        p.done.completeExceptionally(new LonglinkException(r.code(), "message " + r.seq() + " not delivered: "
-            + r.message()));
+  }
+
+  private void onReject(Frame.Reject r) {
+    Outbox.Pending p = outbox.pending(r.seq());
+    if (p != null) { // the ACK that follows removes it; its sender learns now
+      rejected++;
+      p.done.completeExceptionally(new LonglinkException(r.code(), "message " + r.seq() + " not delivered: "
+          + r.message()));
+    }
+  }
+
+  private void onRequest(Channel on, Frame.Request r) {
+    answering.onRequest(r, answer -> {
+      if (channel == on && state == ClientState.CONNECTED) {
+        write(answer);
       }
-    } else if (frame instanceof Frame.Response) {
-      requests.answered((Frame.Response) frame);
-    } else if (frame instanceof Frame.Request) {
-      Channel on = ch;
-      answering.onRequest((Frame.Request) frame, answer -> {
-        if (channel == on && state == ClientState.CONNECTED) {
-          write(answer);
-        }
-      }, task -> {
-        try {
-          loop.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException closed) {
-          // the client is gone, and the asker's answer with it
-        }
-      });
-    } else if (frame instanceof Frame.Cancel) {
-      answering.cancel(((Frame.Cancel) frame).requestId());
-    } else if (frame instanceof Frame.Ack) {
-      if (!outbox.acknowledged(((Frame.Ack) frame).seq(), this::acked)) {
-        protocolError(ErrorCode.SEQUENCE_GAP, "ACK " + ((Frame.Ack) frame).seq() + " (expected: <= "
-            + outbox.lastSeq() + ", the last seq sent)");
+    }, task -> {
+      try {
+        loop.execute(task);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // the client is gone, and the asker's answer with it
       }
-    } else if (frame instanceof Frame.Ping) {
-      // Not our own traffic: answering the gateway's RTT samples must not stop our heartbeat (and our RTT).
-      channel.writeAndFlush(new Frame.Pong(((Frame.Ping) frame).timestamp()), channel.voidPromise());
-    } else if (frame instanceof Frame.Pong) {
-      long stamp = ((Frame.Pong) frame).timestamp();
-      lastRttNanos = (ticker.nanoTime() - stamp) & Long.MAX_VALUE;
-      CompletableFuture<Duration> asked = pings.remove(stamp);
-      if (asked != null) {
-        asked.complete(Duration.ofNanos(lastRttNanos));
-      }
-    } else if (frame instanceof Frame.GoAway) {
-      onGoAway((Frame.GoAway) frame);
-    } else if (frame instanceof Frame.Error) {
-      Frame.Error e = (Frame.Error) frame;
-      closeWith(new LonglinkException(e.code(), e.message()));
-    } else if (frame instanceof Frame.Close) {
-      Frame.Close c = (Frame.Close) frame;
-      closeWith(new LonglinkException(c.code(), "server ended the session: " + c.reason()));
-    } else {
-      protocolError(ErrorCode.UNEXPECTED_FRAME, frame.type() + " from a server");
+    });
+  }
+
+  private void onPong(Frame.Pong pong) {
+    long stamp = pong.timestamp();
+    lastRttNanos = (config.ticker().nanoTime() - stamp) & Long.MAX_VALUE;
+    CompletableFuture<Duration> asked = pings.remove(stamp);
+    if (asked != null) {
+      asked.complete(Duration.ofNanos(lastRttNanos));
     }
   }
 
@@ -862,9 +857,9 @@ public final class LonglinkClient implements AutoCloseable {
     }
     lastReceivedSeq = d.seq();
     try {
-      listener.onMessage(new ReceivedMessage(d.from(), d.targetKind(), d.target(), d.seq(), d.payload()));
+      config.listener().onMessage(new ReceivedMessage(d.from(), d.targetKind(), d.target(), d.seq(), d.payload()));
     } catch (RuntimeException e) {
-      log.warn("client {}: listener failed on message {}", clientId, d.seq(), e);
+      log.warn("client {}: config.listener() failed on message {}", config.clientId(), d.seq(), e);
     }
     countForAck();
   }
@@ -883,15 +878,15 @@ public final class LonglinkClient implements AutoCloseable {
     lastReceivedSeq = g.toSeq();
     messagesDroppedByServer += event.count();
     try {
-      listener.onMessagesDropped(event);
+      config.listener().onMessagesDropped(event);
     } catch (RuntimeException e) {
-      log.warn("client {}: listener failed on {}", clientId, event, e);
+      log.warn("client {}: config.listener() failed on {}", config.clientId(), event, e);
     }
     countForAck();
   }
 
   private void countForAck() {
-    if (++unackedInbound >= ackBatchMessages && state == ClientState.CONNECTED) {
+    if (++unackedInbound >= config.ackBatchMessages() && state == ClientState.CONNECTED) {
       sendAck();
     }
   }
@@ -900,7 +895,7 @@ public final class LonglinkClient implements AutoCloseable {
     if (ch != channel || unackedInbound == 0 || state != ClientState.CONNECTED) {
       return;
     }
-    if (ackDelayNanos == 0) {
+    if (config.ackDelay().toNanos() == 0) {
       sendAck();
     } else if (ackTimer == null) {
       ackTimer = loop.schedule(() -> {
@@ -908,7 +903,7 @@ public final class LonglinkClient implements AutoCloseable {
         if (unackedInbound > 0 && state == ClientState.CONNECTED) {
           sendAck();
         }
-      }, ackDelayNanos, TimeUnit.NANOSECONDS);
+      }, config.ackDelay().toNanos(), TimeUnit.NANOSECONDS);
     }
   }
 
@@ -950,10 +945,10 @@ public final class LonglinkClient implements AutoCloseable {
 
   private void onTimer() {
     timer = null;
-    long now = ticker.nanoTime();
+    long now = config.ticker().nanoTime();
     if (state == ClientState.HANDSHAKING) {
       if (heartbeat.check(now) != Heartbeat.Action.NONE) {
-        closeWith(new TimeoutException("no WELCOME within " + connectTimeout.toMillis() + " ms"));
+        closeWith(new TimeoutException("no WELCOME within " + config.connectTimeout().toMillis() + " ms"));
       } else {
         scheduleTimer(heartbeat.nanosUntilNextCheck(now));
       }
@@ -982,7 +977,7 @@ public final class LonglinkClient implements AutoCloseable {
   // ---- closing ----
 
   private void protocolError(ErrorCode code, String message) {
-    log.warn("client {}: server broke the protocol: {}: {}", clientId, code, message);
+    log.warn("client {}: server broke the protocol: {}: {}", config.clientId(), code, message);
     Channel ch = channel;
     if (ch != null && ch.isActive()) {
       ch.writeAndFlush(new Frame.Error(code, message));
@@ -1012,7 +1007,7 @@ public final class LonglinkClient implements AutoCloseable {
       retryTimer = null;
     }
     moveTo(ClientState.CLOSED, null);
-    IllegalStateException closed = new IllegalStateException("client " + clientId + " closed");
+    IllegalStateException closed = new IllegalStateException("client " + config.clientId() + " closed");
     CompletableFuture<Void> f = connectFuture;
     connectFuture = null;
     if (f != null) {
@@ -1051,16 +1046,16 @@ public final class LonglinkClient implements AutoCloseable {
   private void moveTo(ClientState next, Throwable cause) {
     ClientState previous = state;
     if (!previous.canMoveTo(next)) {
-      throw new IllegalStateException("client " + clientId + ": " + previous + " -> " + next + " is not a legal transition");
+      throw new IllegalStateException("client " + config.clientId() + ": " + previous + " -> " + next + " is not a legal transition");
     }
     state = next;
     if (next == ClientState.RECONNECTING) {
       reconnects++;
     }
     try {
-      listener.onStateChanged(previous, next, cause);
+      config.listener().onStateChanged(previous, next, cause);
     } catch (RuntimeException e) {
-      log.warn("client {}: listener failed on {} -> {}", clientId, previous, next, e);
+      log.warn("client {}: config.listener() failed on {} -> {}", config.clientId(), previous, next, e);
     }
   }
 
@@ -1302,7 +1297,10 @@ public final class LonglinkClient implements AutoCloseable {
       if (clientId == null) {
         throw new IllegalStateException("clientId: not set (expected: clientId(id))");
       }
-      return new LonglinkClient(this);
+      return new LonglinkClient(new ClientConfig(List.copyOf(endpoints), clientId, token, listener, connectTimeout,
+          maxFrameSize, ticker, random, group, reconnect, retryInitialConnect, maxAttempts, stableAfter, backoffInitial,
+          backoffMax, maxPendingMessages, maxPendingBytes, overflowPolicy, ackBatchMessages, ackDelay, blockTimeout,
+          requestHandler, requestExecutor));
     }
   }
 }

@@ -29,7 +29,7 @@ import java.util.Objects;
  *     its buffered messages; zero keeps none
  * @param replayBufferMessages most unacknowledged messages buffered per session
  * @param replayBufferBytes most bytes of unacknowledged messages buffered per session (payload,
- *     names and {@value Session#MESSAGE_OVERHEAD_BYTES} B per message)
+ *     names and {@value #MESSAGE_OVERHEAD_BYTES} B per message)
  * @param slowConsumerPolicy what happens when a message for a session does not fit in its replay
  *     buffer (the client reads slower than it is sent to, or stays away too long)
  * @param maxDetachedSessions most detached sessions kept; past it the oldest-detached go first
@@ -72,6 +72,12 @@ public record ServerConfig(
     int maxRequestsInFlight,
     TcpOptions tcp,
     Limits limits) {
+  /**
+   * What a buffered message counts against a replay buffer's byte bound on top of its payload and
+   * names ({@link #replayBufferBytes}): the largest frame plus this must fit.
+   */
+  public static final int MESSAGE_OVERHEAD_BYTES = 64;
+
 
   /** Netty transport choice. */
   public enum Transport {
@@ -133,8 +139,8 @@ public record ServerConfig(
     check(!sessionRetention.isNegative() && sessionRetention.toMillis() <= Integer.MAX_VALUE, "sessionRetention",
         sessionRetention, ">= 0 and < 2^31 ms");
     check(replayBufferMessages >= 1, "replayBufferMessages", replayBufferMessages, ">= 1");
-    check(replayBufferBytes >= maxFrameSize + Session.MESSAGE_OVERHEAD_BYTES, "replayBufferBytes", replayBufferBytes,
-        ">= maxFrameSize + " + Session.MESSAGE_OVERHEAD_BYTES + ", so the largest message fits");
+    check(replayBufferBytes >= maxFrameSize + MESSAGE_OVERHEAD_BYTES, "replayBufferBytes", replayBufferBytes,
+        ">= maxFrameSize + " + MESSAGE_OVERHEAD_BYTES + ", so the largest message fits");
     Objects.requireNonNull(slowConsumerPolicy, "slowConsumerPolicy");
     check(maxDetachedSessions >= 0, "maxDetachedSessions", maxDetachedSessions, ">= 0");
     check(maxDetachedBytes >= 0, "maxDetachedBytes", maxDetachedBytes, ">= 0");

@@ -63,11 +63,11 @@ class AbruptExitCleanupTest {
 
   static void awaitBaseline(LonglinkServer server) {
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-      assertThat(server.connectionCount()).isZero();
-      assertThat(server.sessionCount()).isZero();
-      assertThat(server.detachedSessionCount()).isZero();
-      assertThat(server.topicCount()).isZero();
-      assertThat(server.trackedAddresses()).isZero();
+      assertThat(server.stats().connections()).isZero();
+      assertThat(server.stats().sessions()).isZero();
+      assertThat(server.stats().detachedSessions()).isZero();
+      assertThat(server.stats().topics()).isZero();
+      assertThat(server.stats().trackedAddresses()).isZero();
     });
   }
 

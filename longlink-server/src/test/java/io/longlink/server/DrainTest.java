@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.longlink.protocol.ErrorCode;
 import io.longlink.protocol.Frame;
+import io.longlink.protocol.testing.FakeTicker;
 import io.longlink.protocol.testing.RawClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -86,6 +87,31 @@ class DrainTest {
   }
 
   @Test
+  void aDrainEndsAtItsTimeoutOnTheNodesClockWithTheClientsThatStayed() throws Exception {
+    FakeTicker ticker = new FakeTicker();
+    server = LonglinkServer.builder()
+        .config(ServerConfig.builder().port(0).sweepInterval(Duration.ofMillis(20)).heartbeatInterval(Duration.ofMinutes(10))
+            .build())
+        .ticker(ticker).build().start();
+    RawClient stays = RawClient.login(server.localAddress(), "stays"); // reads its GOAWAY but does not leave
+    clients.add(stays);
+    CompletableFuture<LonglinkServer.DrainResult> drain = CompletableFuture.supplyAsync(() -> {
+      try {
+        return server.drain(Duration.ZERO, Duration.ofMinutes(1));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertThat(stays.readUntil(Frame.GoAway.class).code()).isEqualTo(ErrorCode.SERVER_SHUTDOWN);
+    assertThat(drain).as("a minute on the node's clock has not passed").isNotDone();
+    ticker.advance(Duration.ofSeconds(61)); // less than the heartbeat window: the client is not cut for silence
+    LonglinkServer.DrainResult r = drain.get(10, TimeUnit.SECONDS); // the real clock moved a few milliseconds
+    assertThat(r.allLeft()).isFalse();
+    assertThat(r.connectionsLeft()).isEqualTo(1);
+    assertThat(r.took()).isGreaterThanOrEqualTo(Duration.ofMinutes(1));
+  }
+
+  @Test
   void drainingTwiceOrBeforeStartIsRefused() throws Exception {
     server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build();
     assertThatThrownBy(() -> server.drain(Duration.ZERO, Duration.ZERO)).hasMessageContaining("server is NEW");
@@ -110,7 +136,7 @@ class DrainTest {
       };
       assertThat(get.apply("/readyz").statusCode()).isEqualTo(200);
       assertThat(server.dataPathWorks()).isTrue();
-      assertThat(server.sessionCount()).isZero(); // the probe session does not outlive the probe
+      assertThat(server.stats().sessions()).isZero(); // the probe session does not outlive the probe
       server.drain(Duration.ZERO, Duration.ofSeconds(1));
       java.net.http.HttpResponse<String> ready = get.apply("/readyz");
       assertThat(ready.statusCode()).isEqualTo(503);

@@ -48,12 +48,12 @@ class InMemoryTransportTest {
       ch.writeAndFlush(FrameCodec.encode(ch.alloc(), Frame.Hello.newSession("bob", "")));
       Frame.Welcome w = (Frame.Welcome) received.poll(5, TimeUnit.SECONDS);
       assertThat(w.sessionStatus()).isEqualTo(SessionStatus.NEW);
-      assertThat(server.sessionCount()).isEqualTo(1);
+      assertThat(server.stats().sessions()).isEqualTo(1);
       server.publishToClient("bob", "hi".getBytes(StandardCharsets.UTF_8));
       Frame.Data d = (Frame.Data) received.poll(5, TimeUnit.SECONDS);
       assertThat(new String(d.payload(), StandardCharsets.UTF_8)).isEqualTo("hi");
       ch.close().sync();
-      await().until(() -> server.connectionCount() == 0 && server.detachedSessionCount() == 1);
+      await().until(() -> server.stats().connections() == 0 && server.stats().detachedSessions() == 1);
     } finally {
       clients.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }

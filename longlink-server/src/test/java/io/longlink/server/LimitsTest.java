@@ -100,7 +100,7 @@ class LimitsTest {
     RawClient alice = login(a, "127.0.0.1", "alice");
     login(a, "127.0.0.1", "bob");
     assertThat(refused(connect(a, "127.0.0.1"), ErrorCode.LIMIT_EXCEEDED).message()).contains("limit of 2 connections");
-    assertThat(server.limitHits(Limit.CONNECTIONS)).isEqualTo(1);
+    assertThat(server.stats().limitHits(Limit.CONNECTIONS)).isEqualTo(1);
     assertUnaffected(alice, "alice");
   }
 
@@ -111,16 +111,16 @@ class LimitsTest {
     RawClient first = login(a, "127.0.0.2", "a1");
     login(a, "127.0.0.2", "a2");
     assertThat(refused(connect(a, "127.0.0.2"), ErrorCode.LIMIT_EXCEEDED).message()).contains("limit of 2");
-    assertThat(server.limitHits(Limit.CONNECTIONS_PER_ADDRESS)).isEqualTo(1);
+    assertThat(server.stats().limitHits(Limit.CONNECTIONS_PER_ADDRESS)).isEqualTo(1);
     first.close();
-    await().until(() -> server.connectionCount() == 2);
+    await().until(() -> server.stats().connections() == 2);
     login(a, "127.0.0.2", "a3"); // a slot was freed
     assertUnaffected(other, "other");
     for (RawClient c : clients) {
       c.close();
     }
-    await().until(() -> server.connectionCount() == 0);
-    await().until(() -> server.trackedAddresses() == 0); // nothing kept per address once all are gone
+    await().until(() -> server.stats().connections() == 0);
+    await().until(() -> server.stats().trackedAddresses() == 0); // nothing kept per address once all are gone
   }
 
   @Test
@@ -131,7 +131,7 @@ class LimitsTest {
       connect(a, "127.0.0.2").close(); // a connect-and-drop flood
     }
     assertThat(refused(connect(a, "127.0.0.2"), ErrorCode.RATE_LIMITED).message()).contains("3 new connections per second");
-    assertThat(server.limitHits(Limit.NEW_CONNECTIONS_PER_ADDRESS)).isEqualTo(1);
+    assertThat(server.stats().limitHits(Limit.NEW_CONNECTIONS_PER_ADDRESS)).isEqualTo(1);
     assertUnaffected(other, "other");
     // The bucket refills: a second later the address may connect again.
     await().atMost(Duration.ofSeconds(3)).until(() -> {
@@ -153,7 +153,7 @@ class LimitsTest {
     }
     flood(flooder, pings);
     refusedOrReset(flooder, ErrorCode.RATE_LIMITED, "more than 50 frames per second");
-    assertThat(server.limitHits(Limit.INBOUND_MESSAGES)).isEqualTo(1);
+    assertThat(server.stats().limitHits(Limit.INBOUND_MESSAGES)).isEqualTo(1);
     assertUnaffected(bystander, "bystander");
   }
 
@@ -169,7 +169,7 @@ class LimitsTest {
     }
     flood(flooder, data);
     refusedOrReset(flooder, ErrorCode.RATE_LIMITED, "more than 100000 bytes per second");
-    assertThat(server.limitHits(Limit.INBOUND_BYTES)).isEqualTo(1);
+    assertThat(server.stats().limitHits(Limit.INBOUND_BYTES)).isEqualTo(1);
     assertUnaffected(bystander, "bystander");
   }
 
@@ -183,7 +183,7 @@ class LimitsTest {
     greedy.send(new Frame.Subscribe(3, "t1")); // already subscribed: not a new one
     greedy.send(new Frame.Subscribe(4, "t3"));
     assertThat(refused(greedy, ErrorCode.LIMIT_EXCEEDED).message()).contains("more than 2 subscriptions");
-    assertThat(server.limitHits(Limit.SUBSCRIPTIONS)).isEqualTo(1);
+    assertThat(server.stats().limitHits(Limit.SUBSCRIPTIONS)).isEqualTo(1);
     assertUnaffected(bystander, "bystander");
   }
 

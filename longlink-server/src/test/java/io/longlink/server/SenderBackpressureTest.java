@@ -37,9 +37,9 @@ class SenderBackpressureTest {
         }
       });
       // The receiver reads nothing yet: far more than its 64-message buffer is on the way.
-      await().atMost(Duration.ofSeconds(10)).until(() -> server.senderPausesCount() >= 1);
-      assertThat(server.connectionCount()).isEqualTo(2);
-      assertThat(server.limitHits(Limits.Limit.PENDING_ACKS)).isZero();
+      await().atMost(Duration.ofSeconds(10)).until(() -> server.stats().senderPauses() >= 1);
+      assertThat(server.stats().connections()).isEqualTo(2);
+      assertThat(server.stats().limitHits(Limits.Limit.PENDING_ACKS)).isZero();
 
       long expected = 1;
       while (expected <= messages) {
@@ -47,7 +47,7 @@ class SenderBackpressureTest {
         try {
           f = slow.read();
         } catch (java.net.SocketTimeoutException e) {
-          throw new AssertionError("stalled at " + expected + ", pauses " + server.senderPausesCount() + ", slow "
+          throw new AssertionError("stalled at " + expected + ", pauses " + server.stats().senderPauses() + ", slow "
               + server.sessions("slow", 1) + ", fast " + server.sessions("fast", 1), e);
         }
         if (f instanceof Frame.Data d) {
@@ -61,9 +61,9 @@ class SenderBackpressureTest {
       }
       sending.get(10, TimeUnit.SECONDS);
       fast.readAckOf(messages); // every message acknowledged to its sender
-      assertThat(server.limitHits(Limits.Limit.PENDING_ACKS)).isZero();
-      assertThat(server.connectionCount()).isEqualTo(2);
-      assertThat(server.droppedMessagesCount()).isZero();
+      assertThat(server.stats().limitHits(Limits.Limit.PENDING_ACKS)).isZero();
+      assertThat(server.stats().connections()).isEqualTo(2);
+      assertThat(server.stats().droppedMessages()).isZero();
     }
   }
 }

@@ -67,7 +67,7 @@ class SlowConsumerTest {
       long peakHeap = flood.heapPeak();
       double p99 = flood.pingP99Millis();
       // The gateway cut the slow one (its ERROR may sit behind data the client never read).
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.connectionCount() == 1);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.stats().connections() == 1);
       String seen = "no ERROR frame (cut while its socket was full)";
       try {
         while (true) {
@@ -83,7 +83,7 @@ class SlowConsumerTest {
               + "MiB, after %d MiB, peak while publishing %d MiB; other client's ping p99 %.2f ms; slow client got %s",
           (long) MESSAGES * PAYLOAD >> 20, before >> 20, after >> 20, peakHeap >> 20, p99, seen));
       assertThat(seen).isIn(ErrorCode.SLOW_CONSUMER.name(), "no ERROR frame (cut while its socket was full)");
-      assertThat(server.limitHits(Limits.Limit.PENDING_ACKS)).isEqualTo(1);
+      assertThat(server.stats().limitHits(Limits.Limit.PENDING_ACKS)).isEqualTo(1);
       assertThat(after - before).isLessThan(32L << 20); // nothing of the 1 GiB stays
       assertThat(p99).isLessThan(250); // generous for a shared 2-core machine; typical is ~1 ms
     }
@@ -101,8 +101,8 @@ class SlowConsumerTest {
       long after = flood.heapAfter();
       long peakHeap = flood.heapPeak();
       double p99 = flood.pingP99Millis();
-      assertThat(server.connectionCount()).as("the slow client is kept").isEqualTo(2);
-      assertThat(server.limitHits(Limits.Limit.PENDING_ACKS)).isZero();
+      assertThat(server.stats().connections()).as("the slow client is kept").isEqualTo(2);
+      assertThat(server.stats().limitHits(Limits.Limit.PENDING_ACKS)).isZero();
 
       // Now it reads everything: messages and gaps tile 1..MESSAGES exactly, in order.
       long expected = 1;
@@ -123,16 +123,16 @@ class SlowConsumerTest {
           expected = g.toSeq() + 1;
         }
       }
-      long fitInBuffer = config.replayBufferBytes() / (PAYLOAD + Session.MESSAGE_OVERHEAD_BYTES + 2 * "slow".length());
+      long fitInBuffer = config.replayBufferBytes() / (PAYLOAD + ServerConfig.MESSAGE_OVERHEAD_BYTES + 2 * "slow".length());
       System.out.println(String.format("slow-consumer drop-oldest: published %d MiB to a client that did not read; heap "
               + "before %d MiB, after %d MiB, peak %d MiB; other client's ping p99 %.2f ms; slow client kept, then got "
               + "%d messages + %d GAPs covering %d dropped (server counted %d dropped)",
           (long) MESSAGES * PAYLOAD >> 20, before >> 20, after >> 20, peakHeap >> 20, p99, delivered, gaps,
-          reportedLost, server.droppedMessagesCount()));
+          reportedLost, server.stats().droppedMessages()));
       assertThat(delivered + reportedLost).isEqualTo(MESSAGES);
       assertThat(delivered).as("at least the newest buffer-full").isGreaterThanOrEqualTo(fitInBuffer);
       // Dropped after being written (still delivered) or before (reported by a GAP): the server saw both.
-      assertThat(server.droppedMessagesCount()).isBetween(reportedLost, reportedLost + delivered);
+      assertThat(server.stats().droppedMessages()).isBetween(reportedLost, reportedLost + delivered);
       assertThat(after - before).isLessThan(32L << 20);
       assertThat(p99).isLessThan(250);
     }
@@ -147,7 +147,7 @@ class SlowConsumerTest {
       first.send(new Frame.Hello(Frame.VERSION, "away", "", "", 0, 1));
       String sessionId = first.readUntil(Frame.Welcome.class).sessionId();
       first.abort();
-      org.awaitility.Awaitility.await().until(() -> server.detachedSessionCount() == 1);
+      org.awaitility.Awaitility.await().until(() -> server.stats().detachedSessions() == 1);
       for (int i = 1; i <= 10; i++) {
         server.publishToClient("away", new byte[] {(byte) i});
       }
@@ -162,11 +162,11 @@ class SlowConsumerTest {
           assertThat(d.seq()).isEqualTo(seq);
           assertThat(d.payload()).containsExactly((byte) seq);
         }
-        assertThat(server.droppedMessagesCount()).isEqualTo(6);
+        assertThat(server.stats().droppedMessages()).isEqualTo(6);
         back.send(new Frame.Ack(10)); // an ACK may cover what the GAP skipped
         server.publishToClient("away", new byte[] {11});
         assertThat(back.readUntil(Frame.Data.class).seq()).isEqualTo(11);
-        assertThat(server.connectionCount()).isEqualTo(1);
+        assertThat(server.stats().connections()).isEqualTo(1);
       }
     }
   }

@@ -212,7 +212,7 @@ class ClusterTest {
         assertThat(r.client.state()).isEqualTo(ClientState.CONNECTED);
       }
     });
-    assertThat(b.sessionCount() + c.sessionCount()).isEqualTo(onA.size() + 1);
+    assertThat(b.stats().sessions() + c.stats().sessions()).isEqualTo(onA.size() + 1);
   }
 
   @Test

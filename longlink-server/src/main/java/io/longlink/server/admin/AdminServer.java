@@ -338,7 +338,7 @@ public final class AdminServer implements AutoCloseable {
    */
   private void shed(HttpExchange ex) throws IOException {
     JsonNode body = body(ex, "{\"fraction\": 0.25} or {\"count\": 100}");
-    int open = node.connectionCount();
+    int open = node.stats().connections();
     int count;
     if (body.has("count") && body.get("count").canConvertToInt() && body.get("count").asInt() >= 0) {
       count = body.get("count").asInt();

@@ -171,7 +171,7 @@ class AdminApiTest {
     Frame.GoAway g = carol.readUntil(Frame.GoAway.class);
     assertThat(g.code()).isEqualTo(ErrorCode.KICKED);
     assertThat(g.reason()).isEqualTo("abuse");
-    await().until(() -> server.sessionCount() == 1);
+    await().until(() -> server.stats().sessions() == 1);
 
     assertThat(call("GET", "/v1/sessions/" + id, null).statusCode()).isEqualTo(404);
     assertThat(json(call("DELETE", "/v1/sessions/" + id, null)).get("error").asText()).contains("no session");

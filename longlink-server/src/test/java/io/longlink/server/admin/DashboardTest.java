@@ -57,7 +57,7 @@ class DashboardTest {
       b.readUntil(Frame.Data.class);
       RawClient gone = RawClient.login(server.localAddress(), "c");
       gone.close(); // a detached session and a close reason to show
-      await().until(() -> server.detachedSessionCount() == 1);
+      await().until(() -> server.stats().detachedSessions() == 1);
 
       String url = "http://127.0.0.1:" + admin.address().getPort() + "/?refresh=500";
       Process p = new ProcessBuilder(browser.toString(), "--headless", "--no-sandbox", "--disable-gpu",

@@ -1,0 +1,158 @@
+package io.longlink.server.internal;
+
+import io.longlink.protocol.ErrorCode;
+import io.longlink.protocol.Frame;
+import io.longlink.protocol.TargetKind;
+import io.longlink.protocol.Ticker;
+import io.netty.util.concurrent.EventExecutorGroup;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A single node's sessions: in memory only, every answer at once. Sessions are numbered and
+ * acknowledged here; a client sending to one slower client is held back ({@link
+ * SenderBackpressure}). Thread-safe.
+ */
+final class LocalDirectory implements SessionDirectory {
+  private static final Logger log = LoggerFactory.getLogger(LocalDirectory.class);
+
+  private final LocalSessions sessions;
+  private final SenderBackpressure backpressure;
+  private final Ticker ticker;
+
+  LocalDirectory(LocalSessions sessions, NodeCounters counters, Ticker ticker) {
+    this.sessions = sessions;
+    this.backpressure = new SenderBackpressure(sessions.replayLimits, counters.senderPauses);
+    this.ticker = ticker;
+  }
+
+  @Override
+  public LocalSessions sessions() {
+    return sessions;
+  }
+
+  @Override
+  public CompletionStage<Found> find(String clientId, String sessionId, String subject, Executor loop) {
+    Session old = sessions.find(clientId, sessionId);
+    if (old == null) {
+      return CompletableFuture.completedFuture(new Found.Gone());
+    }
+    if (!old.subject.equals(subject)) {
+      log.warn("client {} (subject {}) tried to resume {}, owned by subject {}; refused", clientId, subject, old,
+          old.subject);
+      return CompletableFuture.completedFuture(new Found.Refused(ErrorCode.RESUME_REFUSED,
+          "session " + sessionId + " of client " + clientId + " belongs to another subject"));
+    }
+    return CompletableFuture.completedFuture(new Found.Resumable(old));
+  }
+
+  @Override
+  public CompletionStage<Session> create(Frame.Hello hello, String subject, Connection on) {
+    return CompletableFuture.completedFuture(
+        new Session(hello.clientId(), subject, SessionIds.next(), on, hello.attemptStamp()));
+  }
+
+  @Override
+  public void register(Session s) {
+    after(sessions.register(s));
+  }
+
+  @Override
+  public void resumed(Session s) {
+    sessions.store.attached(s);
+  }
+
+  @Override
+  public void fromClient(Connection from, Session s, Frame.Data d, boolean route) {
+    if (!route) {
+      return;
+    }
+    if (d.targetKind() != TargetKind.CLIENT) {
+      sessions.deliver(s.clientId, d.targetKind(), d.target(), d.payload());
+      return;
+    }
+    Session to = sessions.offerToClient(s.clientId, d.target(), d.payload());
+    if (to != null) {
+      backpressure.sent(from, to);
+    }
+  }
+
+  @Override
+  public void subscribe(Session s, long seq, String topic) {
+    if (s.addTopic(topic)) {
+      sessions.topics.subscribe(topic, s);
+    }
+  }
+
+  @Override
+  public void unsubscribe(Session s, long seq, String topic) {
+    if (s.removeTopic(topic)) {
+      sessions.topics.unsubscribe(topic, s);
+    }
+  }
+
+  @Override
+  public void acknowledged(Session s, long seq) {
+    backpressure.drainedSome(s);
+  }
+
+  @Override
+  public long ackable(Session s) {
+    return s.lastReceivedSeq();
+  }
+
+  @Override
+  public void connectionLost(Session s, Connection c) {
+    if (!sessions.detach(s, c)) {
+      return;
+    }
+    if (!sessions.retains()) {
+      end(s, null, false);
+      return;
+    }
+    for (Session evicted : sessions.retain(s, ticker.nanoTime())) {
+      end(evicted, null, false);
+    }
+  }
+
+  @Override
+  public void end(Session s, Connection unless, boolean force) {
+    after(sessions.end(s, unless, force));
+  }
+
+  private void after(LocalSessions.Ended ended) {
+    if (ended != null) {
+      backpressure.drainedSome(ended.session());
+    }
+  }
+
+  @Override
+  public void expireDetached(long nowNanos) {
+    for (Session s : sessions.expire(nowNanos)) {
+      end(s, null, false);
+    }
+  }
+
+  @Override
+  public int publish(String from, TargetKind kind, String target, byte[] payload) {
+    return sessions.deliver(from, kind, target, payload);
+  }
+
+  @Override
+  public void start(String nodeId, EventExecutorGroup loops) {
+    // nothing shared to join
+  }
+
+  @Override
+  public String unavailableWhy() {
+    return "";
+  }
+
+  @Override
+  public void close() {
+    // nothing held outside memory
+  }
+}
