@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import io.longlink.cli.Durations;
 
 /** {@code longlink client}: scriptable or interactive client. */
 @Command(

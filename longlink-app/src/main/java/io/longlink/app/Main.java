@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import io.longlink.cli.Durations;
 
 /** The {@code longlink} command: the gateway, a scriptable client, and the tools. */
 @Command(
@@ -24,6 +25,7 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns its exit code; the entry point for tests too. */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    io.longlink.bench.BenchCommand.serverMainClass(Main.class.getName()); // bench storm starts real gateways
     CommandLine cl = new CommandLine(new Main());
     cl.registerConverter(java.time.Duration.class, Durations::parse);
     cl.setOut(out);

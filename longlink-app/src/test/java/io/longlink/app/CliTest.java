@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.longlink.cli.Durations;
 
 /** The command line, run in-process against a gateway on a free port. */
 class CliTest {

@@ -22,7 +22,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import io.longlink.cli.GatewayOptions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,6 +44,25 @@ public final class BenchCommand implements Runnable {
   @Override
   public void run() {
     spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The main class of the command that runs {@code longlink server}; set by the application that wires the benches in. */
+  private static volatile String serverMainClass;
+
+  /**
+   * Where {@code bench storm} finds a real gateway to start and kill: the main class of the command
+   * whose {@code server} subcommand runs one (the bench module cannot know the application's).
+   */
+  public static void serverMainClass(String className) {
+    serverMainClass = java.util.Objects.requireNonNull(className, "className");
+  }
+
+  static String serverMainClass() {
+    String c = serverMainClass;
+    if (c == null) {
+      throw new IllegalStateException("bench storm: no gateway command wired in (run it as ./longlink bench storm)");
+    }
+    return c;
   }
 
   static LonglinkServer gateway(ServerConfig.Builder config) {
@@ -71,6 +92,8 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--pending", defaultValue = "1000", description = "Messages buffered while away (default: ${DEFAULT-VALUE}).")
     int pending;
 
+    @Mixin GatewayOptions gateway;
+
     @Option(names = "--rounds", defaultValue = "30", description = "Measured rounds (default: ${DEFAULT-VALUE}).")
     int rounds;
 
@@ -85,7 +108,7 @@ public final class BenchCommand implements Runnable {
       PrintWriter console = spec.commandLine().getOut();
       long[] first = new long[rounds];
       long[] all = new long[rounds];
-      try (LonglinkServer server = gateway(ServerConfig.builder());
+      try (LonglinkServer server = gateway(gateway.applyTo(ServerConfig.builder()));
           LonglinkClient alice = LonglinkClient.builder().endpoint(server.localAddress()).clientId("alice")
               .maxPending(Math.max(pending, 1), 1L << 30).build()) {
         alice.connect().get(10, TimeUnit.SECONDS);

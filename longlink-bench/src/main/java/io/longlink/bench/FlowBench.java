@@ -3,6 +3,7 @@ package io.longlink.bench;
 import io.longlink.protocol.HostPort;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.SchedulerSlice;
+import io.longlink.cli.GatewayOptions;
 import io.longlink.server.ServerConfig;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -34,6 +35,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -57,8 +59,11 @@ abstract class FlowBench implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--server", description = "Gateway HOST:PORT (default: one started in this process on loopback).")
+  @Option(names = "--server", description = "Gateway HOST:PORT (default: one started in this process on loopback, "
+      + "set up by the gateway options below, which `longlink server` takes too).")
   String server;
+
+  @Mixin GatewayOptions gateway;
 
   @Option(names = "--receivers-on", description = "Connect the receivers to this HOST:PORT instead (another node "
       + "of a cluster: cross-node delivery).")
@@ -173,7 +178,7 @@ abstract class FlowBench implements Callable<Integer> {
       throw new IllegalArgumentException("--wire " + wire + " needs --server HOST:PORT (a running peer)");
     }
     if (server == null) {
-      local = BenchCommand.gateway(ServerConfig.builder());
+      local = BenchCommand.gateway(gateway.applyTo(ServerConfig.builder()));
       target = local.localAddress();
     } else {
       target = HostPort.parse(server, "--server");

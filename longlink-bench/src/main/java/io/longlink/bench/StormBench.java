@@ -4,8 +4,6 @@ import io.longlink.client.ClientListener;
 import io.longlink.client.ClientState;
 import io.longlink.client.LonglinkClient;
 import io.longlink.client.SessionLostEvent;
-import io.longlink.server.LonglinkServer;
-import io.longlink.server.ServerConfig;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -20,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -247,15 +244,20 @@ final class StormBench implements Callable<Integer> {
     return sorted[i] / 1e6;
   }
 
-  /** A gateway in a child JVM, with the JVM flags `./longlink` gives one: killable like a real node. Returns once it accepts connections. */
+  /**
+   * A real gateway in a child JVM: the {@code longlink server} command with the JVM flags
+   * `./longlink` gives it, its own defaults, no admin port, and (with a Redis URI) a cluster node.
+   * Killable like a real node; SIGTERM drains it as it drains a real one. Returns once it accepts
+   * connections.
+   */
   private static Process startGateway(int port, int drainSpreadMs, String redis, String nodeId) throws Exception {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-XX:+UseCompactObjectHeaders", "-XX:MaxTenuringThreshold=1",
-        "-cp", System.getProperty("java.class.path"),
-        StormBench.class.getName() + "$Gateway", String.valueOf(port), String.valueOf(drainSpreadMs)));
+        "-cp", System.getProperty("java.class.path"), BenchCommand.serverMainClass(), "server",
+        "--port", String.valueOf(port), "--admin-port", "-1",
+        "--drain-spread", drainSpreadMs + "ms", "--drain-timeout", (drainSpreadMs + 30_000) + "ms"));
     if (redis != null) {
-      command.add(redis);
-      command.add(nodeId);
+      command.addAll(List.of("--redis", redis, "--cluster-name", "storm", "--node-id", nodeId));
     }
     Process p = new ProcessBuilder(command)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
@@ -299,34 +301,6 @@ final class StormBench implements Callable<Integer> {
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
-    }
-  }
-
-  /**
-   * The child process: a default gateway on 127.0.0.1:PORT until killed, or drained by SIGTERM;
-   * with a Redis URI and a node id, a cluster node.
-   */
-  public static final class Gateway {
-    private Gateway() {}
-
-    public static void main(String[] args) throws InterruptedException {
-      LonglinkServer.Builder b = LonglinkServer.builder()
-          .config(ServerConfig.builder().host("127.0.0.1").port(Integer.parseInt(args[0])).build());
-      if (args.length > 3) {
-        b.cluster(io.longlink.cluster.redis.RedisNodeRegistry.connect(args[2], "storm", java.time.Duration.ofSeconds(3)),
-            args[3], "", "").clusterStore(io.longlink.cluster.redis.RedisClusterStore.connect(args[2], "storm", 1024));
-      }
-      LonglinkServer server = b.build().start();
-      java.time.Duration spread = java.time.Duration.ofMillis(Long.parseLong(args[1]));
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> { // SIGTERM: drain, as ./longlink server does
-        try {
-          server.drain(spread, spread.plusSeconds(30));
-        } catch (InterruptedException | IllegalStateException e) {
-          // stopping anyway
-        }
-        server.close();
-      }));
-      new CountDownLatch(1).await();
     }
   }
 }

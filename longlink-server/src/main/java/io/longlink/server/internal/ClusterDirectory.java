@@ -191,11 +191,6 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     after(sessions.register(s));
   }
 
-  @Override
-  public void resumed(Session s) {
-    sessions.store.attached(s);
-  }
-
   /** A session ended here: the node leaves the topics it was the last subscriber of. */
   private void after(LocalSessions.Ended ended) {
     if (ended != null && ended.session().shared != null) {
@@ -553,13 +548,6 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       if (s.shared != null) {
         endStored(s);
       }
-    }
-  }
-
-  @Override
-  public void expireDetached(long nowNanos) {
-    for (Session s : sessions.expire(nowNanos)) {
-      end(s, null, false);
     }
   }
 

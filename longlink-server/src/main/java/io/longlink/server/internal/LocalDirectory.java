@@ -61,11 +61,6 @@ final class LocalDirectory implements SessionDirectory {
   }
 
   @Override
-  public void resumed(Session s) {
-    sessions.store.attached(s);
-  }
-
-  @Override
   public void fromClient(Connection from, Session s, Frame.Data d, boolean route) {
     if (!route) {
       return;
@@ -126,13 +121,6 @@ final class LocalDirectory implements SessionDirectory {
   private void after(LocalSessions.Ended ended) {
     if (ended != null) {
       backpressure.drainedSome(ended.session());
-    }
-  }
-
-  @Override
-  public void expireDetached(long nowNanos) {
-    for (Session s : sessions.expire(nowNanos)) {
-      end(s, null, false);
     }
   }
 

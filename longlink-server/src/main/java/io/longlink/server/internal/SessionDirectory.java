@@ -88,7 +88,9 @@ sealed interface SessionDirectory permits LocalDirectory, ClusterDirectory {
   void register(Session s);
 
   /** {@code s} was resumed on a connection: no longer subject to retention. */
-  void resumed(Session s);
+  default void resumed(Session s) {
+    sessions().store.attached(s);
+  }
 
   // ---- a logged-in client's frames (its connection's event loop) ----
 
@@ -123,7 +125,11 @@ sealed interface SessionDirectory permits LocalDirectory, ClusterDirectory {
   void end(Session s, Connection unless, boolean force);
 
   /** Ends the detached sessions whose retention ran out at {@code nowNanos}. Called periodically. */
-  void expireDetached(long nowNanos);
+  default void expireDetached(long nowNanos) {
+    for (Session s : sessions().expire(nowNanos)) {
+      end(s, null, false);
+    }
+  }
 
   // ---- the backend ----
 

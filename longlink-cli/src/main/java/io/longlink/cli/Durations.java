@@ -1,4 +1,4 @@
-package io.longlink.app;
+package io.longlink.cli;
 
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -6,12 +6,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Parses {@code 100us}, {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h} and ISO-8601 ({@code PT30S}). */
-final class Durations {
+public final class Durations {
   private static final Pattern SIMPLE = Pattern.compile("(\\d+)\\s*(us|ms|s|m|h)");
 
   private Durations() {}
 
-  static Duration parse(String text) {
+  /** The duration {@code text} says; IllegalArgumentException naming it if it says none. */
+  public static Duration parse(String text) {
     String t = text.trim().toLowerCase();
     Matcher m = SIMPLE.matcher(t);
     if (m.matches()) {
@@ -36,7 +37,8 @@ final class Durations {
     }
   }
 
-  static String format(Duration d) {
+  /** {@code d} in the shortest of these forms that is exact: 100us, 250ms, 30s. */
+  public static String format(Duration d) {
     if (d.toNanos() % 1_000_000 != 0) {
       return d.toNanos() / 1000 + "us";
     }
