@@ -56,7 +56,7 @@ final class Handshake {
     /** The handshake is over: a claimed connection reads again, starting with the frames that waited. */
     void opened();
 
-    /** Runs {@code task} on the connection's event loop (not at all once the loop has stopped). */
+    /** Runs {@code task} on the connection's event loop: now if called there, else as a task (none once the loop stopped). */
     void execute(Runnable task);
 
     /** Its event loop, where the directory's answers are acted on. */
@@ -179,25 +179,8 @@ final class Handshake {
   }
 
   private void login(Party c, Frame.Hello hello, String subject, SessionStatus status, long lost) {
-    CompletableFuture<Session> made = directory.create(hello, subject, c).toCompletableFuture();
-    if (made.isDone() && !made.isCompletedExceptionally()) {
-      loggedIn(c, made.join(), hello, status, lost);
-      return;
-    }
-    if (!c.claiming()) {
-      c.claim();
-    }
-    made.whenComplete((s, err) -> c.execute(() -> {
-      if (!c.claiming()) {
-        if (s != null) {
-          directory.end(s, null, true); // the connection went away meanwhile
-        }
-      } else if (err != null) {
-        failed(c, err);
-      } else {
-        loggedIn(c, s, hello, status, lost);
-      }
-    }));
+    whenAnswered(c, directory.create(hello, subject, c), s -> loggedIn(c, s, hello, status, lost),
+        s -> directory.end(s, null, true)); // the connection went away meanwhile: nobody holds the session
   }
 
   private void loggedIn(Party c, Session s, Frame.Hello hello, SessionStatus status, long lost) {
@@ -213,19 +196,30 @@ final class Handshake {
     c.opened();
   }
 
-  /** Acts on {@code answer} now if it is in, else once it is (on the loop, if still claiming). */
+  /**
+   * Acts on {@code answer} now if it is in, else claims the connection and acts once it is (on the
+   * loop, if still claiming); an answer that comes after the connection gave up goes to {@code
+   * abandoned}.
+   */
   private <T> void whenAnswered(Party c, CompletionStage<T> answer, Consumer<T> then) {
+    whenAnswered(c, answer, then, v -> { });
+  }
+
+  private <T> void whenAnswered(Party c, CompletionStage<T> answer, Consumer<T> then, Consumer<T> abandoned) {
     CompletableFuture<T> f = answer.toCompletableFuture();
     if (f.isDone() && !f.isCompletedExceptionally()) {
       then.accept(f.join());
       return;
     }
-    c.claim();
+    if (!c.claiming()) {
+      c.claim(); // a LOST login after a claimed resume is claimed already
+    }
     f.whenComplete((v, err) -> c.execute(() -> {
       if (!c.claiming()) {
-        return;
-      }
-      if (err != null) {
+        if (v != null) {
+          abandoned.accept(v);
+        }
+      } else if (err != null) {
         failed(c, err);
       } else {
         then.accept(v);

@@ -382,7 +382,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void execute(Runnable task) {
-    onLoop(task);
+    if (ctx != null && ctx.executor().inEventLoop()) {
+      task.run(); // an answer worked out on this loop already (a cluster claim): no second hop
+    } else {
+      onLoop(task);
+    }
   }
 
   @Override
