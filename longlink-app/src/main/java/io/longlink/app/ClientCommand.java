@@ -53,6 +53,20 @@ final class ClientCommand implements Callable<Integer> {
   @Option(names = "--token", defaultValue = "", description = "Token for the gateway's authenticator.")
   String token;
 
+  @Option(names = "--tls", description = "Connect over TLS (hostname verified; the JDK's trusted authorities unless "
+      + "--tls-ca).")
+  boolean tls;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE", description = "With --tls: trust the authorities in this PEM file.")
+  java.nio.file.Path tlsCa;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE", description = "With --tls: present this client certificate "
+      + "(PEM; with --tls-key) to a gateway that requires one.")
+  java.nio.file.Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM private key (PKCS#8) of --tls-cert.")
+  java.nio.file.Path tlsKey;
+
   @Option(names = "--server", defaultValue = "127.0.0.1:7000", paramLabel = "HOST:PORT",
       description = "Gateway address (default: ${DEFAULT-VALUE}).")
   String server;
@@ -110,7 +124,16 @@ final class ClientCommand implements Callable<Integer> {
     AtomicInteger printed = new AtomicInteger();
     CompletableFuture<Throwable> lost = new CompletableFuture<>();
     LonglinkClient[] clientRef = new LonglinkClient[1];
-    LonglinkClient client = LonglinkClient.builder()
+    LonglinkClient.Builder builder = LonglinkClient.builder();
+    if (tls || tlsCa != null) {
+      io.longlink.client.ClientTls t = tlsCa == null ? io.longlink.client.ClientTls.systemTrust()
+          : io.longlink.client.ClientTls.trust(tlsCa);
+      if (tlsCert != null || tlsKey != null) {
+        t = t.clientCertificate(tlsCert, tlsKey);
+      }
+      builder.tls(t);
+    }
+    LonglinkClient client = builder
         .endpoint(HostPort.parse(server, "--server"))
         .clientId(id)
         .token(token)

@@ -3,6 +3,7 @@ package io.longlink.app;
 import io.longlink.cli.AckOptions;
 import io.longlink.cli.GatewayOptions;
 import io.longlink.cli.LimitOptions;
+import io.longlink.cli.TlsOptions;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import io.longlink.server.admin.AdminServer;
@@ -70,6 +71,8 @@ final class ServerCommand implements Callable<Integer> {
 
   @Mixin LimitOptions limits;
 
+  @Mixin TlsOptions tls;
+
   @Option(names = "--drain-spread", defaultValue = "30s",
       description = "On SIGTERM or POST /v1/drain, clients are told to reconnect after a delay drawn from [0, this] "
           + "(default: ${DEFAULT-VALUE}).")
@@ -90,13 +93,17 @@ final class ServerCommand implements Callable<Integer> {
         .limits(limits.limits())
         .build();
     LonglinkServer.Builder builder = LonglinkServer.builder().config(cfg);
+    if (tls.serverTls() != null) {
+      builder.tls(tls.serverTls());
+    }
     if (!redis.isEmpty()) {
       builder.cluster(io.longlink.cluster.redis.RedisNodeRegistry.connect(redis, clusterName, Duration.ofSeconds(10)),
           nodeId, advertise, adminPort < 0 ? "" : adminHost + ":" + adminPort);
       builder.clusterStore(io.longlink.cluster.redis.RedisClusterStore.connect(redis, clusterName, gateway.replayBufferMessages()));
     }
     LonglinkServer server = builder.build().start();
-    AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort, adminToken);
+    AdminServer admin = adminPort < 0 ? null : AdminServer.start(server, adminHost, adminPort, adminToken,
+        tls.adminTls());
     if (admin != null) {
       admin.onDrain(UntilStopped::signalDrain); // the same path as SIGTERM: drain, then exit 0
     }

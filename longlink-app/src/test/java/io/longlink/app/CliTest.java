@@ -150,6 +150,64 @@ class CliTest {
     assertThat(serverThread.isAlive()).isFalse();
   }
 
+  /**
+   * The main job on the internet's terms: the client port and the admin API over TLS from PEM files,
+   * the CLI client and the bench load generator with --tls, and a reload through the admin API.
+   */
+  @Test
+  void serverOverTlsServesTheCliClientTheBenchAndHttpsAdmin(@TempDir Path dir) throws Exception {
+    io.longlink.testing.TestPki pki = io.longlink.testing.TestPki.create("cli", dir);
+    io.longlink.testing.TestPki.Issued cert = pki.server("server");
+    int port = freePort();
+    int adminPort = freePort();
+    Thread serverThread = new Thread(() -> run("server", "--port", String.valueOf(port), "--admin-port",
+        String.valueOf(adminPort), "--tls-cert", cert.certificateFile().toString(), "--tls-key", cert.keyFile().toString()));
+    serverThread.start();
+    try {
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      ks.setCertificateEntry("ca", pki.ca());
+      tmf.init(ks);
+      javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+      ssl.init(null, tmf.getTrustManagers(), null);
+      HttpClient https = HttpClient.newBuilder().sslContext(ssl).build();
+      String admin = "https://localhost:" + adminPort;
+      await().ignoreExceptions().until(() -> https.send(HttpRequest.newBuilder(URI.create(admin + "/healthz")).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+      String server = "localhost:" + port;
+      CompletableFuture<Result> bob = runAsync("client", "--id", "bob", "--server", server, "--tls", "--tls-ca",
+          pki.caFile().toString(), "--receive", "1", "--timeout", "20s");
+      await().until(() -> https.send(HttpRequest.newBuilder(URI.create(admin + "/v1/stats")).build(),
+          HttpResponse.BodyHandlers.ofString()).body().contains("\"attached\":1"));
+      Result alice = run("client", "--id", "alice", "--server", server, "--tls", "--tls-ca", pki.caFile().toString(),
+          "--to", "bob", "--send", "sealed");
+      assertThat(alice.code()).as(alice.err()).isZero();
+      assertThat(bob.get(20, TimeUnit.SECONDS).out()).contains("sealed");
+      // Without --tls the CLI client is told what is wrong.
+      Result plain = run("client", "--id", "carol", "--server", server, "--to", "bob", "--send", "x", "--no-reconnect");
+      assertThat(plain.code()).isNotZero();
+      assertThat(plain.err()).contains("speaks TLS");
+
+      HttpResponse<String> reloaded = https.send(HttpRequest.newBuilder(URI.create(admin + "/v1/tls/reload"))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(reloaded.statusCode()).as(reloaded.body()).isEqualTo(200);
+      HttpResponse<String> crossSite = https.send(HttpRequest.newBuilder(URI.create(admin + "/v1/tls/reload"))
+          .header("Origin", "https://evil.example").POST(HttpRequest.BodyPublishers.noBody()).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(crossSite.statusCode()).isEqualTo(403);
+
+      Result conns = run("bench", "connections", "--server", "127.0.0.1:" + port, "--tls", "--count", "40", "--rate",
+          "400", "--hold", "1s", "--settle", "100ms", "--out", dir.resolve("c.json").toString());
+      assertThat(conns.code()).as(conns.err() + conns.out()).isZero();
+      assertThat(conns.out()).contains("40 connected, 0 failed");
+    } finally {
+      serverThread.interrupt();
+      serverThread.join(10_000);
+    }
+    assertThat(serverThread.isAlive()).isFalse();
+  }
+
   /** The bench commands must keep working; their figures are in docs/BENCHMARKS.md, not asserted. */
   @Test
   void benchCommandsRunSmallSmokeVersions(@TempDir Path dir) throws IOException {

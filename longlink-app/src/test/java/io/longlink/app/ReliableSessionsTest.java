@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.longlink.client.ClientListener;
+import io.longlink.client.ClientTls;
+import io.longlink.server.ServerTls;
+import io.longlink.testing.TestPki;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 import io.longlink.client.ClientState;
 import io.longlink.client.Destination;
 import io.longlink.client.LonglinkClient;
@@ -39,6 +44,8 @@ class ReliableSessionsTest {
   final java.util.concurrent.atomic.AtomicInteger midFrameCuts = new java.util.concurrent.atomic.AtomicInteger();
   final java.util.concurrent.atomic.AtomicInteger blackholes = new java.util.concurrent.atomic.AtomicInteger();
   final List<LonglinkClient> clients = new ArrayList<>();
+  /** TLS for the clients {@link #client} makes; {@code null}: plaintext. */
+  ClientTls clientTls;
 
   static final class Inbox implements ClientListener {
     final List<String> payloads = Collections.synchronizedList(new ArrayList<>());
@@ -90,6 +97,9 @@ class ReliableSessionsTest {
         .maxPending(20_000, 64 << 20);
     if (fastBackoff) {
       b.backoff(Duration.ofMillis(5), Duration.ofMillis(50));
+    }
+    if (clientTls != null) {
+      b.tls(clientTls);
     }
     LonglinkClient c = b.build();
     clients.add(c);
@@ -153,13 +163,31 @@ class ReliableSessionsTest {
 
   @Test
   void tenThousandMessagesEachWayThroughFiftyCutsArriveExactlyOnceInOrder() throws Exception {
+    tenThousandEachWayThroughFiftyCuts(null, null);
+  }
+
+  /** The same over TLS: a cut in the middle of a TLS record is a cut like any other. */
+  @Test
+  void tenThousandMessagesEachWayThroughFiftyCutsOverTlsArriveExactlyOnceInOrder(@TempDir Path dir) throws Exception {
+    TestPki pki = TestPki.create("gw", dir);
+    TestPki.Issued cert = pki.server("server");
+    tenThousandEachWayThroughFiftyCuts(ServerTls.of(cert.certificateFile(), cert.keyFile()), ClientTls.trust(pki.caFile()));
+  }
+
+  private void tenThousandEachWayThroughFiftyCuts(ServerTls serverTls, ClientTls clientTls) throws Exception {
     // Buffers big enough for the whole stream: this test is about cuts; overflow has its own test.
     // A short heartbeat, so that blackholed connections are found dead quickly.
-    start(ServerConfig.builder().port(0).replayBufferMessages(20_000).heartbeatInterval(Duration.ofMillis(200))
-        .heartbeatMisses(2));
+    ServerConfig.Builder config = ServerConfig.builder().port(0).replayBufferMessages(20_000)
+        .heartbeatInterval(Duration.ofMillis(200)).heartbeatMisses(2);
+    LonglinkServer.Builder node = LonglinkServer.builder().config(config.build());
+    if (serverTls != null) {
+      node.tls(serverTls);
+    }
+    server = node.build().start();
     proxy = proxyTo(server.localAddress());
     Inbox aliceInbox = new Inbox();
     Inbox bobInbox = new Inbox();
+    this.clientTls = clientTls;
     LonglinkClient alice = client("alice", proxy.address(), aliceInbox, true);
     LonglinkClient bob = client("bob", proxy.address(), bobInbox, true);
     int n = 10_000;

@@ -73,6 +73,13 @@ final class ConnectionsBench implements Callable<Integer> {
   @Option(names = "--heartbeat", defaultValue = "30s", description = "Client heartbeat interval (default: ${DEFAULT-VALUE}).")
   Duration heartbeat;
 
+  @Option(names = "--tls", description = "Connect over TLS (the gateway started with --tls-cert/--tls-key).")
+  boolean tls;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE", description = "With --tls: trust the authorities in this PEM file "
+      + "(default: trust any certificate -- a load generator against one's own gateway).")
+  Path tlsCa;
+
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
 
@@ -264,11 +271,15 @@ final class ConnectionsBench implements Callable<Integer> {
       int k = Math.min(left, perProcess);
       left -= k;
       String source = "127.0.0." + nextSource++;
-      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+      List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          tls ? "-Xmx1g" : "-Xmx256m",
           "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
           LoadWorker.class.getName(), host, String.valueOf(port), String.valueOf(k),
           String.valueOf(Math.max(1, rate / Math.max(1, (n + perProcess - 1) / perProcess))), source, "w" + nextSource + "-",
-          "86400", String.valueOf(inFlight), protocol.name(), String.valueOf(heartbeat.toMillis()));
+          "86400", String.valueOf(inFlight), protocol.name(), String.valueOf(heartbeat.toMillis())));
+      if (tls) {
+        cmd.add(tlsCa == null ? BenchTls.TRUST_ANY : tlsCa.toAbsolutePath().toString());
+      }
       Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       workers.add(p);
       started.add(p);

@@ -62,6 +62,9 @@ public final class LoadWorker {
     this.protocol = protocol;
   }
 
+  /** TLS to the gateway; {@code null}: plaintext. */
+  private io.netty.handler.ssl.SslContext tls;
+
   public static void main(String[] args) throws Exception {
     InetSocketAddress server = new InetSocketAddress(args[0], Integer.parseInt(args[1]));
     int count = Integer.parseInt(args[2]);
@@ -72,7 +75,9 @@ public final class LoadWorker {
     int maxInFlight = Integer.parseInt(args[7]);
     PeerProtocol protocol = PeerProtocol.valueOf(args[8]);
     long heartbeatMillis = Long.parseLong(args[9]);
-    new LoadWorker(server, source, prefix, protocol).run(count, rate, holdSeconds, maxInFlight, heartbeatMillis);
+    LoadWorker w = new LoadWorker(server, source, prefix, protocol);
+    w.tls = args.length > 10 ? BenchTls.clientContext(args[10]) : null;
+    w.run(count, rate, holdSeconds, maxInFlight, heartbeatMillis);
   }
 
   private void run(int count, int rate, long holdSeconds, int maxInFlight, long heartbeatMillis) throws Exception {
@@ -103,7 +108,13 @@ public final class LoadWorker {
       }
       inFlight.acquire();
       Handshake handshake = new Handshake(idPrefix + i, inFlight);
-      b.clone().handler(handshake).connect(server, source).addListener((ChannelFutureListener) f -> {
+      io.netty.channel.ChannelHandler first = tls == null ? handshake : new io.netty.channel.ChannelInitializer<Channel>() {
+        @Override
+        protected void initChannel(Channel ch) {
+          ch.pipeline().addLast(tls.newHandler(ch.alloc(), server.getHostString(), server.getPort()), handshake);
+        }
+      };
+      b.clone().handler(first).connect(server, source).addListener((ChannelFutureListener) f -> {
         if (!f.isSuccess()) {
           handshake.failed(f.cause() == null ? "closed" : f.cause().getClass().getSimpleName());
         }

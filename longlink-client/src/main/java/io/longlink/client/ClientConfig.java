@@ -18,6 +18,7 @@ import java.util.concurrent.Executor;
  *     backoffMax} is {@code null} too)
  * @param requestHandler {@code null}: requests to this client are answered NO_HANDLER
  * @param requestExecutor {@code null}: the handler runs on the client's event loop
+ * @param tls {@code null}: plaintext
  */
 record ClientConfig(
     List<InetSocketAddress> endpoints,
@@ -42,4 +43,5 @@ record ClientConfig(
     Duration ackDelay,
     Duration blockTimeout,
     ClientRequestHandler requestHandler,
-    Executor requestExecutor) {}
+    Executor requestExecutor,
+    ClientTls tls) {}

@@ -110,6 +110,8 @@ public final class LonglinkClient implements AutoCloseable {
   /** Times the client went RECONNECTING (written by its event loop only). */
   private volatile long reconnects;
   private final Requests requests = new Requests();
+  /** Made once from {@link ClientConfig#tls()}; {@code null}: plaintext. */
+  private final io.netty.handler.ssl.SslContext tlsContext;
   private final RequestServer answering;
   /** {@link #ping()}s awaiting their PONG, by timestamp. */
   private final java.util.Map<Long, CompletableFuture<Duration>> pings = new java.util.HashMap<>();
@@ -144,6 +146,7 @@ public final class LonglinkClient implements AutoCloseable {
     this.ownsGroup = config.group() == null;
     this.group = ownsGroup ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : config.group();
     this.loop = group.next();
+    this.tlsContext = config.tls() == null ? null : config.tls().context();
     this.answering = new RequestServer(config.requestHandler(), config.requestExecutor(), System::currentTimeMillis);
   }
 
@@ -530,6 +533,9 @@ public final class LonglinkClient implements AutoCloseable {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            if (tlsContext != null) {
+              ch.pipeline().addLast(ClientTls.newHandler(tlsContext, config.tls(), ch.alloc(), endpoint));
+            }
             ch.pipeline().addLast(FrameEncoder.INSTANCE, new FrameDecoder(config.maxFrameSize()), new Handler());
           }
         });
@@ -1092,6 +1098,9 @@ public final class LonglinkClient implements AutoCloseable {
       ProtocolException p = FrameDecoder.protocolCause(cause);
       if (p != null) {
         protocolError(p.code(), p.getMessage());
+      } else if (cause instanceof io.netty.handler.codec.DecoderException
+          && cause.getCause() instanceof javax.net.ssl.SSLException tls) {
+        closeWith(tls); // e.g. SSLHandshakeException: the server's certificate is not trusted
       } else {
         closeWith(cause);
       }
@@ -1123,8 +1132,15 @@ public final class LonglinkClient implements AutoCloseable {
     private Duration blockTimeout = Duration.ofSeconds(30);
     private ClientRequestHandler requestHandler;
     private java.util.concurrent.Executor requestExecutor;
+    private ClientTls tls;
 
     private Builder() {}
+
+    /** Connects over TLS, trusting and presenting what {@code tls} says; default plaintext. */
+    public Builder tls(ClientTls tls) {
+      this.tls = Objects.requireNonNull(tls, "tls");
+      return this;
+    }
 
     /**
      * Answers requests from other clients on the client's own request threads (created on first
@@ -1300,7 +1316,7 @@ public final class LonglinkClient implements AutoCloseable {
       return new LonglinkClient(new ClientConfig(List.copyOf(endpoints), clientId, token, listener, connectTimeout,
           maxFrameSize, ticker, random, group, reconnect, retryInitialConnect, maxAttempts, stableAfter, backoffInitial,
           backoffMax, maxPendingMessages, maxPendingBytes, overflowPolicy, ackBatchMessages, ackDelay, blockTimeout,
-          requestHandler, requestExecutor));
+          requestHandler, requestExecutor, tls));
     }
   }
 }

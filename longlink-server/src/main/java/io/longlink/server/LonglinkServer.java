@@ -206,6 +206,23 @@ public final class LonglinkServer implements AutoCloseable {
   }
 
   /** Stops accepting, closes every connection and releases the event loops. Idempotent. */
+  /**
+   * Reads the TLS certificate and key files again now (they are also re-read when they change): new
+   * connections get the new certificate, open ones keep theirs. A failed reload keeps the previous
+   * certificate.
+   *
+   * @return {@code null} when reloaded, else why not
+   * @throws IllegalStateException the node serves no TLS
+   */
+  public String reloadTls() {
+    return node.reloadTls().error();
+  }
+
+  /** Whether the client port speaks TLS. */
+  public boolean tls() {
+    return node.tls();
+  }
+
   @Override
   public void close() {
     node.close();
@@ -224,8 +241,15 @@ public final class LonglinkServer implements AutoCloseable {
     private String nodeId = "";
     private String advertisedAddress = "";
     private String adminAddress = "";
+    private ServerTls tls;
 
     private Builder() {}
+
+    /** Serves the client port over TLS only; default plaintext. See {@link ServerTls}. */
+    public Builder tls(ServerTls tls) {
+      this.tls = Objects.requireNonNull(tls, "tls");
+      return this;
+    }
 
     /** Default: {@code ServerConfig.builder().build()}. */
     public Builder config(ServerConfig config) {
@@ -296,7 +320,7 @@ public final class LonglinkServer implements AutoCloseable {
       MeterRegistry r = meterRegistry != null ? meterRegistry
           : new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
       return new LonglinkServer(new GatewayNode(config, authenticator, messageHandler, requestHandler, ticker, r,
-          clusterStore, nodeRegistry, nodeId, advertisedAddress, adminAddress));
+          clusterStore, nodeRegistry, nodeId, advertisedAddress, adminAddress, tls));
     }
   }
 }

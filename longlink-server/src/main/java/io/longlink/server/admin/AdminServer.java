@@ -68,12 +68,28 @@ public final class AdminServer implements AutoCloseable {
    * @throws IllegalArgumentException bound beyond loopback without a token: the API can kick and drain
    */
   public static AdminServer start(LonglinkServer node, String host, int port, String token) throws IOException {
+    return start(node, host, port, token, null);
+  }
+
+  /**
+   * The same, over HTTPS with {@code tls}'s certificate when it is not {@code null} (read once, at
+   * start; the JDK's TLS provider).
+   */
+  public static AdminServer start(LonglinkServer node, String host, int port, String token,
+      io.longlink.server.ServerTls tls) throws IOException {
     Objects.requireNonNull(node, "node");
     if ((token == null || token.isEmpty()) && !InetAddress.getByName(host).isLoopbackAddress()) {
       throw new IllegalArgumentException("admin host: " + host + " is reachable from other machines (expected: a "
           + "loopback address, or an admin token: the API can kick sessions and drain the node)");
     }
-    HttpServer http = HttpServer.create(new InetSocketAddress(host, port), 16);
+    HttpServer http;
+    if (tls == null) {
+      http = HttpServer.create(new InetSocketAddress(host, port), 16);
+    } else {
+      com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(new InetSocketAddress(host, port), 16);
+      https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(jdkContext(tls)));
+      http = https;
+    }
     ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "longlink-admin");
       t.setDaemon(true);
@@ -83,9 +99,16 @@ public final class AdminServer implements AutoCloseable {
     AdminServer admin = new AdminServer(node, http, executor, token == null || token.isEmpty() ? null : token);
     http.createContext("/", admin::dispatch);
     http.start();
-    log.info("admin API listening on {}:{}{}", http.getAddress().getHostString(), http.getAddress().getPort(),
-        admin.token == null ? "" : " (token required)");
+    log.info("admin API listening on {}://{}:{}{}", tls == null ? "http" : "https", http.getAddress().getHostString(),
+        http.getAddress().getPort(), admin.token == null ? "" : " (token required)");
     return admin;
+  }
+
+  private static javax.net.ssl.SSLContext jdkContext(io.longlink.server.ServerTls tls) throws IOException {
+    io.netty.handler.ssl.SslContext c = io.netty.handler.ssl.SslContextBuilder
+        .forServer(tls.certificateChain().toFile(), tls.privateKey().toFile())
+        .sslProvider(io.netty.handler.ssl.SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2").build();
+    return ((io.netty.handler.ssl.JdkSslContext) c).context();
   }
 
   /** Offers {@code POST /v1/drain}, which runs {@code drainAndStop} on a thread of its own. */
@@ -107,6 +130,13 @@ public final class AdminServer implements AutoCloseable {
         only(ex, "GET", this::readyz);
       } else if (!authorized(ex)) {
         error(ex, 401, "missing or wrong token (expected: Authorization: Bearer <admin token>)");
+      } else if (token == null && !loopbackHost(ex)) {
+        // Without a token the API is for this machine only: a name that resolves here by DNS rebinding is refused.
+        error(ex, 403, "Host: " + ex.getRequestHeaders().getFirst("Host") + " (expected: localhost or a loopback "
+            + "address; set --admin-token to serve other names)");
+      } else if (changesState(ex) && crossSite(ex)) {
+        error(ex, 403, "cross-site request refused: state-changing calls come from the admin's own page, curl "
+            + "or a backend, never from another site's page");
       } else if (path.equals("/") || path.equals("/index.html")) {
         only(ex, "GET", this::dashboard);
       } else if (path.equals("/metrics")) {
@@ -125,6 +155,8 @@ public final class AdminServer implements AutoCloseable {
         only(ex, "POST", this::drain);
       } else if (path.equals("/v1/shed")) {
         only(ex, "POST", this::shed);
+      } else if (path.equals("/v1/tls/reload")) {
+        only(ex, "POST", this::reloadTls);
       } else {
         error(ex, 404, "no such endpoint: " + path);
       }
@@ -148,6 +180,63 @@ public final class AdminServer implements AutoCloseable {
       return;
     }
     h.handle(ex);
+  }
+
+  private static boolean changesState(HttpExchange ex) {
+    String m = ex.getRequestMethod();
+    return !m.equals("GET") && !m.equals("HEAD");
+  }
+
+  /**
+   * Whether a browser sent this from another site's page: browsers mark every cross-origin POST with
+   * {@code Origin} (and modern ones with {@code Sec-Fetch-Site}); curl and backends send neither.
+   * The API never answers CORS preflights, so a page elsewhere can only send "simple" requests, and
+   * those are refused here.
+   */
+  private static boolean crossSite(HttpExchange ex) {
+    String site = ex.getRequestHeaders().getFirst("Sec-Fetch-Site");
+    if (site != null && !site.equals("same-origin") && !site.equals("none")) {
+      return true;
+    }
+    String origin = ex.getRequestHeaders().getFirst("Origin");
+    if (origin == null) {
+      return false;
+    }
+    String host = ex.getRequestHeaders().getFirst("Host");
+    return host == null || !(origin.equals("http://" + host) || origin.equals("https://" + host));
+  }
+
+  private static boolean loopbackHost(HttpExchange ex) {
+    String host = ex.getRequestHeaders().getFirst("Host");
+    if (host == null) {
+      return true; // HTTP/1.0 without Host: not a browser
+    }
+    String name = host.startsWith("[") ? host.substring(1, Math.max(1, host.indexOf(']')))
+        : host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
+    if (name.equalsIgnoreCase("localhost")) {
+      return true;
+    }
+    if (!name.matches("[0-9.]+") && !name.contains(":")) {
+      return false; // a DNS name: never resolved here, a rebinding attacker controls it
+    }
+    try {
+      return InetAddress.getByName(name).isLoopbackAddress(); // a literal: no lookup
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** {@code POST /v1/tls/reload}: reads the client port's certificate and key again. */
+  private void reloadTls(HttpExchange ex) throws IOException {
+    if (!node.tls()) {
+      throw new BadRequest(409, "this node serves no TLS (expected: started with --tls-cert and --tls-key)");
+    }
+    String error = node.reloadTls();
+    if (error != null) {
+      respond(ex, 500, JSON.createObjectNode().put("reloaded", false).put("error", error).toString());
+    } else {
+      respond(ex, 200, "{\"reloaded\":true}");
+    }
   }
 
   private boolean authorized(HttpExchange ex) {

@@ -35,6 +35,7 @@ final class StatsJson {
     m.put("closes", byTag(r, "longlink.connection.closes", "reason"));
     m.put("goaways", byTag(r, "longlink.goaways", "reason"));
     m.put("limitHits", byTag(r, "longlink.limit.hits", "limit"));
+    m.put("tlsHandshakeFailures", byTag(r, "longlink.tls.handshake.failures", "reason"));
     Map<String, Object> messages = new LinkedHashMap<>();
     messages.put("in", count(r, "longlink.messages.in"));
     messages.put("out", count(r, "longlink.messages.out"));

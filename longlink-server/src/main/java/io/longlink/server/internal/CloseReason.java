@@ -14,6 +14,8 @@ public enum CloseReason {
   IO_ERROR,
   HEARTBEAT_TIMEOUT,
   HANDSHAKE_TIMEOUT,
+  /** The TLS handshake failed (plaintext on the TLS port, a bad client certificate, a stall): see {@link TlsFailure}. */
+  TLS_HANDSHAKE,
   /** A malformed or unexpected frame, a bad sequence number. */
   PROTOCOL_ERROR,
   AUTH_FAILED,

@@ -75,6 +75,10 @@ final class GatewayMetrics {
       counter(r, "longlink.limit.hits", "Clients refused or cut for breaking a bound", e.getValue(),
           "limit", e.getKey().name().toLowerCase(Locale.ROOT));
     }
+    for (Map.Entry<TlsFailure, LongAdder> e : n.tlsFailures.entrySet()) {
+      counter(r, "longlink.tls.handshake.failures", "TLS handshakes that failed, by reason", e.getValue(),
+          "reason", e.getKey().label());
+    }
     counter(r, "longlink.resumes", "Resumes, by outcome", n.resumed, "result", "ok");
     counter(r, "longlink.resumes", "Resumes, by outcome", n.resumesLost, "result", "lost");
     counter(r, "longlink.reconnects", "HELLOs that asked to resume a session: clients coming back", n.resumeAttempts);

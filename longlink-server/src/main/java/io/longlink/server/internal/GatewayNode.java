@@ -13,6 +13,7 @@ import io.longlink.server.NodeStats;
 import io.longlink.server.RequestHandler;
 import io.longlink.server.SchedulerSlice;
 import io.longlink.server.ServerConfig;
+import io.longlink.server.ServerTls;
 import io.longlink.server.SessionInfo;
 import io.longlink.server.internal.netty.ReceiveBufferSizer;
 import io.longlink.server.internal.netty.SharedLocalAddresses;
@@ -77,6 +78,10 @@ public final class GatewayNode implements AutoCloseable {
   private final String adminAddress;
   /** Announces this node in the cluster registry; its own thread: registry calls may block (event loops must not). */
   private java.util.concurrent.ScheduledExecutorService announcer;
+  /** The client port's TLS; {@code null}: plaintext. */
+  private final TlsContexts tls;
+  /** Checks the TLS files for changes; its own thread (file system calls may block). */
+  private java.util.concurrent.ScheduledExecutorService tlsWatcher;
 
   /**
    * @param clusterStore {@code null} for a single node
@@ -84,8 +89,9 @@ public final class GatewayNode implements AutoCloseable {
    */
   public GatewayNode(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler,
       RequestHandler requestHandler, Ticker ticker, MeterRegistry registry, ClusterStore clusterStore,
-      NodeRegistry nodeRegistry, String nodeId, String advertisedAddress, String adminAddress) {
+      NodeRegistry nodeRegistry, String nodeId, String advertisedAddress, String adminAddress, ServerTls tlsSettings) {
     this.gateway = new Gateway(config, authenticator, messageHandler, requestHandler, ticker, clusterStore);
+    this.tls = tlsSettings == null ? null : new TlsContexts(tlsSettings);
     this.registry = registry;
     this.nodes = nodeRegistry;
     this.nodeId = nodeId;
@@ -139,7 +145,10 @@ public final class GatewayNode implements AutoCloseable {
               throw new IllegalStateException("no loop context for event loop " + ch.eventLoop());
             }
             localAddresses.share(ch);
-            ch.pipeline().addLast(new ServerConnection(context)); // the whole pipeline: one handler
+            if (tls != null) {
+              ch.pipeline().addLast(tls.newHandler(ch.alloc())); // decrypts below the connection, which is unchanged
+            }
+            ch.pipeline().addLast(new ServerConnection(context)); // the whole pipeline: one handler (two with TLS)
           }
         });
     try {
@@ -152,9 +161,21 @@ public final class GatewayNode implements AutoCloseable {
       throw e;
     }
     state = State.RUNNING;
-    log.info("longlink gateway listening on {} ({}, {} I/O threads{}, heartbeat {} ms x {}, handshake timeout {} ms)",
+    log.info("longlink gateway listening on {} ({}, {} I/O threads{}, heartbeat {} ms x {}, handshake timeout {} ms{})",
         format(boundAddress()), transportName, threads, sliceNote(c.ioThreadSlice()), c.heartbeatInterval().toMillis(),
-        c.heartbeatMisses(), c.handshakeTimeout().toMillis());
+        c.heartbeatMisses(), c.handshakeTimeout().toMillis(), tlsNote());
+    if (tls != null && TlsContexts.fallbackReason() != null) {
+      log.warn("TLS on the JDK's provider: BoringSSL (netty-tcnative) is unavailable: {}", TlsContexts.fallbackReason());
+    }
+    if (tls != null && !tls.settings().reloadCheckInterval().isZero()) {
+      long every = tls.settings().reloadCheckInterval().toMillis();
+      tlsWatcher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "longlink-tls-reload");
+        t.setDaemon(true);
+        return t;
+      });
+      tlsWatcher.scheduleWithFixedDelay(tls::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+    }
     gateway.directory.start(self().id(), group);
     if (nodes != null) {
       announce();
@@ -486,8 +507,14 @@ public final class GatewayNode implements AutoCloseable {
       }
       nodes.close();
     }
+    if (tlsWatcher != null) {
+      tlsWatcher.shutdownNow();
+    }
     if (was == State.NEW) {
       gateway.directory.close();
+      if (tls != null) {
+        tls.close();
+      }
       return;
     }
     serverChannel.close().syncUninterruptibly();
@@ -498,7 +525,34 @@ public final class GatewayNode implements AutoCloseable {
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     gateway.requests.close();
     gateway.directory.close(); // after the connections: in a cluster their sessions stay in the store, detached there
+    if (tls != null) {
+      tls.close(); // after the connections: the engines held it
+    }
     log.info("longlink gateway on {} stopped", format(serverChannel.localAddress()));
+  }
+
+  private String tlsNote() {
+    if (tls == null) {
+      return "";
+    }
+    return ", TLS (" + tls.providerName() + (tls.settings().mutual() ? ", client certificates required" : "") + ")";
+  }
+
+  /**
+   * Reads the TLS files again now: new connections get the new certificate, open ones keep theirs.
+   *
+   * @throws IllegalStateException no TLS on this node
+   */
+  public TlsContexts.Reload reloadTls() {
+    if (tls == null) {
+      throw new IllegalStateException("reloadTls(): this node serves no TLS");
+    }
+    return tls.reload();
+  }
+
+  /** Whether the client port speaks TLS. */
+  public boolean tls() {
+    return tls != null;
   }
 
   /** ", 100 us scheduler slices", or why the kernel's default slices stay. */

@@ -198,6 +198,13 @@ final class Lifecycle {
     }
   }
 
+  static void tlsFailed(Object remote, String reason, String detail) {
+    if (log.isInfoEnabled()) {
+      line("tls_failed", null, null, remote).addKeyValue("reason", reason).addKeyValue("detail", detail)
+          .log("TLS handshake failed");
+    }
+  }
+
   static void closed(String clientId, Object sessionId, Object remote, String reason, long durationMs) {
     ConnectionClosed e = new ConnectionClosed();
     if (e.isEnabled()) {

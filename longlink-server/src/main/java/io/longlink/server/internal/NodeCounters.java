@@ -33,6 +33,8 @@ final class NodeCounters {
   final EnumMap<ErrorCode, LongAdder> goAways = adders(ErrorCode.class);
   /** Refusals per bound. */
   final EnumMap<Limits.Limit, LongAdder> limitHits = adders(Limits.Limit.class);
+  /** TLS handshakes that failed, by reason. */
+  final EnumMap<TlsFailure, LongAdder> tlsFailures = adders(TlsFailure.class);
   final LongAdder messagesIn = new LongAdder();
   final LongAdder messagesOut = new LongAdder();
   final LongAdder bytesIn = new LongAdder();

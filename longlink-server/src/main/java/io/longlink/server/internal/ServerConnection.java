@@ -18,6 +18,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.io.IOException;
 import java.util.concurrent.RejectedExecutionException;
@@ -297,6 +300,44 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     ctx.flush();
   }
 
+  /** The TLS handshake's outcome (when the port speaks TLS): a failure is counted and closes the connection. */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
+      tlsFailed(TlsFailure.of(e.cause()), e.cause());
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /**
+   * The TLS handshake failed: counted by reason, logged, closed. A client that sent plaintext gets
+   * a plaintext ERROR saying so (a longlink client without TLS then reports a clear cause).
+   */
+  private void tlsFailed(TlsFailure reason, Throwable cause) {
+    if (state != ConnectionState.HANDSHAKING) {
+      return; // counted once; the second report of the same failure (an exception after the event) closes nothing new
+    }
+    Gateway g = gateway();
+    g.counters.tlsFailures.get(reason).increment();
+    closing(CloseReason.TLS_HANDSHAKE);
+    moveTo(ConnectionState.CLOSING);
+    Lifecycle.tlsFailed(remote(), reason.label(), cause == null ? "" : String.valueOf(cause.getMessage()));
+    log.debug("{}: TLS handshake failed ({}): {}", this, reason, cause == null ? "" : cause.toString());
+    ChannelHandlerContext below = reason == TlsFailure.NOT_TLS ? ctx.pipeline().context(SslHandler.class) : null;
+    if (below != null) {
+      below.writeAndFlush(FrameCodec.encode(ctx.alloc(), new Frame.Error(ErrorCode.PROTOCOL_ERROR,
+          "this port speaks TLS (expected: a TLS handshake first)"))).addListener(ChannelFutureListener.CLOSE);
+    } else {
+      ctx.close();
+    }
+  }
+
+  /** Whether this connection has a TLS layer whose handshake has not finished. */
+  private boolean tlsHandshaking() {
+    SslHandler tls = ctx.pipeline().get(SslHandler.class);
+    return tls != null && !tls.handshakeFuture().isDone();
+  }
+
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (outbound().channel().isWritable()) {
@@ -319,7 +360,16 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ProtocolException p = FrameDecoder.protocolCause(cause);
-    if (p != null) {
+    if (cause instanceof DecoderException && cause.getCause() instanceof javax.net.ssl.SSLException) {
+      if (state == ConnectionState.HANDSHAKING && tlsHandshaking()) {
+        tlsFailed(TlsFailure.of(cause), cause); // normally the handshake event came first and this is a no-op
+      } else if (state != ConnectionState.CLOSING && state != ConnectionState.CLOSED) {
+        log.debug("{}: TLS error, closing: {}", this, cause.getCause().toString());
+        closing(CloseReason.IO_ERROR);
+        moveTo(ConnectionState.CLOSING);
+        ctx.close();
+      }
+    } else if (p != null) {
       fail(p.code(), p.getMessage());
     } else if (cause instanceof IOException) {
       if (state != ConnectionState.CLOSING && state != ConnectionState.CLOSED) {
@@ -738,6 +788,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   public void deadlineExpired() {
     switch (state) {
       case HANDSHAKING:
+        if (tlsHandshaking()) {
+          tlsFailed(TlsFailure.TIMEOUT, null); // nothing can be written before TLS is up
+          break;
+        }
+        // fall through
       case CLAIMING:
         fail(ErrorCode.HANDSHAKE_TIMEOUT, "no HELLO within " + gateway().config.handshakeTimeout().toMillis() + " ms");
         break;

@@ -257,4 +257,29 @@ class AdminApiTest {
     assertThatThrownBy(() -> AdminServer.start(server, "0.0.0.0", 0))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0.0.0.0 is reachable from other machines");
   }
+
+  /** A page on another site cannot drain, shed, kick or publish, and a rebound DNS name reads nothing. */
+  @Test
+  void browsersCrossSiteRequestsAndRebindingNamesAreRefused() throws Exception {
+    start(null);
+    String drain = "{\"to\":\"nobody\",\"payload\":\"x\"}";
+    assertThat(call("POST", "/v1/publish", drain, "Origin", "https://evil.example").statusCode()).isEqualTo(403);
+    assertThat(call("POST", "/v1/publish", drain, "Sec-Fetch-Site", "cross-site").statusCode()).isEqualTo(403);
+    assertThat(call("DELETE", "/v1/sessions/x", null, "Origin", "null").statusCode()).isEqualTo(403);
+    assertThat(call("POST", "/v1/shed", "{\"count\":0}", "Origin", "http://127.0.0.1:1").statusCode()).isEqualTo(403);
+    // The dashboard's own page (same origin) and curl (no Origin) are served.
+    int port = admin.address().getPort();
+    assertThat(call("POST", "/v1/publish", drain, "Origin", "http://127.0.0.1:" + port).statusCode()).isEqualTo(200);
+    assertThat(call("POST", "/v1/publish", drain).statusCode()).isEqualTo(200);
+    // A DNS name pointed at 127.0.0.1 by its owner: the Host header gives it away.
+    for (String host : List.of("evil.example:" + port, "localhost.evil.example")) {
+      try (java.net.Socket sock = new java.net.Socket("127.0.0.1", port)) {
+        sock.getOutputStream().write(("GET /v1/stats HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer = new String(sock.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+        assertThat(answer).startsWith("HTTP/1.1 403").contains("loopback");
+      }
+    }
+    assertThat(call("GET", "/v1/stats", null).statusCode()).isEqualTo(200);
+  }
 }

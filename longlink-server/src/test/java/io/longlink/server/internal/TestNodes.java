@@ -13,6 +13,6 @@ final class TestNodes {
 
   static GatewayNode node(ServerConfig config, Authenticator auth) {
     return new GatewayNode(config, auth, MessageHandler.routeAll(), null, Ticker.system(), new SimpleMeterRegistry(),
-        null, null, "", "", "");
+        null, null, "", "", "", null);
   }
 }
