@@ -53,6 +53,10 @@ final class ClientCommand implements Callable<Integer> {
   @Option(names = "--token", defaultValue = "", description = "Token for the gateway's authenticator.")
   String token;
 
+  @Option(names = "--token-file", paramLabel = "FILE", description = "Read the token from this file at each connection "
+      + "attempt and whenever the gateway asks for a fresh one (a renewing agent rewrites it); replaces --token.")
+  java.nio.file.Path tokenFile;
+
   @Option(names = "--tls", description = "Connect over TLS (hostname verified; the JDK's trusted authorities unless "
       + "--tls-ca).")
   boolean tls;
@@ -133,10 +137,21 @@ final class ClientCommand implements Callable<Integer> {
       }
       builder.tls(t);
     }
+    if (tokenFile != null) {
+      java.nio.file.Path f = tokenFile;
+      builder.tokenProvider(() -> java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return java.nio.file.Files.readString(f).trim();
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException("--token-file " + f + ": " + e.getMessage(), e);
+        }
+      }));
+    } else {
+      builder.token(token);
+    }
     LonglinkClient client = builder
         .endpoint(HostPort.parse(server, "--server"))
         .clientId(id)
-        .token(token)
         .listener(new ClientListener() {
           @Override
           public void onMessage(ReceivedMessage m) {

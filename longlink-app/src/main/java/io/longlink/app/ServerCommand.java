@@ -3,6 +3,7 @@ package io.longlink.app;
 import io.longlink.cli.AckOptions;
 import io.longlink.cli.GatewayOptions;
 import io.longlink.cli.LimitOptions;
+import io.longlink.cli.AuthOptions;
 import io.longlink.cli.TlsOptions;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
@@ -73,6 +74,8 @@ final class ServerCommand implements Callable<Integer> {
 
   @Mixin TlsOptions tls;
 
+  @Mixin AuthOptions auth;
+
   @Option(names = "--drain-spread", defaultValue = "30s",
       description = "On SIGTERM or POST /v1/drain, clients are told to reconnect after a delay drawn from [0, this] "
           + "(default: ${DEFAULT-VALUE}).")
@@ -91,8 +94,10 @@ final class ServerCommand implements Callable<Integer> {
     logFormat.apply();
     ServerConfig cfg = acks.applyTo(gateway.applyTo(ServerConfig.builder().host(host).port(port)))
         .limits(limits.limits())
+        .tokenRefreshAhead(auth.refreshAhead())
         .build();
-    LonglinkServer.Builder builder = LonglinkServer.builder().config(cfg);
+    LonglinkServer.Builder builder = LonglinkServer.builder().config(cfg).authenticator(auth.authenticator())
+        .authorizer(auth.authorizer());
     if (tls.serverTls() != null) {
       builder.tls(tls.serverTls());
     }

@@ -23,7 +23,7 @@ import java.util.concurrent.Executor;
 record ClientConfig(
     List<InetSocketAddress> endpoints,
     String clientId,
-    String token,
+    TokenProvider tokenProvider,
     ClientListener listener,
     Duration connectTimeout,
     int maxFrameSize,

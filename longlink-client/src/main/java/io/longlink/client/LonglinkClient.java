@@ -107,6 +107,8 @@ public final class LonglinkClient implements AutoCloseable {
   private long lastReceivedSeq;
   private volatile long messagesDroppedByServer;
   private volatile long rejected;
+  /** Fresh tokens sent on request (REAUTH), written by the event loop only. */
+  private volatile long tokenRefreshes;
   /** Times the client went RECONNECTING (written by its event loop only). */
   private volatile long reconnects;
   private final Requests requests = new Requests();
@@ -386,6 +388,11 @@ public final class LonglinkClient implements AutoCloseable {
     return messagesDroppedByServer;
   }
 
+  /** How many fresh tokens the client sent because the gateway asked (REAUTH). */
+  public long tokenRefreshes() {
+    return tokenRefreshes;
+  }
+
   /** How many times a connection broke and the client set out to reconnect. */
   public long reconnects() {
     return reconnects;
@@ -556,14 +563,60 @@ public final class LonglinkClient implements AutoCloseable {
       long now = config.ticker().nanoTime();
       // Until WELCOME brings the server's settings, the connect timeout bounds the handshake.
       heartbeat = new Heartbeat(config.connectTimeout().toNanos(), 1, now);
-      String resume = sessionId == null ? "" : sessionId;
-      // Wall-clock based so that it also grows across restarts of the client process.
-      attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
-      write(new Frame.Hello(Frame.VERSION, config.clientId(), config.token(), resume, resume.isEmpty() ? 0 : lastReceivedSeq, attemptStamp));
-      if (state == ClientState.HANDSHAKING && channel == cf.channel()) { // the write may have failed the connection
-        scheduleTimer(config.connectTimeout().toNanos());
-      }
+      scheduleTimer(config.connectTimeout().toNanos()); // bounds the token's fetch too
+      Channel ch = cf.channel();
+      fetchToken().whenComplete((token, err) -> onLoop(() -> {
+        if (state != ClientState.HANDSHAKING || channel != ch) {
+          return;
+        }
+        if (err != null) {
+          log.warn("client {}: the token provider failed: {}", config.clientId(), err.toString());
+          ch.close(); // a failed attempt: retried like a lost connection
+          return;
+        }
+        String resume = sessionId == null ? "" : sessionId;
+        // Wall-clock based so that it also grows across restarts of the client process.
+        attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
+        write(new Frame.Hello(Frame.VERSION, config.clientId(), token, resume, resume.isEmpty() ? 0 : lastReceivedSeq,
+            attemptStamp));
+      }));
     });
+  }
+
+  /** The provider's token; a provider that throws or answers {@code null} is a failed stage. */
+  private java.util.concurrent.CompletionStage<String> fetchToken() {
+    try {
+      java.util.concurrent.CompletionStage<String> t = config.tokenProvider().token();
+      if (t == null) {
+        return CompletableFuture.failedFuture(new IllegalStateException("token provider answered null"));
+      }
+      return t.thenApply(v -> Objects.requireNonNull(v, "token provider completed with null"));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Runs {@code task} on the client's event loop (now, if already there). */
+  private void onLoop(Runnable task) {
+    if (loop.inEventLoop()) {
+      task.run();
+    } else {
+      loop.execute(task);
+    }
+  }
+
+  /** The gateway asked for a fresh token (REAUTH): fetched and sent as AUTH, on this connection, if still up. */
+  private void onReauth(Channel ch, Frame.Reauth r) {
+    log.debug("client {}: token expires in {} ms; fetching a fresh one", config.clientId(), r.expiresInMs());
+    fetchToken().whenComplete((token, err) -> onLoop(() -> {
+      if (err != null) {
+        log.warn("client {}: the token provider failed on refresh (the gateway ends the connection when the token "
+            + "expires; the client then reconnects and asks again): {}", config.clientId(), err.toString());
+      } else if (state == ClientState.CONNECTED && channel == ch) {
+        tokenRefreshes++;
+        write(new Frame.Auth(token));
+      }
+    }));
   }
 
   private void onWelcome(Frame.Welcome w) {
@@ -736,8 +789,8 @@ public final class LonglinkClient implements AutoCloseable {
         closeWith(new LonglinkException(e.code(), e.message()));
         yield null;
       }
-      case HELLO, PING, PONG, DATA, ACK, SUBSCRIBE, UNSUBSCRIBE, GAP, REJECT, REQUEST, RESPONSE, CANCEL, CLOSE ->
-          frame.type() + " before WELCOME";
+      case HELLO, PING, PONG, DATA, ACK, SUBSCRIBE, UNSUBSCRIBE, GAP, REJECT, REQUEST, RESPONSE, CANCEL, CLOSE, REAUTH,
+          AUTH -> frame.type() + " before WELCOME";
     };
     if (unexpected != null) {
       protocolError(ErrorCode.UNEXPECTED_FRAME, unexpected);
@@ -802,7 +855,11 @@ public final class LonglinkClient implements AutoCloseable {
         closeWith(new LonglinkException(c.code(), "server ended the session: " + c.reason()));
         yield null;
       }
-      case HELLO, WELCOME, SUBSCRIBE, UNSUBSCRIBE -> frame.type() + " from a server";
+      case REAUTH -> {
+        onReauth(ch, (Frame.Reauth) frame);
+        yield null;
+      }
+      case HELLO, WELCOME, SUBSCRIBE, UNSUBSCRIBE, AUTH -> frame.type() + " from a server";
     };
     if (unexpected != null) {
       protocolError(ErrorCode.UNEXPECTED_FRAME, unexpected);
@@ -1111,7 +1168,7 @@ public final class LonglinkClient implements AutoCloseable {
   public static final class Builder {
     private final List<InetSocketAddress> endpoints = new ArrayList<>();
     private String clientId;
-    private String token = "";
+    private TokenProvider tokenProvider = TokenProvider.fixed("");
     private ClientListener listener = new ClientListener() {};
     private Duration connectTimeout = Duration.ofSeconds(10);
     private int maxFrameSize = 16 << 20;
@@ -1179,7 +1236,16 @@ public final class LonglinkClient implements AutoCloseable {
 
     /** Credential for the gateway's authenticator; default none. */
     public Builder token(String token) {
-      this.token = FieldRule.TOKEN.require(token);
+      this.tokenProvider = TokenProvider.fixed(Objects.requireNonNull(token, "token"));
+      return this;
+    }
+
+    /**
+     * Gets the token from {@code provider} at every connection attempt and whenever the gateway asks
+     * for a fresh one; replaces {@link #token}.
+     */
+    public Builder tokenProvider(TokenProvider provider) {
+      this.tokenProvider = Objects.requireNonNull(provider, "provider");
       return this;
     }
 
@@ -1313,7 +1379,7 @@ public final class LonglinkClient implements AutoCloseable {
       if (clientId == null) {
         throw new IllegalStateException("clientId: not set (expected: clientId(id))");
       }
-      return new LonglinkClient(new ClientConfig(List.copyOf(endpoints), clientId, token, listener, connectTimeout,
+      return new LonglinkClient(new ClientConfig(List.copyOf(endpoints), clientId, tokenProvider, listener, connectTimeout,
           maxFrameSize, ticker, random, group, reconnect, retryInitialConnect, maxAttempts, stableAfter, backoffInitial,
           backoffMax, maxPendingMessages, maxPendingBytes, overflowPolicy, ackBatchMessages, ackDelay, blockTimeout,
           requestHandler, requestExecutor, tls));

@@ -15,6 +15,10 @@ public enum ErrorCode {
   AUTH_FAILED(10),
   HANDSHAKE_TIMEOUT(11),
   RESUME_REFUSED(12),
+  /** GOAWAY: the connection's token expired and no fresh one came (AUTH); resume with a valid token. */
+  TOKEN_EXPIRED(13),
+  /** REJECT / an answer to SUBSCRIBE or REQUEST: the principal may not do this; the connection stays. */
+  FORBIDDEN(14),
   HEARTBEAT_TIMEOUT(20),
   REPLACED(30),
   SERVER_SHUTDOWN(31),

@@ -24,7 +24,9 @@ public sealed interface Frame
         Frame.Cancel,
         Frame.GoAway,
         Frame.Error,
-        Frame.Close {
+        Frame.Close,
+        Frame.Reauth,
+        Frame.Auth {
 
   /** The protocol version this codec speaks. */
   int VERSION = 1;
@@ -375,6 +377,34 @@ public sealed interface Frame
     @Override
     public FrameType type() {
       return FrameType.CLOSE;
+    }
+  }
+
+  /**
+   * Server to client: the connection's token expires in {@code expiresInMs}; send a fresh one
+   * ({@link Auth}) before then, or the server ends the connection with GOAWAY TOKEN_EXPIRED.
+   */
+  record Reauth(int expiresInMs) implements Frame {
+    @Override
+    public FrameType type() {
+      return FrameType.REAUTH;
+    }
+  }
+
+  /** Client to server: a fresh token for the same principal, replacing the connection's current one. */
+  record Auth(String token) implements Frame {
+    public Auth {
+      Objects.requireNonNull(token, "token");
+    }
+
+    @Override
+    public FrameType type() {
+      return FrameType.AUTH;
+    }
+
+    @Override
+    public String toString() {
+      return "Auth[token=***]"; // never print the token
     }
   }
 }

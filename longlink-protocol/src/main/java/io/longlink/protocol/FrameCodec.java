@@ -117,6 +117,10 @@ public final class FrameCodec {
     } else if (frame instanceof Frame.Close c) {
       out.writeShort(checkU16(c.rawCode(), "code"));
       writeString(out, c.reason(), FieldRule.TEXT);
+    } else if (frame instanceof Frame.Reauth r) {
+      out.writeInt(checkU31(r.expiresInMs(), "expiresInMs"));
+    } else if (frame instanceof Frame.Auth a) {
+      writeString(out, a.token(), FieldRule.TOKEN);
     } else {
       throw new IllegalArgumentException("unknown frame class: " + frame.getClass().getName());
     }
@@ -305,6 +309,12 @@ public final class FrameCodec {
         result = new Frame.Close(ErrorCode.ofCode(code), code, readString(frame, FieldRule.TEXT));
         break;
       }
+      case REAUTH:
+        result = new Frame.Reauth(readU31(frame, "expiresInMs"));
+        break;
+      case AUTH:
+        result = new Frame.Auth(readString(frame, FieldRule.TOKEN));
+        break;
       default:
         throw new AssertionError(type);
     }

@@ -17,7 +17,9 @@ public enum FrameType {
   CANCEL(0x32),
   GOAWAY(0x20),
   ERROR(0x21),
-  CLOSE(0x22);
+  CLOSE(0x22),
+  REAUTH(0x23),
+  AUTH(0x24);
 
   private static final FrameType[] BY_CODE = new FrameType[256];
 

@@ -232,6 +232,7 @@ public final class LonglinkServer implements AutoCloseable {
   public static final class Builder {
     private ServerConfig config = ServerConfig.builder().build();
     private Authenticator authenticator = Authenticator.acceptAll();
+    private Authorizer authorizer = Authorizer.byCredential();
     private MessageHandler messageHandler = MessageHandler.routeAll();
     private RequestHandler requestHandler;
     private Ticker ticker = Ticker.system();
@@ -260,6 +261,12 @@ public final class LonglinkServer implements AutoCloseable {
     /** Default: {@link Authenticator#acceptAll()}. */
     public Builder authenticator(Authenticator authenticator) {
       this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+      return this;
+    }
+
+    /** Default: {@link Authorizer#byCredential()} (what the token grants; everything without claims). */
+    public Builder authorizer(Authorizer authorizer) {
+      this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
       return this;
     }
 
@@ -319,7 +326,7 @@ public final class LonglinkServer implements AutoCloseable {
       }
       MeterRegistry r = meterRegistry != null ? meterRegistry
           : new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
-      return new LonglinkServer(new GatewayNode(config, authenticator, messageHandler, requestHandler, ticker, r,
+      return new LonglinkServer(new GatewayNode(config, authenticator, authorizer, messageHandler, requestHandler, ticker, r,
           clusterStore, nodeRegistry, nodeId, advertisedAddress, adminAddress, tls));
     }
   }

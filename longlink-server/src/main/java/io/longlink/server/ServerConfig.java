@@ -46,6 +46,8 @@ import java.util.Objects;
  * @param tcp socket settings of client connections (keepalive, user timeout, buffers, backlog,
  *     watermarks); see {@link TcpOptions} for the defaults and why
  * @param limits bounds against bad or hostile clients; see {@link Limits}
+ * @param tokenRefreshAhead how long before a connection's credential expires the server asks for a
+ *     fresh one (REAUTH); half the credential's lifetime when that is shorter
  */
 public record ServerConfig(
     String host,
@@ -71,7 +73,8 @@ public record ServerConfig(
     Duration writeCoalescing,
     int maxRequestsInFlight,
     TcpOptions tcp,
-    Limits limits) {
+    Limits limits,
+    Duration tokenRefreshAhead) {
   /**
    * What a buffered message counts against a replay buffer's byte bound on top of its payload and
    * names ({@link #replayBufferBytes}): the largest frame plus this must fit.
@@ -154,6 +157,7 @@ public record ServerConfig(
     check(maxRequestsInFlight >= 1, "maxRequestsInFlight", maxRequestsInFlight, ">= 1");
     Objects.requireNonNull(tcp, "tcp");
     Objects.requireNonNull(limits, "limits");
+    checkPositive(tokenRefreshAhead, "tokenRefreshAhead");
   }
 
   /** How long a connection may stay silent: interval × misses. */
@@ -192,6 +196,7 @@ public record ServerConfig(
     b.maxRequestsInFlight = maxRequestsInFlight;
     b.tcp = tcp;
     b.limits = limits;
+    b.tokenRefreshAhead = tokenRefreshAhead;
     return b;
   }
 
@@ -227,8 +232,15 @@ public record ServerConfig(
     private int maxRequestsInFlight = 1_000;
     private TcpOptions tcp = TcpOptions.builder().build();
     private Limits limits = Limits.defaults();
+    private Duration tokenRefreshAhead = Duration.ofSeconds(60);
 
     private Builder() {}
+
+    /** Default 60 s. */
+    public Builder tokenRefreshAhead(Duration tokenRefreshAhead) {
+      this.tokenRefreshAhead = tokenRefreshAhead;
+      return this;
+    }
 
     /** Default {@code 127.0.0.1}. */
     public Builder host(String host) {
@@ -394,7 +406,8 @@ public record ServerConfig(
       }
       return new ServerConfig(host, port, ioThreads, ioThreadSlice, transport, heartbeatInterval, heartbeatMisses,
           handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
-          replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, writeCoalescing, maxRequestsInFlight, tcp, limits);
+          replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, writeCoalescing, maxRequestsInFlight, tcp, limits,
+          tokenRefreshAhead);
     }
   }
 }

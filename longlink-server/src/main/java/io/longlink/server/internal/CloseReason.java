@@ -19,6 +19,8 @@ public enum CloseReason {
   /** A malformed or unexpected frame, a bad sequence number. */
   PROTOCOL_ERROR,
   AUTH_FAILED,
+  /** The connection's token expired and no fresh one came: GOAWAY TOKEN_EXPIRED (the session stays). */
+  TOKEN_EXPIRED,
   SLOW_CONSUMER,
   /** A limit or rate limit of the node (including admission control). */
   LIMIT,
@@ -49,6 +51,8 @@ public enum CloseReason {
       case AUTH_FAILED:
       case RESUME_REFUSED:
         return AUTH_FAILED;
+      case TOKEN_EXPIRED:
+        return TOKEN_EXPIRED;
       case SLOW_CONSUMER:
         return SLOW_CONSUMER;
       case LIMIT_EXCEEDED:

@@ -330,6 +330,11 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     track(s, seq, s.addTopic(topic) ? subscribe(s, topic) : CompletableFuture.completedFuture(null));
   }
 
+  @Override
+  public void refused(Session s, long seq) {
+    track(s, seq, CompletableFuture.completedFuture(null)); // acknowledged in order with what is being stored
+  }
+
   /** The client's UNSUBSCRIBE {@code seq}: stored (if the session had the topic) before it is acknowledged. */
   @Override
   public void unsubscribe(Session s, long seq, String topic) {

@@ -35,7 +35,8 @@ final class Gateway {
   final long startEpochMillis = System.currentTimeMillis();
 
   /** @param clusterStore {@code null} for a single node */
-  Gateway(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler,
+  Gateway(ServerConfig config, Authenticator authenticator, io.longlink.server.Authorizer authorizer,
+      MessageHandler messageHandler,
       RequestHandler requestHandler, Ticker ticker, ClusterStore clusterStore) {
     this.config = config;
     this.ticker = ticker;
@@ -46,7 +47,7 @@ final class Gateway {
     LocalSessions sessions = new LocalSessions(config, counters);
     this.directory = clusterStore == null ? new LocalDirectory(sessions, counters, ticker)
         : new ClusterDirectory(clusterStore, sessions, config, ticker);
-    this.handshake = new Handshake(config, authenticator, directory, counters, ticker);
+    this.handshake = new Handshake(config, authenticator, authorizer, directory, counters, ticker);
     this.requests = new RequestDispatcher(requestHandler, config.maxRequestsInFlight(), System::currentTimeMillis,
         sessions.store);
     this.addresses = new AddressLimiter(config.limits().maxConnectionsPerAddress(),

@@ -79,6 +79,13 @@ final class GatewayMetrics {
       counter(r, "longlink.tls.handshake.failures", "TLS handshakes that failed, by reason", e.getValue(),
           "reason", e.getKey().label());
     }
+    counter(r, "longlink.token.refreshes", "Fresh tokens (AUTH) from logged-in clients, by outcome", n.refreshes,
+        "result", "ok");
+    counter(r, "longlink.token.refreshes", "Fresh tokens (AUTH) from logged-in clients, by outcome", n.refreshesFailed,
+        "result", "refused");
+    counter(r, "longlink.auth.unavailable", "Logins refused because the authenticator could not decide (callout down, "
+        + "slow or answering garbage): the client retries after a delay", n.authUnavailable);
+    counter(r, "longlink.forbidden", "Client messages, subscribes and requests the authorizer refused", n.forbidden);
     counter(r, "longlink.resumes", "Resumes, by outcome", n.resumed, "result", "ok");
     counter(r, "longlink.resumes", "Resumes, by outcome", n.resumesLost, "result", "lost");
     counter(r, "longlink.reconnects", "HELLOs that asked to resume a session: clients coming back", n.resumeAttempts);

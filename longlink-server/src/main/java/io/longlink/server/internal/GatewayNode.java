@@ -87,10 +87,11 @@ public final class GatewayNode implements AutoCloseable {
    * @param clusterStore {@code null} for a single node
    * @param nodeRegistry {@code null} outside a cluster (then the last three are empty)
    */
-  public GatewayNode(ServerConfig config, Authenticator authenticator, MessageHandler messageHandler,
+  public GatewayNode(ServerConfig config, Authenticator authenticator, io.longlink.server.Authorizer authorizer,
+      MessageHandler messageHandler,
       RequestHandler requestHandler, Ticker ticker, MeterRegistry registry, ClusterStore clusterStore,
       NodeRegistry nodeRegistry, String nodeId, String advertisedAddress, String adminAddress, ServerTls tlsSettings) {
-    this.gateway = new Gateway(config, authenticator, messageHandler, requestHandler, ticker, clusterStore);
+    this.gateway = new Gateway(config, authenticator, authorizer, messageHandler, requestHandler, ticker, clusterStore);
     this.tls = tlsSettings == null ? null : new TlsContexts(tlsSettings);
     this.registry = registry;
     this.nodes = nodeRegistry;
@@ -125,6 +126,9 @@ public final class GatewayNode implements AutoCloseable {
       loops.put(loop, context);
       loop.scheduleAtFixedRate(() -> context.sweeper.sweep(gateway.ticker.nanoTime()), sweepNanos, sweepNanos,
           TimeUnit.NANOSECONDS);
+      // Tokens: often enough that a short-lived one is asked for before it runs out; nothing to do without them.
+      loop.scheduleAtFixedRate(() -> context.auth.check(gateway.ticker.nanoTime()), LoopAuth.CHECK_EVERY_NANOS,
+          LoopAuth.CHECK_EVERY_NANOS, TimeUnit.NANOSECONDS);
     }
     // The node's own upkeep runs on one loop: retention expiry (the store is shared and its expiry is
     // cheap), the per-address limits' table, and a drain's deadline.

@@ -64,20 +64,28 @@ final class Handshake {
 
     /** The peer's address, for the authenticator and the lifecycle log. */
     SocketAddress remote();
+
+    /** Whether the connection is over TLS (the authenticator may want to know). */
+    boolean tls();
+
+    /** What its credential allows and until when, from now on; {@code null}: everything, forever. */
+    void authenticated(ConnectionAuth auth);
   }
 
   private final ServerConfig config;
   private final Authenticator authenticator;
+  private final io.longlink.server.Authorizer authorizer;
   private final SessionDirectory directory;
   private final NodeCounters counters;
   private final Ticker ticker;
   /** Admission control for logins and resumes; {@code null} when off. Guarded by itself. */
   private final TokenBucket admission;
 
-  Handshake(ServerConfig config, Authenticator authenticator, SessionDirectory directory, NodeCounters counters,
-      Ticker ticker) {
+  Handshake(ServerConfig config, Authenticator authenticator, io.longlink.server.Authorizer authorizer,
+      SessionDirectory directory, NodeCounters counters, Ticker ticker) {
     this.config = config;
     this.authenticator = authenticator;
+    this.authorizer = authorizer;
     this.directory = directory;
     this.counters = counters;
     this.ticker = ticker;
@@ -100,20 +108,22 @@ final class Handshake {
       c.refuse(new Frame.GoAway(ErrorCode.RATE_LIMITED, "node busy: too many logins; retry after the delay", delay, ""));
       return;
     }
-    AuthResult verdict;
+    CompletionStage<AuthResult> verdict;
     try {
-      verdict = authenticator.authenticate(hello.clientId(), hello.token(), c.remote());
+      verdict = authenticator.authenticateAsync(hello.clientId(), hello.token(), c.remote(), c.tls());
     } catch (RuntimeException e) {
-      log.warn("{}: authenticator failed for client {}", c, hello.clientId(), e);
-      c.refuse(ErrorCode.INTERNAL_ERROR, "authentication failed on the server");
-      return;
+      verdict = CompletableFuture.failedFuture(e);
     }
-    if (verdict == null || !verdict.accepted()) {
-      c.refuse(ErrorCode.AUTH_FAILED, "client " + hello.clientId() + " refused: "
-          + (verdict == null ? "no verdict" : verdict.reason()));
+    whenAnswered(c, verdict.handle((v, err) -> err != null ? AuthResult.unavailable("authenticator failed: " + err,
+        java.time.Duration.ofSeconds(1)) : v), v -> onVerdict(c, hello, v));
+  }
+
+  private void onVerdict(Party c, Frame.Hello hello, AuthResult verdict) {
+    if (!accepted(c, hello.clientId(), verdict)) {
       return;
     }
     String subject = verdict.subject();
+    c.authenticated(connectionAuth(hello.clientId(), verdict));
     if (hello.resumeSessionId().isEmpty()) {
       login(c, hello, subject, SessionStatus.NEW, 0);
       return;
@@ -121,6 +131,73 @@ final class Handshake {
     counters.resumeAttempts.increment();
     whenAnswered(c, directory.find(hello.clientId(), hello.resumeSessionId(), subject, c.loop()),
         found -> onFound(c, hello, subject, found));
+  }
+
+  /**
+   * Whether {@code verdict} lets the client in; if not, refuses it: AUTH_FAILED (the reason goes to
+   * the log only), or GOAWAY UNAVAILABLE with a retry-after when the authenticator could not decide.
+   */
+  private boolean accepted(Party c, String clientId, AuthResult verdict) {
+    if (verdict != null && verdict.accepted()) {
+      return true;
+    }
+    String reason = verdict == null ? "no verdict" : verdict.reason();
+    if (verdict != null && verdict.retryAfter() != null) {
+      counters.authUnavailable.increment();
+      log.warn("{}: cannot authenticate client {} now: {}", c, clientId, reason);
+      c.refuse(new Frame.GoAway(ErrorCode.UNAVAILABLE, "authentication unavailable; retry after the delay",
+          (int) Math.max(1, Math.min(Integer.MAX_VALUE, verdict.retryAfter().toMillis())), ""));
+    } else {
+      Lifecycle.authFailed(clientId, c.remote(), reason);
+      c.refuse(ErrorCode.AUTH_FAILED, "client " + clientId + " refused");
+    }
+    return false;
+  }
+
+  /** What the connection must remember of an accepted credential; {@code null} when nothing (all allowed, no expiry). */
+  private ConnectionAuth connectionAuth(String clientId, AuthResult verdict) {
+    io.longlink.server.Authorizer.Permissions p = authorizer.permissions(verdict.subject(), clientId, verdict.permissions());
+    if (p == null) {
+      p = io.longlink.server.Authorizer.Permissions.ALL;
+    }
+    long validFor = verdict.validFor() == null ? -1 : verdict.validFor().toNanos();
+    if (validFor < 0 && p == io.longlink.server.Authorizer.Permissions.ALL) {
+      return null;
+    }
+    return ConnectionAuth.of(verdict.subject(), p, ticker.nanoTime(), validFor, config.tokenRefreshAhead().toNanos());
+  }
+
+  /**
+   * A logged-in client's fresh token (AUTH): it must be accepted and name the session's principal;
+   * then it replaces the old one (its expiry and permissions). Refused: AUTH_FAILED and close, the
+   * session kept for a resume with a valid token.
+   */
+  void onRefresh(Party c, Session s, String token) {
+    CompletionStage<AuthResult> verdict;
+    try {
+      verdict = authenticator.authenticateAsync(s.clientId, token, c.remote(), c.tls());
+    } catch (RuntimeException e) {
+      verdict = CompletableFuture.failedFuture(e);
+    }
+    verdict.whenComplete((v, err) -> c.execute(() -> {
+      if (!c.isOpen()) {
+        return;
+      }
+      AuthResult r = err != null ? AuthResult.reject("authenticator failed: " + err) : v;
+      if (r != null && r.accepted() && !r.subject().equals(s.subject)) {
+        r = AuthResult.reject("fresh token is for principal " + r.subject() + ", session belongs to " + s.subject);
+      }
+      if (r == null || !r.accepted()) {
+        counters.refreshesFailed.increment();
+        String reason = r == null ? "no verdict" : r.reason();
+        Lifecycle.authFailed(s.clientId, c.remote(), "refresh: " + reason);
+        c.refuse(ErrorCode.AUTH_FAILED, "fresh token refused");
+        return;
+      }
+      counters.refreshes.increment();
+      c.authenticated(connectionAuth(s.clientId, r));
+      log.debug("{}: token refreshed", c);
+    }));
   }
 
   private boolean admit() {

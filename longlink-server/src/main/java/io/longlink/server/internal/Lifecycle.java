@@ -198,6 +198,12 @@ final class Lifecycle {
     }
   }
 
+  static void authFailed(String clientId, Object remote, String reason) {
+    if (log.isInfoEnabled()) {
+      line("auth_failed", clientId, null, remote).addKeyValue("reason", reason).log("authentication failed");
+    }
+  }
+
   static void tlsFailed(Object remote, String reason, String detail) {
     if (log.isInfoEnabled()) {
       line("tls_failed", null, null, remote).addKeyValue("reason", reason).addKeyValue("detail", detail)

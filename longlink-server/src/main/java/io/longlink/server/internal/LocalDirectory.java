@@ -83,6 +83,11 @@ final class LocalDirectory implements SessionDirectory {
   }
 
   @Override
+  public void refused(Session s, long seq) {
+    // Nothing kept: acknowledged with the next ACK like any other.
+  }
+
+  @Override
   public void unsubscribe(Session s, long seq, String topic) {
     if (s.removeTopic(topic)) {
       sessions.topics.unsubscribe(topic, s);

@@ -12,6 +12,8 @@ final class LoopContext {
   final LivenessSweeper<ServerConnection> sweeper;
   /** When this loop's connections write (at once, or gathered while it writes to many). */
   final WriteCoalescer writes;
+  /** What the credentials of this loop's connections allow and until when (only those that need it). */
+  final LoopAuth auth = new LoopAuth();
 
   LoopContext(EventExecutor loop, Gateway gateway) {
     this(gateway, new LivenessSweeper<>(loop, gateway.config), loop);

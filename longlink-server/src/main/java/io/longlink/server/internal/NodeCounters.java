@@ -33,6 +33,13 @@ final class NodeCounters {
   final EnumMap<ErrorCode, LongAdder> goAways = adders(ErrorCode.class);
   /** Refusals per bound. */
   final EnumMap<Limits.Limit, LongAdder> limitHits = adders(Limits.Limit.class);
+  /** Fresh tokens (AUTH) accepted and refused. */
+  final LongAdder refreshes = new LongAdder();
+  final LongAdder refreshesFailed = new LongAdder();
+  /** Logins refused because the authenticator could not decide (a callout down). */
+  final LongAdder authUnavailable = new LongAdder();
+  /** Client frames refused by the authorizer (FORBIDDEN). */
+  final LongAdder forbidden = new LongAdder();
   /** TLS handshakes that failed, by reason. */
   final EnumMap<TlsFailure, LongAdder> tlsFailures = adders(TlsFailure.class);
   final LongAdder messagesIn = new LongAdder();

@@ -5,6 +5,7 @@ import io.longlink.protocol.Frame;
 import io.longlink.protocol.FrameCodec;
 import io.longlink.protocol.FrameDecoder;
 import io.longlink.protocol.ProtocolException;
+import io.longlink.server.Authorizer;
 import io.longlink.server.Limits;
 import io.longlink.server.MessageHandler;
 import io.longlink.server.MessageHandler.InboundMessage;
@@ -40,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * socket is writable. A resume is the same path starting from what the client says it has.
  */
 final class ServerConnection extends ChannelInboundHandlerAdapter
-    implements Handshake.Party, LivenessSweeper.Supervised, Runnable, WriteCoalescer.Writer {
+    implements Handshake.Party, LivenessSweeper.Supervised, Runnable, WriteCoalescer.Writer, LoopAuth.Holder {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
   /** How long a final ERROR/GOAWAY may take to write before the connection is cut anyway. */
   private static final long CLOSING_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
@@ -514,7 +515,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         if (maxTopics > 0 && session.topicCount() >= maxTopics && !session.hasTopic(sub.topic())) {
           refuse(Limits.Limit.SUBSCRIPTIONS, ErrorCode.LIMIT_EXCEEDED, "more than " + maxTopics + " subscriptions");
         } else if (acceptSeq(sub.seq())) {
-          g.directory.subscribe(session, sub.seq(), sub.topic());
+          if (allows(Authorizer.Action.SUBSCRIBE, sub.topic())) {
+            g.directory.subscribe(session, sub.seq(), sub.topic());
+          } else {
+            forbidden(sub.seq(), "may not subscribe to topic " + sub.topic());
+            g.directory.refused(session, sub.seq());
+          }
         }
       }
       case Frame.Unsubscribe unsub -> {
@@ -522,7 +528,16 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
           g.directory.unsubscribe(session, unsub.seq(), unsub.topic());
         }
       }
-      case Frame.Request r -> g.requests.onRequest(this, session, r);
+      case Frame.Request r -> {
+        if (r.target().isEmpty() || allows(Authorizer.Action.REQUEST, r.target())) {
+          g.requests.onRequest(this, session, r);
+        } else {
+          g.counters.forbidden.increment();
+          outbound().write(encode(Frame.Response.failed(r.requestId(), ErrorCode.FORBIDDEN,
+              Connection.truncate("may not send requests to client " + r.target()))), ctx.voidPromise());
+        }
+      }
+      case Frame.Auth a -> g.handshake.onRefresh(this, session, a.token());
       case Frame.Cancel c -> g.requests.cancel(this, c.requestId());
       case Frame.Response r -> g.requests.onResponse(this, r);
       case Frame.Pong pong -> {
@@ -550,6 +565,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       case Frame.Reject x -> unexpected(x);
       case Frame.Gap x -> unexpected(x);
       case Frame.GoAway x -> unexpected(x);
+      case Frame.Reauth x -> unexpected(x);
     }
   }
 
@@ -558,6 +574,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   }
 
   private void onData(Frame.Data d) {
+    if (!allows(d.targetKind() == io.longlink.protocol.TargetKind.CLIENT ? Authorizer.Action.SEND
+        : Authorizer.Action.PUBLISH, d.target())) {
+      forbidden(d.seq(), d.targetKind() == io.longlink.protocol.TargetKind.CLIENT ? "may not send to client "
+          + d.target() : "may not publish to topic " + d.target());
+      gateway().directory.fromClient(this, session, d, false); // accepted, not routed: acknowledged in order
+      return;
+    }
     MessageHandler handler = gateway().messageHandler;
     boolean route = true;
     if (handler != MessageHandler.routeAll()) { // the default needs no InboundMessage per message
@@ -570,6 +593,36 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       }
     }
     gateway().directory.fromClient(this, session, d, route);
+  }
+
+  /** Whether this connection's credential allows it: one lookup when the loop keeps credentials, none otherwise. */
+  private boolean allows(Authorizer.Action action, String target) {
+    ConnectionAuth a = loop.auth.of(this);
+    return a == null || a.allows(action, target);
+  }
+
+  /** The client's sequenced frame {@code seq} is refused: REJECT FORBIDDEN before the ACK that covers it. */
+  private void forbidden(long seq, String why) {
+    gateway().counters.forbidden.increment();
+    log.debug("{}: forbidden: {}", this, why);
+    outbound().write(encode(new Frame.Reject(seq, ErrorCode.FORBIDDEN, Connection.truncate(why))), ctx.voidPromise());
+  }
+
+  @Override
+  public void authenticated(ConnectionAuth auth) {
+    loop.auth.put(this, auth);
+  }
+
+  @Override
+  public void askForToken(int expiresInMs) {
+    if (state == ConnectionState.OPEN) {
+      outbound().writeAndFlush(encode(new Frame.Reauth(expiresInMs)), ctx.voidPromise());
+    }
+  }
+
+  @Override
+  public boolean tls() {
+    return ctx != null && ctx.pipeline().get(SslHandler.class) != null;
   }
 
   /** Applies docs/PROTOCOL.md section 5; true if the frame is new and must be processed. */
@@ -861,6 +914,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       gateway().addresses.release(remote.getAddress());
     }
     loop.sweeper.remove(this);
+    loop.auth.remove(this);
     gateway().requests.release(this);
     if (session != null) {
       gateway().directory.connectionLost(session, this);

@@ -107,6 +107,9 @@ sealed interface SessionDirectory permits LocalDirectory, ClusterDirectory {
   /** The client's new UNSUBSCRIBE {@code seq}. */
   void unsubscribe(Session s, long seq, String topic);
 
+  /** The client's sequenced frame {@code seq} was accepted but refused (e.g. FORBIDDEN): nothing to do, acknowledged in order. */
+  void refused(Session s, long seq);
+
   /** The client has the session's messages up to {@code seq} (already dropped from its replay buffer). */
   void acknowledged(Session s, long seq);
 

@@ -22,7 +22,7 @@ import io.longlink.server.MessageHandler;
 class LivenessSweeperTest {
   final FakeTicker ticker = new FakeTicker();
   final ServerConfig config = ServerConfig.builder().handshakeTimeout(Duration.ofSeconds(5)).build();
-  final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), MessageHandler.routeAll(), null, ticker, null);
+  final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), io.longlink.server.Authorizer.byCredential(), MessageHandler.routeAll(), null, ticker, null);
   final EmbeddedChannel loopOwner = new EmbeddedChannel();
   final LivenessSweeper<ServerConnection> sweeper = new LivenessSweeper<>(loopOwner.eventLoop(), config, 3);
   final LoopContext loop = new LoopContext(gateway, sweeper, loopOwner.eventLoop());

@@ -25,7 +25,7 @@ class ServerConnectionTest {
   final FakeTicker ticker = new FakeTicker();
   final ServerConfig config = ServerConfig.builder()
       .heartbeatInterval(Duration.ofSeconds(30)).heartbeatMisses(3).handshakeTimeout(Duration.ofSeconds(5)).build();
-  final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), MessageHandler.routeAll(), null, ticker, null);
+  final Gateway gateway = new Gateway(config, Authenticator.acceptAll(), io.longlink.server.Authorizer.byCredential(), MessageHandler.routeAll(), null, ticker, null);
   final LoopContext loop = new LoopContext(ImmediateEventExecutor.INSTANCE, gateway);
   final LivenessSweeper<ServerConnection> sweeper = loop.sweeper;
   EmbeddedChannel ch;
@@ -193,7 +193,7 @@ class ServerConnectionTest {
 
   @Test
   void ackAfterEveryBatchOfNMessages() {
-    Gateway g = new Gateway(config.toBuilder().ackBatchMessages(2).build(), Authenticator.acceptAll(),
+    Gateway g = new Gateway(config.toBuilder().ackBatchMessages(2).build(), Authenticator.acceptAll(), io.longlink.server.Authorizer.byCredential(),
         m -> false, null, ticker, null);
     ch = new EmbeddedChannel(new ServerConnection(new LoopContext(ImmediateEventExecutor.INSTANCE, g)));
     login("alice");

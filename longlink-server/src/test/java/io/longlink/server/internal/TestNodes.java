@@ -12,7 +12,7 @@ final class TestNodes {
   private TestNodes() {}
 
   static GatewayNode node(ServerConfig config, Authenticator auth) {
-    return new GatewayNode(config, auth, MessageHandler.routeAll(), null, Ticker.system(), new SimpleMeterRegistry(),
+    return new GatewayNode(config, auth, io.longlink.server.Authorizer.byCredential(), MessageHandler.routeAll(), null, Ticker.system(), new SimpleMeterRegistry(),
         null, null, "", "", "", null);
   }
 }
