@@ -80,11 +80,6 @@ class TlsTest {
     return c == null ? -1 : c.count();
   }
 
-  static Throwable rootCause(Throwable t) {
-    Throwable c = t instanceof ExecutionException ? t.getCause() : t;
-    return c;
-  }
-
   /** Two clients exchange a message over TLS; returns what {@code to} got. */
   static String exchange(LonglinkClient from, String to, Inbox toInbox, String text) throws Exception {
     from.send(Destination.client(to), text.getBytes(StandardCharsets.UTF_8)).get(5, TimeUnit.SECONDS);

@@ -23,6 +23,8 @@ import java.util.Objects;
  */
 public record ServerTls(Path certificateChain, Path privateKey, Path clientCa, Duration reloadCheckInterval) {
   public static final Duration DEFAULT_RELOAD_CHECK = Duration.ofSeconds(2);
+  /** The protocol versions every longlink TLS listener speaks. */
+  public static final java.util.List<String> PROTOCOLS = java.util.List.of("TLSv1.3", "TLSv1.2");
 
   public ServerTls {
     readable("certificateChain", certificateChain);

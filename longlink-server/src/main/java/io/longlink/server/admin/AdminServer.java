@@ -107,7 +107,7 @@ public final class AdminServer implements AutoCloseable {
   private static javax.net.ssl.SSLContext jdkContext(io.longlink.server.ServerTls tls) throws IOException {
     io.netty.handler.ssl.SslContext c = io.netty.handler.ssl.SslContextBuilder
         .forServer(tls.certificateChain().toFile(), tls.privateKey().toFile())
-        .sslProvider(io.netty.handler.ssl.SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2").build();
+        .sslProvider(io.netty.handler.ssl.SslProvider.JDK).protocols(io.longlink.server.ServerTls.PROTOCOLS).build();
     return ((io.netty.handler.ssl.JdkSslContext) c).context();
   }
 

@@ -126,28 +126,19 @@ public final class HttpAuthenticator implements Authenticator {
     if (topics == null || topics.isNull()) {
       return null;
     }
-    List<Glob> sub = globs(topics.get("subscribe"));
-    List<Glob> pub = globs(topics.get("publish"));
-    List<Glob> send = globs(topics.get("send"));
-    return (action, target) -> {
-      List<Glob> rules = switch (action) {
-        case SUBSCRIBE -> sub;
-        case PUBLISH -> pub;
-        case SEND, REQUEST -> send;
-      };
-      return rules == null || rules.stream().anyMatch(g -> g.matches(target));
-    };
+    return TopicGrants.of(patterns(topics.get("subscribe")), patterns(topics.get("publish")),
+        patterns(topics.get("send")));
   }
 
-  private static List<Glob> globs(JsonNode list) {
+  private static List<String> patterns(JsonNode list) {
     if (list == null || list.isNull()) {
       return null;
     }
     if (!list.isArray()) {
       throw new IllegalArgumentException("topics lists must be arrays of patterns");
     }
-    List<Glob> out = new ArrayList<>();
-    list.forEach(n -> out.add(Glob.of(n.asText())));
+    List<String> out = new ArrayList<>();
+    list.forEach(n -> out.add(n.asText()));
     return out;
   }
 }

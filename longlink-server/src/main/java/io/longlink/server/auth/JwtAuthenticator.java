@@ -200,31 +200,7 @@ public final class JwtAuthenticator implements Authenticator {
 
   /** What the token's topic claims allow; {@code null} when it has none. */
   private static Authorizer.Permissions permissions(JWTClaimsSet claims) throws java.text.ParseException {
-    List<Glob> sub = globs(claims.getStringListClaim("sub_topics"));
-    List<Glob> pub = globs(claims.getStringListClaim("pub_topics"));
-    List<Glob> send = globs(claims.getStringListClaim("send_to"));
-    if (sub == null && pub == null && send == null) {
-      return null;
-    }
-    return (action, target) -> {
-      List<Glob> rules = switch (action) {
-        case SUBSCRIBE -> sub;
-        case PUBLISH -> pub;
-        case SEND, REQUEST -> send;
-      };
-      if (rules == null) {
-        return true;
-      }
-      for (Glob g : rules) {
-        if (g.matches(target)) {
-          return true;
-        }
-      }
-      return false;
-    };
-  }
-
-  private static List<Glob> globs(List<String> patterns) {
-    return patterns == null ? null : patterns.stream().map(Glob::of).toList();
+    return TopicGrants.of(claims.getStringListClaim("sub_topics"), claims.getStringListClaim("pub_topics"),
+        claims.getStringListClaim("send_to"));
   }
 }

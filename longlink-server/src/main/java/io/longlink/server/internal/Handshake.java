@@ -6,9 +6,12 @@ import io.longlink.protocol.SessionStatus;
 import io.longlink.protocol.Ticker;
 import io.longlink.server.Authenticator;
 import io.longlink.server.Authenticator.AuthResult;
+import io.longlink.server.Authorizer;
+import io.longlink.server.Authorizer.Permissions;
 import io.longlink.server.Limits;
 import io.longlink.server.ServerConfig;
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -72,16 +75,19 @@ final class Handshake {
     void authenticated(ConnectionAuth auth);
   }
 
+  /** Retry-after for a client whose login the authenticator could not decide (it threw or failed). */
+  private static final Duration UNDECIDED_RETRY = Duration.ofSeconds(1);
+
   private final ServerConfig config;
   private final Authenticator authenticator;
-  private final io.longlink.server.Authorizer authorizer;
+  private final Authorizer authorizer;
   private final SessionDirectory directory;
   private final NodeCounters counters;
   private final Ticker ticker;
   /** Admission control for logins and resumes; {@code null} when off. Guarded by itself. */
   private final TokenBucket admission;
 
-  Handshake(ServerConfig config, Authenticator authenticator, io.longlink.server.Authorizer authorizer,
+  Handshake(ServerConfig config, Authenticator authenticator, Authorizer authorizer,
       SessionDirectory directory, NodeCounters counters, Ticker ticker) {
     this.config = config;
     this.authenticator = authenticator;
@@ -108,14 +114,22 @@ final class Handshake {
       c.refuse(new Frame.GoAway(ErrorCode.RATE_LIMITED, "node busy: too many logins; retry after the delay", delay, ""));
       return;
     }
-    CompletionStage<AuthResult> verdict;
+    whenAnswered(c, verdict(c, hello.clientId(), hello.token()), v -> onVerdict(c, hello, v));
+  }
+
+  /**
+   * The authenticator's verdict on {@code token}; never a failed stage: an authenticator that throws
+   * or fails could not decide, so the answer is "unavailable, retry later" (fail closed).
+   */
+  private CompletionStage<AuthResult> verdict(Party c, String clientId, String token) {
+    CompletionStage<AuthResult> v;
     try {
-      verdict = authenticator.authenticateAsync(hello.clientId(), hello.token(), c.remote(), c.tls());
+      v = authenticator.authenticateAsync(clientId, token, c.remote(), c.tls());
     } catch (RuntimeException e) {
-      verdict = CompletableFuture.failedFuture(e);
+      v = CompletableFuture.failedFuture(e);
     }
-    whenAnswered(c, verdict.handle((v, err) -> err != null ? AuthResult.unavailable("authenticator failed: " + err,
-        java.time.Duration.ofSeconds(1)) : v), v -> onVerdict(c, hello, v));
+    return v.handle((r, err) -> err != null ? AuthResult.unavailable("authenticator failed: " + err, UNDECIDED_RETRY)
+        : r != null ? r : AuthResult.reject("no verdict"));
   }
 
   private void onVerdict(Party c, Frame.Hello hello, AuthResult verdict) {
@@ -138,11 +152,11 @@ final class Handshake {
    * the log only), or GOAWAY UNAVAILABLE with a retry-after when the authenticator could not decide.
    */
   private boolean accepted(Party c, String clientId, AuthResult verdict) {
-    if (verdict != null && verdict.accepted()) {
+    if (verdict.accepted()) {
       return true;
     }
-    String reason = verdict == null ? "no verdict" : verdict.reason();
-    if (verdict != null && verdict.retryAfter() != null) {
+    String reason = verdict.reason();
+    if (verdict.retryAfter() != null) {
       counters.authUnavailable.increment();
       log.warn("{}: cannot authenticate client {} now: {}", c, clientId, reason);
       c.refuse(new Frame.GoAway(ErrorCode.UNAVAILABLE, "authentication unavailable; retry after the delay",
@@ -156,12 +170,12 @@ final class Handshake {
 
   /** What the connection must remember of an accepted credential; {@code null} when nothing (all allowed, no expiry). */
   private ConnectionAuth connectionAuth(String clientId, AuthResult verdict) {
-    io.longlink.server.Authorizer.Permissions p = authorizer.permissions(verdict.subject(), clientId, verdict.permissions());
+    Permissions p = authorizer.permissions(verdict.subject(), clientId, verdict.permissions());
     if (p == null) {
-      p = io.longlink.server.Authorizer.Permissions.ALL;
+      p = Permissions.ALL;
     }
     long validFor = verdict.validFor() == null ? -1 : verdict.validFor().toNanos();
-    if (validFor < 0 && p == io.longlink.server.Authorizer.Permissions.ALL) {
+    if (validFor < 0 && p == Permissions.ALL) {
       return null;
     }
     return ConnectionAuth.of(verdict.subject(), p, ticker.nanoTime(), validFor, config.tokenRefreshAhead().toNanos());
@@ -173,24 +187,17 @@ final class Handshake {
    * session kept for a resume with a valid token.
    */
   void onRefresh(Party c, Session s, String token) {
-    CompletionStage<AuthResult> verdict;
-    try {
-      verdict = authenticator.authenticateAsync(s.clientId, token, c.remote(), c.tls());
-    } catch (RuntimeException e) {
-      verdict = CompletableFuture.failedFuture(e);
-    }
-    verdict.whenComplete((v, err) -> c.execute(() -> {
+    verdict(c, s.clientId, token).thenAccept(v -> c.execute(() -> {
       if (!c.isOpen()) {
         return;
       }
-      AuthResult r = err != null ? AuthResult.reject("authenticator failed: " + err) : v;
-      if (r != null && r.accepted() && !r.subject().equals(s.subject)) {
+      AuthResult r = v;
+      if (r.accepted() && !r.subject().equals(s.subject)) {
         r = AuthResult.reject("fresh token is for principal " + r.subject() + ", session belongs to " + s.subject);
       }
-      if (r == null || !r.accepted()) {
+      if (!r.accepted()) {
         counters.refreshesFailed.increment();
-        String reason = r == null ? "no verdict" : r.reason();
-        Lifecycle.authFailed(s.clientId, c.remote(), "refresh: " + reason);
+        Lifecycle.authFailed(s.clientId, c.remote(), "refresh: " + r.reason());
         c.refuse(ErrorCode.AUTH_FAILED, "fresh token refused");
         return;
       }

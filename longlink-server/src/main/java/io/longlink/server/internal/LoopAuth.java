@@ -47,10 +47,6 @@ final class LoopAuth {
     }
   }
 
-  int size() {
-    return byConnection.size();
-  }
-
   /** Sends REAUTH to connections whose token is due, GOAWAY TOKEN_EXPIRED to those whose token ran out. */
   void check(long nowNanos) {
     if (byConnection.isEmpty()) {

@@ -361,24 +361,19 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ProtocolException p = FrameDecoder.protocolCause(cause);
-    if (cause instanceof DecoderException && cause.getCause() instanceof javax.net.ssl.SSLException) {
-      if (state == ConnectionState.HANDSHAKING && tlsHandshaking()) {
-        tlsFailed(TlsFailure.of(cause), cause); // normally the handshake event came first and this is a no-op
-      } else if (state != ConnectionState.CLOSING && state != ConnectionState.CLOSED) {
-        log.debug("{}: TLS error, closing: {}", this, cause.getCause().toString());
-        closing(CloseReason.IO_ERROR);
-        moveTo(ConnectionState.CLOSING);
-        ctx.close();
-      }
-    } else if (p != null) {
-      fail(p.code(), p.getMessage());
-    } else if (cause instanceof IOException) {
+    // A broken TLS record is a broken socket; during the TLS handshake, the handshake's failure (normally reported first).
+    boolean tls = cause instanceof DecoderException && cause.getCause() instanceof javax.net.ssl.SSLException;
+    if (tls && state == ConnectionState.HANDSHAKING && tlsHandshaking()) {
+      tlsFailed(TlsFailure.of(cause), cause);
+    } else if (tls || cause instanceof IOException) {
       if (state != ConnectionState.CLOSING && state != ConnectionState.CLOSED) {
         log.debug("{}: I/O error, closing: {}", this, cause.toString());
         closing(CloseReason.IO_ERROR);
         moveTo(ConnectionState.CLOSING);
         ctx.close();
       }
+    } else if (p != null) {
+      fail(p.code(), p.getMessage());
     } else {
       log.warn("{}: unexpected error, closing", this, cause);
       fail(ErrorCode.INTERNAL_ERROR, "internal error: " + cause.getClass().getSimpleName());
@@ -574,10 +569,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   }
 
   private void onData(Frame.Data d) {
-    if (!allows(d.targetKind() == io.longlink.protocol.TargetKind.CLIENT ? Authorizer.Action.SEND
-        : Authorizer.Action.PUBLISH, d.target())) {
-      forbidden(d.seq(), d.targetKind() == io.longlink.protocol.TargetKind.CLIENT ? "may not send to client "
-          + d.target() : "may not publish to topic " + d.target());
+    Authorizer.Action action = d.targetKind() == io.longlink.protocol.TargetKind.CLIENT ? Authorizer.Action.SEND
+        : Authorizer.Action.PUBLISH;
+    if (!allows(action, d.target())) {
+      forbidden(d.seq(), (action == Authorizer.Action.SEND ? "may not send to client " : "may not publish to topic ")
+          + d.target());
       gateway().directory.fromClient(this, session, d, false); // accepted, not routed: acknowledged in order
       return;
     }

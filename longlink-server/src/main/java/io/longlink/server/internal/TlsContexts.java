@@ -33,7 +33,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class TlsContexts implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TlsContexts.class);
-  static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
   /** The files as last loaded: a change of size or modification time is a change. */
   private record Stamp(List<String> files) {
@@ -93,7 +92,7 @@ public final class TlsContexts implements AutoCloseable {
   private static SslContext build(ServerTls s, SslProvider provider) throws SSLException {
     SslContextBuilder b = SslContextBuilder.forServer(s.certificateChain().toFile(), s.privateKey().toFile())
         .sslProvider(provider)
-        .protocols(PROTOCOLS);
+        .protocols(ServerTls.PROTOCOLS);
     if (s.clientCa() != null) {
       b.trustManager(s.clientCa().toFile()).clientAuth(ClientAuth.REQUIRE);
     }
@@ -176,10 +175,6 @@ public final class TlsContexts implements AutoCloseable {
   private static Reload failed(String why) {
     log.error("{}", why);
     return new Reload(false, why);
-  }
-
-  public synchronized long reloads() {
-    return reloads;
   }
 
   @Override
