@@ -186,11 +186,17 @@ public final class JwtAuthenticator implements Authenticator {
     } catch (RuntimeException e) {
       return AuthResult.reject("token refused: " + e);
     }
+    // Present (the verifier checks that) is not enough: a claim of the wrong JSON type reads as null here.
     String sub = claims.getSubject();
+    Date exp = claims.getExpirationTime();
+    if (sub == null || sub.isEmpty() || exp == null) {
+      return AuthResult.reject("token claims: sub must be a non-empty string and exp a NumericDate (got sub="
+          + claims.getClaim("sub") + ", exp=" + claims.getClaim("exp") + ")");
+    }
     if (clientIdMustMatch && !clientId.equals(sub)) {
       return AuthResult.reject("token is for principal " + sub + ", not client id " + clientId);
     }
-    Duration validFor = Duration.between(clock.instant(), claims.getExpirationTime().toInstant());
+    Duration validFor = Duration.between(clock.instant(), exp.toInstant());
     try {
       return AuthResult.accept(sub, validFor.isNegative() ? Duration.ZERO : validFor, permissions(claims));
     } catch (IllegalArgumentException | java.text.ParseException e) {

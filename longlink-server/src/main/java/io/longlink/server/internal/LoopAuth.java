@@ -47,6 +47,11 @@ final class LoopAuth {
     }
   }
 
+  /** Connections watched (tests check that closed ones leave). */
+  int size() {
+    return byConnection.size();
+  }
+
   /** Sends REAUTH to connections whose token is due, GOAWAY TOKEN_EXPIRED to those whose token ran out. */
   void check(long nowNanos) {
     if (byConnection.isEmpty()) {

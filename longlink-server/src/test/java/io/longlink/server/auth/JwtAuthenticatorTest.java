@@ -48,6 +48,14 @@ class JwtAuthenticatorTest {
     return jwt.serialize();
   }
 
+  /** Signs claims given as raw JSON, for shapes the claims builder would not make. */
+  static String hsRaw(String json) throws Exception {
+    com.nimbusds.jose.JWSObject jws = new com.nimbusds.jose.JWSObject(new JWSHeader(JWSAlgorithm.HS256),
+        new com.nimbusds.jose.Payload(json));
+    jws.sign(new MACSigner(SECRET));
+    return jws.serialize();
+  }
+
   static String rs(RSAKey key, JWTClaimsSet c) throws Exception {
     SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).build(), c);
     jwt.sign(new RSASSASigner(key));
@@ -79,6 +87,11 @@ class JwtAuthenticatorTest {
         new Case("alg none", "alice", none, false, ""),
         new Case("alg none header on a signed token", "alice", noneHeaderSigned, false, ""),
         new Case("principal is not the client id", "bob", valid, false, "not client id bob"),
+        new Case("exp not a number", "alice", hs(claims("alice").claim("exp", "never").build()), false, "exp"),
+        new Case("exp null", "alice", hsRaw("{\"sub\":\"alice\",\"iss\":\"https://auth.example\",\"aud\":\"longlink\","
+            + "\"exp\":null}"), false, "NumericDate"),
+        new Case("sub a number", "alice", hsRaw("{\"sub\":42,\"iss\":\"https://auth.example\",\"aud\":\"longlink\","
+            + "\"exp\":" + NOW.plusSeconds(600).getEpochSecond() + "}"), false, "principal 42"),
         new Case("garbage", "alice", "not.a.jwt", false, ""),
         new Case("empty", "alice", "", false, "no token"));
     for (Case c : cases) {
