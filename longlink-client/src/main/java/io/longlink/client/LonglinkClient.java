@@ -339,7 +339,11 @@ public final class LonglinkClient implements AutoCloseable {
     return requests.late();
   }
 
-  /** Subscribes to {@code topic}, also for every later session; completes when the gateway applied it. */
+  /**
+   * Subscribes to {@code topic}, also for every later session; completes when the gateway applied
+   * it. A subscription the gateway refuses (e.g. {@code FORBIDDEN}) fails with its code and is not
+   * renewed in later sessions.
+   */
   public CompletableFuture<Void> subscribe(String topic) {
     FieldRule.TOPIC.require(topic);
     return sequenced(new Frame.Subscribe(0, topic), () -> topics.add(topic));
@@ -870,6 +874,9 @@ public final class LonglinkClient implements AutoCloseable {
     Outbox.Pending p = outbox.pending(r.seq());
     if (p != null) { // the ACK that follows removes it; its sender learns now
       rejected++;
+      if (p.frame instanceof Frame.Subscribe s) {
+        topics.remove(s.topic()); // not asked again in a later session: it would be refused again
+      }
       p.done.completeExceptionally(new LonglinkException(r.code(), "message " + r.seq() + " not delivered: "
           + r.message()));
     }

@@ -292,6 +292,31 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
+  void aForbiddenSubscriptionIsNotRenewedInTheNextSession() throws Exception {
+    client = builder().build();
+    ScriptedServer.Peer peer = login("s1", 30_000);
+    CompletableFuture<Void> news = client.subscribe("news");
+    CompletableFuture<Void> secret = client.subscribe("secret");
+    assertThat(peer.read()).isEqualTo(new Frame.Subscribe(1, "news"));
+    assertThat(peer.read()).isEqualTo(new Frame.Subscribe(2, "secret"));
+    peer.send(new Frame.Reject(2, ErrorCode.FORBIDDEN, "not allowed"), new Frame.Ack(2));
+    news.get(5, TimeUnit.SECONDS);
+    assertThatThrownBy(() -> secret.get(5, TimeUnit.SECONDS)).cause().isInstanceOfSatisfying(LonglinkException.class,
+        e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+    peer.close();
+    firstLoss.get(5, TimeUnit.SECONDS);
+
+    ScriptedServer.Peer again = server.accept();
+    again.read();
+    again.welcome("s2", SessionStatus.LOST, 0, 0, 30_000);
+    CompletableFuture<Void> marker = client.send(Destination.client("bob"), "after".getBytes());
+    assertThat(again.read()).isEqualTo(new Frame.Subscribe(1, "news")); // only the allowed one comes back
+    assertThat(again.read()).isEqualTo(new Frame.Data(2, TargetKind.CLIENT, "bob", "", "after".getBytes()));
+    again.send(new Frame.Ack(2));
+    marker.get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
   void backoffStartsOverOnlyAfterAStableConnection() throws Exception {
     io.longlink.protocol.testing.FakeTicker clock = new io.longlink.protocol.testing.FakeTicker();
     client = builder().ticker(clock).stableAfter(Duration.ofSeconds(10)).build();
