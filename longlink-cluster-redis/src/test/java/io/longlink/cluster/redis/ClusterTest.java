@@ -59,8 +59,13 @@ class ClusterTest {
   }
 
   LonglinkServer node(String uri, String id) {
+    return node(uri, id, io.longlink.server.Authorizer.byCredential());
+  }
+
+  LonglinkServer node(String uri, String id, io.longlink.server.Authorizer authorizer) {
     LonglinkServer s = LonglinkServer.builder()
         .config(ServerConfig.builder().port(0).heartbeatInterval(Duration.ofSeconds(1)).build())
+        .authorizer(authorizer)
         .cluster(RedisNodeRegistry.connect(uri, "test", Duration.ofSeconds(3)), id, "", "")
         .clusterStore(RedisClusterStore.connect(uri, "test", 10_000))
         .build().start();
@@ -176,6 +181,52 @@ class ClusterTest {
     });
     assertThat(alice.client.sessionId()).isEqualTo(session); // resumed on b, not a new session
     assertThat(b.sessions("alice", 1)).hasSize(1);
+  }
+
+  @Test
+  void authorizationHoldsOnEveryNodeAndAfterASessionMoves(@TempDir Path dir) throws Exception {
+    String redis = redis(dir);
+    io.longlink.server.auth.AclAuthorizer acl = io.longlink.server.auth.AclAuthorizer.parse("""
+        alice  publish    news   allow
+        *      publish    *      deny
+        *      subscribe  news   allow
+        *      subscribe  *      deny
+        *      send       ops    deny
+        *      send       *      allow
+        """, "cluster.acl");
+    LonglinkServer a = node(redis, "a", acl);
+    LonglinkServer b = node(redis, "b", acl);
+    Recorder alice = new Recorder("alice", a, b);
+    Recorder bob = new Recorder("bob", b);
+    Recorder carol = new Recorder("carol", b);
+    carol.client.subscribe("news").get(10, TimeUnit.SECONDS);
+    assertForbidden(carol.client.subscribe("secret"));
+    assertForbidden(bob.client.send(Destination.topic("news"), utf8("bob may not publish")));
+    assertForbidden(alice.client.send(Destination.client("ops"), utf8("no")));
+    alice.client.send(Destination.client("bob"), utf8("a1")).get(10, TimeUnit.SECONDS); // a → b
+    alice.client.send(Destination.topic("news"), utf8("n1")).get(10, TimeUnit.SECONDS);
+    String session = alice.client.sessionId();
+
+    a.close(); // alice's session moves to b, where the same rules apply to it
+    await().atMost(Duration.ofSeconds(20)).until(() -> alice.client.state() == ClientState.CONNECTED
+        && b.sessions("alice", 1).size() == 1);
+    assertThat(alice.client.sessionId()).isEqualTo(session);
+    assertForbidden(alice.client.send(Destination.client("ops"), utf8("still no")));
+    alice.client.send(Destination.client("bob"), utf8("a2")).get(10, TimeUnit.SECONDS);
+    alice.client.send(Destination.topic("news"), utf8("n2")).get(10, TimeUnit.SECONDS);
+
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      assertThat(bob.got).containsExactly("a1", "a2");
+      assertThat(carol.got).containsExactly("n1", "n2");
+    });
+    assertThat(alice.client.state()).isEqualTo(ClientState.CONNECTED);
+    assertThat(bob.client.reconnects()).isZero();
+    assertThat(carol.client.reconnects()).isZero();
+  }
+
+  static void assertForbidden(CompletableFuture<?> f) {
+    assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class).cause()
+        .isInstanceOfSatisfying(LonglinkException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
   }
 
   @Test
