@@ -88,6 +88,11 @@ public final class LonglinkServer implements AutoCloseable {
     return node.localAddress();
   }
 
+  /** The WebSocket listener's address (useful with port 0), or {@code null} without one ({@link ServerConfig#webSocket()}). */
+  public InetSocketAddress webSocketAddress() {
+    return node.webSocketAddress();
+  }
+
   /** Where clients connect: an {@link InetSocketAddress}, or a Netty {@code LocalAddress} in memory. */
   public SocketAddress boundAddress() {
     return node.boundAddress();

@@ -48,6 +48,7 @@ import java.util.Objects;
  * @param limits bounds against bad or hostile clients; see {@link Limits}
  * @param tokenRefreshAhead how long before a connection's credential expires the server asks for a
  *     fresh one (REAUTH); half the credential's lifetime when that is shorter
+ * @param webSocket the WebSocket listener beside the TCP port (off by default); see {@link WebSocketOptions}
  */
 public record ServerConfig(
     String host,
@@ -74,7 +75,8 @@ public record ServerConfig(
     int maxRequestsInFlight,
     TcpOptions tcp,
     Limits limits,
-    Duration tokenRefreshAhead) {
+    Duration tokenRefreshAhead,
+    WebSocketOptions webSocket) {
   /**
    * What a buffered message counts against a replay buffer's byte bound on top of its payload and
    * names ({@link #replayBufferBytes}): the largest frame plus this must fit.
@@ -158,6 +160,9 @@ public record ServerConfig(
     Objects.requireNonNull(tcp, "tcp");
     Objects.requireNonNull(limits, "limits");
     checkPositive(tokenRefreshAhead, "tokenRefreshAhead");
+    Objects.requireNonNull(webSocket, "webSocket");
+    check(!webSocket.enabled() || webSocket.port() == 0 || webSocket.port() != port, "webSocket.port", webSocket.port(),
+        "a port other than the TCP port " + port);
   }
 
   /** How long a connection may stay silent: interval × misses. */
@@ -197,6 +202,7 @@ public record ServerConfig(
     b.tcp = tcp;
     b.limits = limits;
     b.tokenRefreshAhead = tokenRefreshAhead;
+    b.webSocket = webSocket;
     return b;
   }
 
@@ -233,6 +239,7 @@ public record ServerConfig(
     private TcpOptions tcp = TcpOptions.builder().build();
     private Limits limits = Limits.defaults();
     private Duration tokenRefreshAhead = Duration.ofSeconds(60);
+    private WebSocketOptions webSocket = WebSocketOptions.off();
 
     private Builder() {}
 
@@ -386,6 +393,12 @@ public record ServerConfig(
       return this;
     }
 
+    /** Default: {@link WebSocketOptions#off()}. */
+    public Builder webSocket(WebSocketOptions webSocket) {
+      this.webSocket = webSocket;
+      return this;
+    }
+
     /** Default: {@link Limits#defaults()}. */
     public Builder limits(Limits limits) {
       this.limits = limits;
@@ -407,7 +420,7 @@ public record ServerConfig(
       return new ServerConfig(host, port, ioThreads, ioThreadSlice, transport, heartbeatInterval, heartbeatMisses,
           handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
           replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, writeCoalescing, maxRequestsInFlight, tcp, limits,
-          tokenRefreshAhead);
+          tokenRefreshAhead, webSocket);
     }
   }
 }

@@ -79,6 +79,10 @@ final class GatewayMetrics {
       counter(r, "longlink.tls.handshake.failures", "TLS handshakes that failed, by reason", e.getValue(),
           "reason", e.getKey().label());
     }
+    for (Map.Entry<WsFailure, LongAdder> e : n.wsFailures.entrySet()) {
+      counter(r, "longlink.ws.failures", "WebSocket upgrades refused and WebSocket connections closed for bad "
+          + "messages, by reason", e.getValue(), "reason", e.getKey().label());
+    }
     counter(r, "longlink.token.refreshes", "Fresh tokens (AUTH) from logged-in clients, by outcome", n.refreshes,
         "result", "ok");
     counter(r, "longlink.token.refreshes", "Fresh tokens (AUTH) from logged-in clients, by outcome", n.refreshesFailed,

@@ -63,6 +63,8 @@ public final class GatewayNode implements AutoCloseable {
   private State state = State.NEW;
   private EventLoopGroup group;
   private Channel serverChannel;
+  /** The WebSocket listener's channel, or {@code null} when there is none. */
+  private Channel wsChannel;
   private String transportName;
   private Map<EventExecutor, LoopContext> loops;
   /** A drain's deadline on the node's ticker, checked by the maintenance task; completed when it passes. */
@@ -159,7 +161,13 @@ public final class GatewayNode implements AutoCloseable {
       SocketAddress bindTo = transport.socket() ? new InetSocketAddress(c.host(), c.port())
           : c.port() == 0 ? LocalAddress.ANY : new LocalAddress(c.host() + ":" + c.port());
       serverChannel = bootstrap.bind(bindTo).syncUninterruptibly().channel();
+      if (c.webSocket().enabled()) {
+        wsChannel = bindWebSocket(bootstrap, transport, loops);
+      }
     } catch (RuntimeException e) {
+      if (serverChannel != null) {
+        serverChannel.close().syncUninterruptibly();
+      }
       group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       state = State.STOPPED;
       throw e;
@@ -168,6 +176,10 @@ public final class GatewayNode implements AutoCloseable {
     log.info("longlink gateway listening on {} ({}, {} I/O threads{}, heartbeat {} ms x {}, handshake timeout {} ms{})",
         format(boundAddress()), transportName, threads, sliceNote(c.ioThreadSlice()), c.heartbeatInterval().toMillis(),
         c.heartbeatMisses(), c.handshakeTimeout().toMillis(), tlsNote());
+    if (wsChannel != null) {
+      log.info("longlink WebSocket listener on {}{} path {}", tls != null ? "wss://" : "ws://",
+          format(wsChannel.localAddress()), c.webSocket().path());
+    }
     if (tls != null && TlsContexts.fallbackReason() != null) {
       log.warn("TLS on the JDK's provider: BoringSSL (netty-tcnative) is unavailable: {}", TlsContexts.fallbackReason());
     }
@@ -203,6 +215,39 @@ public final class GatewayNode implements AutoCloseable {
     if (d != null && now - d.atNanos() >= 0) {
       d.passed().complete(null);
     }
+  }
+
+  /** The WebSocket listener: the same loops and connections, an HTTP upgrade in front of each. */
+  private Channel bindWebSocket(ServerBootstrap tcp, Transports transport, Map<EventExecutor, LoopContext> loops) {
+    ServerConfig c = gateway.config;
+    if (!transport.socket()) {
+      throw new IllegalArgumentException("webSocket: needs a socket transport (got " + transport.name() + ")");
+    }
+    InetSocketAddress bindTo = new InetSocketAddress(c.host(), c.webSocket().port());
+    boolean loopback = bindTo.getAddress() != null && bindTo.getAddress().isLoopbackAddress();
+    if (!loopback && c.webSocket().allowedOrigins().isEmpty()) {
+      throw new IllegalArgumentException("webSocket.allowedOrigins: empty while the listener binds " + c.host()
+          + " (expected: the origins of the pages that may connect, or * for any; required off loopback)");
+    }
+    WsListener ws = new WsListener(c.webSocket(), loopback, c.maxFrameSize(), gateway.counters);
+    ServerBootstrap b = tcp.clone().childHandler(new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        LoopContext context = loops.get(ch.eventLoop());
+        localAddresses.share(ch);
+        if (tls != null) {
+          ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+        }
+        ws.addHandlers(ch, new ServerConnection(context));
+      }
+    });
+    return b.bind(bindTo).syncUninterruptibly().channel();
+  }
+
+  /** The WebSocket listener's address, or {@code null} when there is none. */
+  public InetSocketAddress webSocketAddress() {
+    Channel ch = wsChannel;
+    return ch == null ? null : (InetSocketAddress) ch.localAddress();
   }
 
   public NodeInfo self() {
@@ -433,6 +478,9 @@ public final class GatewayNode implements AutoCloseable {
     Ticker ticker = gateway.ticker;
     long start = ticker.nanoTime();
     serverChannel.close().syncUninterruptibly();
+    if (wsChannel != null) {
+      wsChannel.close().syncUninterruptibly();
+    }
     List<ServerConnection> all = connections();
     log.info("draining {} connections: reconnect delays spread over {} ms, waiting up to {} ms", all.size(),
         spread.toMillis(), timeout.toMillis());
@@ -522,6 +570,9 @@ public final class GatewayNode implements AutoCloseable {
       return;
     }
     serverChannel.close().syncUninterruptibly();
+    if (wsChannel != null) {
+      wsChannel.close().syncUninterruptibly();
+    }
     // Close every connection ourselves, on its own loop, before the loops stop.
     for (Map.Entry<EventExecutor, LoopContext> e : loops.entrySet()) {
       e.getKey().submit(e.getValue().sweeper::closeAll).syncUninterruptibly();

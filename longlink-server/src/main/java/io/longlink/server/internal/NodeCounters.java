@@ -42,6 +42,8 @@ final class NodeCounters {
   final LongAdder forbidden = new LongAdder();
   /** TLS handshakes that failed, by reason. */
   final EnumMap<TlsFailure, LongAdder> tlsFailures = adders(TlsFailure.class);
+  /** WebSocket upgrades refused and WebSocket connections closed for bad messages, by reason. */
+  final EnumMap<WsFailure, LongAdder> wsFailures = adders(WsFailure.class);
   final LongAdder messagesIn = new LongAdder();
   final LongAdder messagesOut = new LongAdder();
   final LongAdder bytesIn = new LongAdder();
