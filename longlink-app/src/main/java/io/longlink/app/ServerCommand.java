@@ -66,6 +66,20 @@ final class ServerCommand implements Callable<Integer> {
       description = "Admin HTTP port: GET /healthz (default: ${DEFAULT-VALUE}; -1 disables it).")
   int adminPort;
 
+  @Option(names = "--ws-port", defaultValue = "7002",
+      description = "WebSocket port: the same frames and sessions for browsers and HTTP-only networks, ws:// (wss:// "
+          + "with --tls-cert) (default: ${DEFAULT-VALUE}; 0 picks one; -1 disables it).")
+  int wsPort;
+
+  @Option(names = "--ws-path", defaultValue = "/longlink",
+      description = "URL path of the WebSocket upgrade (default: ${DEFAULT-VALUE}).")
+  String wsPath;
+
+  @Option(names = "--ws-allowed-origins", split = ",", paramLabel = "ORIGIN",
+      description = "Origins of the web pages that may connect over WebSocket (scheme://host[:port], comma-separated, "
+          + "or *). Default: any while --host is a loopback address; required otherwise.")
+  java.util.List<String> wsAllowedOrigins = java.util.List.of();
+
   @Mixin GatewayOptions gateway;
 
   @Mixin AckOptions acks;
@@ -95,6 +109,7 @@ final class ServerCommand implements Callable<Integer> {
     ServerConfig cfg = acks.applyTo(gateway.applyTo(ServerConfig.builder().host(host).port(port)))
         .limits(limits.limits())
         .tokenRefreshAhead(auth.refreshAhead())
+        .webSocket(new io.longlink.server.WebSocketOptions(wsPort, wsPath, wsAllowedOrigins))
         .build();
     LonglinkServer.Builder builder = LonglinkServer.builder().config(cfg).authenticator(auth.authenticator())
         .authorizer(auth.authorizer());

@@ -114,7 +114,7 @@ class CliTest {
     assertThat(run("client", "--id", "a", "--to", "b", "--topic", "t").code()).isEqualTo(2);
     assertThat(run("client").err()).contains("Missing required option: '--id=<id>'");
     assertThat(run("server", "--heartbeat-interval", "soon").err()).contains("soon");
-    Result refused = run("server", "--port", "0", "--admin-port", "-1", "--io-thread-slice", "50us");
+    Result refused = run("server", "--port", "0", "--admin-port", "-1", "--ws-port", "-1", "--io-thread-slice", "50us");
     assertThat(refused.code()).isEqualTo(2);
     assertThat(refused.err()).contains("longlink server: ioThreadSlice: PT0.00005S (expected: 0 or 100us..100ms)")
         .doesNotContain("\tat ");
@@ -128,7 +128,9 @@ class CliTest {
     int port = freePort();
     int adminPort = freePort();
     Path conf = dir.resolve("longlink.conf");
-    Files.writeString(conf, "port=" + port + "\nadmin-port=" + adminPort + "\nheartbeat-interval=10s\n");
+    int wsPort = freePort();
+    Files.writeString(conf, "port=" + port + "\nadmin-port=" + adminPort + "\nws-port=" + wsPort
+        + "\nheartbeat-interval=10s\n");
     Thread serverThread = new Thread(() -> run("server", "--config", conf.toString(), "--heartbeat-misses", "4"));
     serverThread.start();
     try {
@@ -141,6 +143,27 @@ class CliTest {
         assertThat(w.heartbeatIntervalMs()).isEqualTo(10_000); // from the file
         assertThat(w.heartbeatMisses()).isEqualTo(4); // the flag wins over the default
       }
+      // The WebSocket port from the file: a HELLO in a binary message gets its WELCOME back.
+      java.util.concurrent.CompletableFuture<byte[]> welcome = new java.util.concurrent.CompletableFuture<>();
+      java.net.http.WebSocket ws = http.newWebSocketBuilder().subprotocols("longlink.v1")
+          .buildAsync(URI.create("ws://127.0.0.1:" + wsPort + "/longlink"), new java.net.http.WebSocket.Listener() {
+            @Override
+            public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket w, java.nio.ByteBuffer data,
+                boolean last) {
+              byte[] b = new byte[data.remaining()];
+              data.get(b);
+              welcome.complete(b);
+              return null;
+            }
+          }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      io.netty.buffer.ByteBuf hello = io.netty.buffer.Unpooled.buffer();
+      io.longlink.protocol.FrameCodec.encode(Frame.Hello.newSession("ws-probe", ""), hello);
+      ws.sendBinary(hello.nioBuffer(), true).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      hello.release();
+      io.netty.buffer.ByteBuf answer = io.netty.buffer.Unpooled.wrappedBuffer(welcome.get(10,
+          java.util.concurrent.TimeUnit.SECONDS));
+      assertThat(io.longlink.protocol.FrameDecoder.decodeOne(answer, 1 << 20)).isInstanceOf(Frame.Welcome.class);
+      ws.abort();
       HttpRequest unknown = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/nope")).build();
       assertThat(http.send(unknown, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
     } finally {
@@ -161,7 +184,7 @@ class CliTest {
     int port = freePort();
     int adminPort = freePort();
     Thread serverThread = new Thread(() -> run("server", "--port", String.valueOf(port), "--admin-port",
-        String.valueOf(adminPort), "--tls-cert", cert.certificateFile().toString(), "--tls-key", cert.keyFile().toString()));
+        String.valueOf(adminPort), "--ws-port", "-1", "--tls-cert", cert.certificateFile().toString(), "--tls-key", cert.keyFile().toString()));
     serverThread.start();
     try {
       javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");

@@ -44,7 +44,7 @@ class LauncherIT {
     int port = CliTest.freePort();
     int admin = CliTest.freePort();
     JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin),
-        "--drain-spread", "1s", "--drain-timeout", "10s");
+        "--ws-port", "-1", "--drain-spread", "1s", "--drain-timeout", "10s");
     await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("longlink gateway listening on 127.0.0.1:" + port)
         && server.errContains("admin API listening"));
     // This kernel (6.12+) takes the I/O threads' short slices; the launcher allows the system call.
@@ -85,7 +85,7 @@ class LauncherIT {
     int port = CliTest.freePort();
     int admin = CliTest.freePort();
     JarProcess server = start("server", "server", "--port", String.valueOf(port), "--admin-port", String.valueOf(admin),
-        "--drain-spread", "0s", "--drain-timeout", "5s");
+        "--ws-port", "-1", "--drain-spread", "0s", "--drain-timeout", "5s");
     await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("admin API listening"));
     HttpResponse<String> drain = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/v1/drain"))

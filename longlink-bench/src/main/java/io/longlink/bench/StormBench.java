@@ -254,7 +254,7 @@ final class StormBench implements Callable<Integer> {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-XX:+UseCompactObjectHeaders", "-XX:MaxTenuringThreshold=1",
         "-cp", System.getProperty("java.class.path"), BenchCommand.serverMainClass(), "server",
-        "--port", String.valueOf(port), "--admin-port", "-1",
+        "--port", String.valueOf(port), "--admin-port", "-1", "--ws-port", "-1",
         "--drain-spread", drainSpreadMs + "ms", "--drain-timeout", (drainSpreadMs + 30_000) + "ms"));
     if (redis != null) {
       command.addAll(List.of("--redis", redis, "--cluster-name", "storm", "--node-id", nodeId));

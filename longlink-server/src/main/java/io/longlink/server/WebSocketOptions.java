@@ -14,9 +14,9 @@ import java.util.Objects;
  * @param path the URL path of the upgrade request, e.g. {@code /longlink}
  * @param allowedOrigins the {@code Origin}s a browser may connect from (exact, e.g. {@code
  *     https://chat.example.com}, or {@code *} for any). Empty: any origin while the listener binds
- *     a loopback address; a listener on any other address requires a list, so that no web page a
- *     user opens can talk to the gateway with the user's cookies. Requests without an {@code
- *     Origin} (native clients) are not browsers and are not checked.
+ *     a loopback address, none on any other address (browsers get 403 until the list names their
+ *     pages), so that no web page a user opens can talk to the gateway in the user's name. Requests
+ *     without an {@code Origin} (native clients) are not browsers and are not checked.
  */
 public record WebSocketOptions(int port, String path, List<String> allowedOrigins) {
   /** The subprotocol a client offers in {@code Sec-WebSocket-Protocol}. */

@@ -226,8 +226,8 @@ public final class GatewayNode implements AutoCloseable {
     InetSocketAddress bindTo = new InetSocketAddress(c.host(), c.webSocket().port());
     boolean loopback = bindTo.getAddress() != null && bindTo.getAddress().isLoopbackAddress();
     if (!loopback && c.webSocket().allowedOrigins().isEmpty()) {
-      throw new IllegalArgumentException("webSocket.allowedOrigins: empty while the listener binds " + c.host()
-          + " (expected: the origins of the pages that may connect, or * for any; required off loopback)");
+      log.warn("WebSocket listener on {} without allowed origins: browsers are refused (403), native clients "
+          + "(no Origin header) served; name the pages' origins with --ws-allowed-origins", c.host());
     }
     WsListener ws = new WsListener(c.webSocket(), loopback, c.maxFrameSize(), gateway.counters);
     ServerBootstrap b = tcp.clone().childHandler(new ChannelInitializer<Channel>() {

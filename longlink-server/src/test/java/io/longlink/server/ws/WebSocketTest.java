@@ -149,10 +149,12 @@ class WebSocketTest {
   }
 
   @Test
-  void offLoopbackTheOriginsMustBeNamed() {
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> LonglinkServer.builder().config(ServerConfig.builder()
-        .host("0.0.0.0").port(0).webSocket(WebSocketOptions.on(0)).build()).build().start())
-        .hasMessageContaining("webSocket.allowedOrigins: empty while the listener binds 0.0.0.0");
+  void offLoopbackWithoutAListNoBrowserOriginIsAllowed() throws Exception {
+    server = LonglinkServer.builder().config(ServerConfig.builder().host("0.0.0.0").port(0)
+        .webSocket(WebSocketOptions.on(0)).build()).build().start();
+    int port = server.webSocketAddress().getPort();
+    assertThat(http(port, upgrade("/longlink", "http://127.0.0.1:8080", "longlink.v1"))).startsWith("HTTP/1.1 403");
+    assertThat(http(port, upgrade("/longlink", null, "longlink.v1"))).startsWith("HTTP/1.1 101"); // a native client
   }
 
   static String upgrade(String path, String origin, String protocol) {
