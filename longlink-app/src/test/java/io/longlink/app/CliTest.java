@@ -164,6 +164,10 @@ class CliTest {
           java.util.concurrent.TimeUnit.SECONDS));
       assertThat(io.longlink.protocol.FrameDecoder.decodeOne(answer, 1 << 20)).isInstanceOf(Frame.Welcome.class);
       ws.abort();
+      Result conns = run("bench", "connections", "--server", "127.0.0.1:" + wsPort, "--ws", "--count", "40", "--rate",
+          "400", "--hold", "1s", "--settle", "100ms", "--out", dir.resolve("ws.json").toString());
+      assertThat(conns.code()).as(conns.err() + conns.out()).isZero();
+      assertThat(conns.out()).contains("40 connected, 0 failed");
       HttpRequest unknown = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/nope")).build();
       assertThat(http.send(unknown, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
     } finally {

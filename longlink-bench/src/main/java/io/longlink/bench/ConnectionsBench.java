@@ -80,6 +80,11 @@ final class ConnectionsBench implements Callable<Integer> {
       + "(default: trust any certificate -- a load generator against one's own gateway).")
   Path tlsCa;
 
+  @Option(names = "--ws", paramLabel = "PATH", arity = "0..1", fallbackValue = "/longlink",
+      description = "Connect over WebSocket, upgrading at PATH (default path: ${FALLBACK-VALUE}); --server names the "
+          + "gateway's WebSocket port.")
+  String ws;
+
   @Option(names = "--out", description = "Write the result as JSON to this file.")
   Path out;
 
@@ -277,8 +282,11 @@ final class ConnectionsBench implements Callable<Integer> {
           LoadWorker.class.getName(), host, String.valueOf(port), String.valueOf(k),
           String.valueOf(Math.max(1, rate / Math.max(1, (n + perProcess - 1) / perProcess))), source, "w" + nextSource + "-",
           "86400", String.valueOf(inFlight), protocol.name(), String.valueOf(heartbeat.toMillis())));
-      if (tls) {
-        cmd.add(tlsCa == null ? BenchTls.TRUST_ANY : tlsCa.toAbsolutePath().toString());
+      if (tls || ws != null) {
+        cmd.add(!tls ? "-" : tlsCa == null ? BenchTls.TRUST_ANY : tlsCa.toAbsolutePath().toString());
+      }
+      if (ws != null) {
+        cmd.add(ws);
       }
       Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       workers.add(p);

@@ -64,6 +64,8 @@ public final class LoadWorker {
 
   /** TLS to the gateway; {@code null}: plaintext. */
   private io.netty.handler.ssl.SslContext tls;
+  /** The WebSocket path to upgrade at; {@code null}: frames straight over TCP. */
+  private String wsPath;
 
   public static void main(String[] args) throws Exception {
     InetSocketAddress server = new InetSocketAddress(args[0], Integer.parseInt(args[1]));
@@ -76,7 +78,8 @@ public final class LoadWorker {
     PeerProtocol protocol = PeerProtocol.valueOf(args[8]);
     long heartbeatMillis = Long.parseLong(args[9]);
     LoadWorker w = new LoadWorker(server, source, prefix, protocol);
-    w.tls = args.length > 10 ? BenchTls.clientContext(args[10]) : null;
+    w.tls = args.length > 10 && !args[10].equals("-") ? BenchTls.clientContext(args[10]) : null;
+    w.wsPath = args.length > 11 ? args[11] : null;
     w.run(count, rate, holdSeconds, maxInFlight, heartbeatMillis);
   }
 
@@ -108,12 +111,20 @@ public final class LoadWorker {
       }
       inFlight.acquire();
       Handshake handshake = new Handshake(idPrefix + i, inFlight);
-      io.netty.channel.ChannelHandler first = tls == null ? handshake : new io.netty.channel.ChannelInitializer<Channel>() {
-        @Override
-        protected void initChannel(Channel ch) {
-          ch.pipeline().addLast(tls.newHandler(ch.alloc(), server.getHostString(), server.getPort()), handshake);
-        }
-      };
+      io.netty.channel.ChannelHandler first = tls == null && wsPath == null ? handshake
+          : new io.netty.channel.ChannelInitializer<Channel>() {
+            @Override
+            protected void initChannel(Channel ch) {
+              if (tls != null) {
+                ch.pipeline().addLast(tls.newHandler(ch.alloc(), server.getHostString(), server.getPort()));
+              }
+              if (wsPath != null) {
+                WsBridge.addTo(ch.pipeline(), (tls == null ? "ws://" : "wss://") + server.getHostString() + ":"
+                    + server.getPort() + wsPath);
+              }
+              ch.pipeline().addLast(handshake);
+            }
+          };
       b.clone().handler(first).connect(server, source).addListener((ChannelFutureListener) f -> {
         if (!f.isSuccess()) {
           handshake.failed(f.cause() == null ? "closed" : f.cause().getClass().getSimpleName());
@@ -198,6 +209,24 @@ public final class LoadWorker {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+      if (wsPath == null) {
+        hello(ctx);
+      }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt == io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler.ClientHandshakeStateEvent
+          .HANDSHAKE_COMPLETE) {
+        hello(ctx);
+      } else if (evt == io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler.ClientHandshakeStateEvent
+          .HANDSHAKE_TIMEOUT) {
+        failed("WebSocket upgrade timed out");
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    private void hello(ChannelHandlerContext ctx) {
       ByteBuf hello = protocol.hello(ctx.alloc(), id);
       if (hello == null) {
         loggedIn(ctx);
