@@ -216,9 +216,17 @@ class CliTest {
       assertThat(plain.code()).isNotZero();
       assertThat(plain.err()).contains("speaks TLS");
 
+      // A new certificate in the same files: after the reload, new admin connections get it too.
+      io.longlink.testing.TestPki.Issued renewed = pki.server("renewed");
+      Files.copy(renewed.certificateFile(), cert.certificateFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(renewed.keyFile(), cert.keyFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       HttpResponse<String> reloaded = https.send(HttpRequest.newBuilder(URI.create(admin + "/v1/tls/reload"))
           .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(reloaded.statusCode()).as(reloaded.body()).isEqualTo(200);
+      HttpResponse<String> fresh = HttpClient.newBuilder().sslContext(ssl).build().send(
+          HttpRequest.newBuilder(URI.create(admin + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(((java.security.cert.X509Certificate) fresh.sslSession().orElseThrow().getPeerCertificates()[0])
+          .getSerialNumber()).isEqualTo(renewed.certificate().getSerialNumber());
       HttpResponse<String> crossSite = https.send(HttpRequest.newBuilder(URI.create(admin + "/v1/tls/reload"))
           .header("Origin", "https://evil.example").POST(HttpRequest.BodyPublishers.noBody()).build(),
           HttpResponse.BodyHandlers.ofString());

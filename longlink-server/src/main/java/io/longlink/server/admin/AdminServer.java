@@ -49,6 +49,9 @@ public final class AdminServer implements AutoCloseable {
   /** What {@code POST /v1/drain} runs (drain, then stop the process); {@code null}: not offered. */
   private volatile Runnable onDrain;
 
+  /** The admin API's own certificate, or {@code null} for plain HTTP. */
+  private io.longlink.server.ServerTls tls;
+
   private AdminServer(LonglinkServer node, HttpServer http, ExecutorService executor, String token) {
     this.node = node;
     this.http = http;
@@ -72,8 +75,8 @@ public final class AdminServer implements AutoCloseable {
   }
 
   /**
-   * The same, over HTTPS with {@code tls}'s certificate when it is not {@code null} (read once, at
-   * start; the JDK's TLS provider).
+   * The same, over HTTPS with {@code tls}'s certificate when it is not {@code null} (the JDK's TLS
+   * provider; read at start and again on {@code POST /v1/tls/reload}, for new connections).
    */
   public static AdminServer start(LonglinkServer node, String host, int port, String token,
       io.longlink.server.ServerTls tls) throws IOException {
@@ -87,7 +90,7 @@ public final class AdminServer implements AutoCloseable {
       http = HttpServer.create(new InetSocketAddress(host, port), 16);
     } else {
       com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(new InetSocketAddress(host, port), 16);
-      https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(jdkContext(tls)));
+      https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(new Reloadable(jdkContext(tls))));
       http = https;
     }
     ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
@@ -97,11 +100,80 @@ public final class AdminServer implements AutoCloseable {
     });
     http.setExecutor(executor);
     AdminServer admin = new AdminServer(node, http, executor, token == null || token.isEmpty() ? null : token);
+    admin.tls = tls;
     http.createContext("/", admin::dispatch);
     http.start();
     log.info("admin API listening on {}://{}:{}{}", tls == null ? "http" : "https", http.getAddress().getHostString(),
         http.getAddress().getPort(), admin.token == null ? "" : " (token required)");
     return admin;
+  }
+
+  /**
+   * The JDK's HTTPS server takes its SSLContext once, at start; this one hands each new connection
+   * to whichever context is current, so a reload reaches new connections and leaves open ones be.
+   */
+  private static final class Reloadable extends javax.net.ssl.SSLContext {
+    volatile javax.net.ssl.SSLContext current;
+
+    Reloadable(javax.net.ssl.SSLContext first) {
+      this(new Holder(first));
+    }
+
+    private Reloadable(Holder h) {
+      super(h, h.first.getProvider(), h.first.getProtocol());
+      h.owner = this;
+      this.current = h.first;
+    }
+
+    /** The SPI behind it: every call goes to the owner's current context. */
+    private static final class Holder extends javax.net.ssl.SSLContextSpi {
+      final javax.net.ssl.SSLContext first;
+      Reloadable owner;
+
+      Holder(javax.net.ssl.SSLContext first) {
+        this.first = first;
+      }
+
+      private javax.net.ssl.SSLContext now() {
+        return owner == null ? first : owner.current;
+      }
+
+      @Override
+      protected void engineInit(javax.net.ssl.KeyManager[] km, javax.net.ssl.TrustManager[] tm,
+          java.security.SecureRandom sr) {
+        throw new UnsupportedOperationException("initialised from the admin certificate");
+      }
+
+      @Override
+      protected javax.net.ssl.SSLSocketFactory engineGetSocketFactory() {
+        return now().getSocketFactory();
+      }
+
+      @Override
+      protected javax.net.ssl.SSLServerSocketFactory engineGetServerSocketFactory() {
+        return now().getServerSocketFactory();
+      }
+
+      @Override
+      protected javax.net.ssl.SSLEngine engineCreateSSLEngine() {
+        return now().createSSLEngine();
+      }
+
+      @Override
+      protected javax.net.ssl.SSLEngine engineCreateSSLEngine(String host, int port) {
+        return now().createSSLEngine(host, port);
+      }
+
+      @Override
+      protected javax.net.ssl.SSLSessionContext engineGetServerSessionContext() {
+        return now().getServerSessionContext();
+      }
+
+      @Override
+      protected javax.net.ssl.SSLSessionContext engineGetClientSessionContext() {
+        return now().getClientSessionContext();
+      }
+    }
   }
 
   private static javax.net.ssl.SSLContext jdkContext(io.longlink.server.ServerTls tls) throws IOException {
@@ -226,12 +298,23 @@ public final class AdminServer implements AutoCloseable {
     }
   }
 
-  /** {@code POST /v1/tls/reload}: reads the client port's certificate and key again. */
+  /**
+   * {@code POST /v1/tls/reload}: reads the client port's certificate and key again, and the admin
+   * API's; either one that fails to load keeps what it had, and the answer names it.
+   */
   private void reloadTls(HttpExchange ex) throws IOException {
-    if (!node.tls()) {
+    if (!node.tls() && tls == null) {
       throw new BadRequest(409, "this node serves no TLS (expected: started with --tls-cert and --tls-key)");
     }
-    String error = node.reloadTls();
+    String error = node.tls() ? node.reloadTls() : null;
+    if (tls != null && http instanceof com.sun.net.httpserver.HttpsServer https) {
+      try {
+        ((Reloadable) https.getHttpsConfigurator().getSSLContext()).current = jdkContext(tls);
+      } catch (IOException | RuntimeException e) {
+        String admin = "admin certificate " + tls.certificateChain() + ": " + e.getMessage();
+        error = error == null ? admin : error + "; " + admin;
+      }
+    }
     if (error != null) {
       respond(ex, 500, JSON.createObjectNode().put("reloaded", false).put("error", error).toString());
     } else {
