@@ -33,7 +33,9 @@ public final class AclAuthorizer implements Authorizer {
 
   public static AclAuthorizer fromFile(Path file) {
     try {
-      return parse(Files.readString(file), file.toString());
+      AclAuthorizer acl = parse(Files.readString(file), file.toString());
+      org.slf4j.LoggerFactory.getLogger(AclAuthorizer.class).info("authorization: {} rules from {}", acl.size(), file);
+      return acl;
     } catch (IOException e) {
       throw new IllegalArgumentException("acl: cannot read " + file + ": " + e.getMessage(), e);
     }
