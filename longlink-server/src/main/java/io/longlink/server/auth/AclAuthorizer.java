@@ -51,12 +51,21 @@ public final class AclAuthorizer implements Authorizer {
     for (int i = 0; i < lines.length; i++) {
       String line = lines[i];
       int hash = line.indexOf('#');
-      String content = (hash >= 0 ? line.substring(0, hash) : line).trim();
+      String where = source + " line " + (i + 1) + ": ";
+      String rule = hash >= 0 ? line.substring(0, hash) : line;
+      // Names never hold control characters; refusing them keeps one rule for what separates fields.
+      for (int c = 0; c < rule.length(); c++) {
+        char ch = rule.charAt(c);
+        if (ch < 0x20 && ch != '\t' || ch == 0x7f) {
+          throw new IllegalArgumentException(where + String.format("control character U+%04X at column %d", (int) ch,
+              c + 1) + " (expected: names separated by spaces or tabs)");
+        }
+      }
+      String content = rule.trim(); // only spaces and tabs are left to trim
       if (content.isEmpty()) {
         continue;
       }
-      String[] f = content.split("\\s+");
-      String where = source + " line " + (i + 1) + ": ";
+      String[] f = content.split("[ \t]+");
       if (f.length != 4) {
         throw new IllegalArgumentException(where + "\"" + content + "\" has " + f.length
             + " fields (expected: PRINCIPAL ACTION TARGET allow|deny)");

@@ -100,7 +100,7 @@ class AclAuthorizerFuzzTest {
     if (data.consumeBoolean()) {
       return NAMES[data.consumeInt(0, NAMES.length - 1)];
     }
-    String s = data.consumeAsciiString(10).replaceAll("[\\s#,]", "");
+    String s = data.consumeAsciiString(10).replaceAll("[\\s#,\\p{Cntrl}]", ""); // names have no control characters
     return s.isEmpty() ? "x" : s;
   }
 

@@ -53,6 +53,11 @@ class AclAuthorizerTest {
     assertThatThrownBy(() -> AclAuthorizer.parse("\n* shout * allow\n", "f")).hasMessageContaining("f line 2")
         .hasMessageContaining("action \"shout\"");
     assertThatThrownBy(() -> AclAuthorizer.parse("* send * maybe", "f")).hasMessageContaining("verdict \"maybe\"");
+    // A control character is refused where it stands, not trimmed off a line's start (found by fuzzing:
+    // "\u001fx * x deny" lost its principal and then read as three fields).
+    assertThatThrownBy(() -> AclAuthorizer.parse("\u001fx * x deny", "f"))
+        .hasMessageContaining("f line 1: control character U+001F at column 1");
+    assertThat(AclAuthorizer.parse("\talice\tsend\tbob\tallow  # tabs separate too\r\n", "f").size()).isEqualTo(1);
   }
 
   @Test
