@@ -53,7 +53,7 @@ public final class AuthOptions {
 
   @Option(names = "--acl", paramLabel = "FILE",
       description = "Authorization rules (PRINCIPAL ACTION TARGET allow|deny per line; first match wins; see "
-          + "docs/SECURITY.md). Default: what the token allows, everything without claims.")
+          + "README, running on the internet). Default: what the token allows, everything without claims.")
   Path acl;
 
   @Option(names = "--token-refresh-ahead", defaultValue = "60s",

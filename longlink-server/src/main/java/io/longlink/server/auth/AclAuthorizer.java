@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Authorization from a rules file (docs/SECURITY.md): one rule per line, {@code PRINCIPAL ACTION
+ * Authorization from a rules file (README, "Running on the internet"): one rule per line, {@code PRINCIPAL ACTION
  * TARGET allow|deny}, where PRINCIPAL and TARGET are {@link Glob} patterns, TARGET may contain
  * {@code {principal}} (replaced by the principal asking), and ACTION is {@code send}, {@code
  * publish}, {@code subscribe}, {@code request}, a comma-separated list of them, or {@code *}. The
