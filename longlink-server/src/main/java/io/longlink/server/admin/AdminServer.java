@@ -113,29 +113,28 @@ public final class AdminServer implements AutoCloseable {
    * to whichever context is current, so a reload reaches new connections and leaves open ones be.
    */
   private static final class Reloadable extends javax.net.ssl.SSLContext {
-    volatile javax.net.ssl.SSLContext current;
+    private final Spi spi;
 
     Reloadable(javax.net.ssl.SSLContext first) {
-      this(new Holder(first));
+      this(new Spi(first));
     }
 
-    private Reloadable(Holder h) {
-      super(h, h.first.getProvider(), h.first.getProtocol());
-      h.owner = this;
-      this.current = h.first;
+    private Reloadable(Spi spi) {
+      super(spi, spi.current.getProvider(), spi.current.getProtocol());
+      this.spi = spi;
     }
 
-    /** The SPI behind it: every call goes to the owner's current context. */
-    private static final class Holder extends javax.net.ssl.SSLContextSpi {
-      final javax.net.ssl.SSLContext first;
-      Reloadable owner;
+    /** New connections from now on get {@code next}'s certificate. */
+    void use(javax.net.ssl.SSLContext next) {
+      spi.current = next;
+    }
 
-      Holder(javax.net.ssl.SSLContext first) {
-        this.first = first;
-      }
+    /** Every call goes to the current context. */
+    private static final class Spi extends javax.net.ssl.SSLContextSpi {
+      volatile javax.net.ssl.SSLContext current;
 
-      private javax.net.ssl.SSLContext now() {
-        return owner == null ? first : owner.current;
+      Spi(javax.net.ssl.SSLContext first) {
+        this.current = first;
       }
 
       @Override
@@ -146,32 +145,32 @@ public final class AdminServer implements AutoCloseable {
 
       @Override
       protected javax.net.ssl.SSLSocketFactory engineGetSocketFactory() {
-        return now().getSocketFactory();
+        return current.getSocketFactory();
       }
 
       @Override
       protected javax.net.ssl.SSLServerSocketFactory engineGetServerSocketFactory() {
-        return now().getServerSocketFactory();
+        return current.getServerSocketFactory();
       }
 
       @Override
       protected javax.net.ssl.SSLEngine engineCreateSSLEngine() {
-        return now().createSSLEngine();
+        return current.createSSLEngine();
       }
 
       @Override
       protected javax.net.ssl.SSLEngine engineCreateSSLEngine(String host, int port) {
-        return now().createSSLEngine(host, port);
+        return current.createSSLEngine(host, port);
       }
 
       @Override
       protected javax.net.ssl.SSLSessionContext engineGetServerSessionContext() {
-        return now().getServerSessionContext();
+        return current.getServerSessionContext();
       }
 
       @Override
       protected javax.net.ssl.SSLSessionContext engineGetClientSessionContext() {
-        return now().getClientSessionContext();
+        return current.getClientSessionContext();
       }
     }
   }
@@ -309,7 +308,7 @@ public final class AdminServer implements AutoCloseable {
     String error = node.tls() ? node.reloadTls() : null;
     if (tls != null && http instanceof com.sun.net.httpserver.HttpsServer https) {
       try {
-        ((Reloadable) https.getHttpsConfigurator().getSSLContext()).current = jdkContext(tls);
+        ((Reloadable) https.getHttpsConfigurator().getSSLContext()).use(jdkContext(tls));
       } catch (IOException | RuntimeException e) {
         String admin = "admin certificate " + tls.certificateChain() + ": " + e.getMessage();
         error = error == null ? admin : error + "; " + admin;

@@ -143,20 +143,7 @@ public final class GatewayNode implements AutoCloseable {
           .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE_ALLOCATOR); // one for all, not one per channel
       transport.apply(c.tcp(), bootstrap);
     }
-    bootstrap.childHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            LoopContext context = loops.get(ch.eventLoop());
-            if (context == null) {
-              throw new IllegalStateException("no loop context for event loop " + ch.eventLoop());
-            }
-            localAddresses.share(ch);
-            if (tls != null) {
-              ch.pipeline().addLast(tls.newHandler(ch.alloc())); // decrypts below the connection, which is unchanged
-            }
-            ch.pipeline().addLast(new ServerConnection(context)); // the whole pipeline: one handler (two with TLS)
-          }
-        });
+    bootstrap.childHandler(new Connections(loops, null));
     try {
       SocketAddress bindTo = transport.socket() ? new InetSocketAddress(c.host(), c.port())
           : c.port() == 0 ? LocalAddress.ANY : new LocalAddress(c.host() + ":" + c.port());
@@ -230,18 +217,40 @@ public final class GatewayNode implements AutoCloseable {
           + "(no Origin header) served; name the pages' origins with --ws-allowed-origins", c.host());
     }
     WsListener ws = new WsListener(c.webSocket(), loopback, c.maxFrameSize(), gateway.counters);
-    ServerBootstrap b = tcp.clone().childHandler(new ChannelInitializer<Channel>() {
-      @Override
-      protected void initChannel(Channel ch) {
-        LoopContext context = loops.get(ch.eventLoop());
-        localAddresses.share(ch);
-        if (tls != null) {
-          ch.pipeline().addLast(tls.newHandler(ch.alloc()));
-        }
-        ws.addHandlers(ch, new ServerConnection(context));
+    return tcp.clone().childHandler(new Connections(loops, ws)).bind(bindTo).syncUninterruptibly().channel();
+  }
+
+  /**
+   * A new connection's pipeline, for one listener: [TLS], [the WebSocket upgrade], then its {@link
+   * ServerConnection}, the same on every listener. Which listener is decided once, here, not per frame.
+   */
+  private final class Connections extends ChannelInitializer<Channel> {
+    private final Map<EventExecutor, LoopContext> loops;
+    private final WsListener ws;
+
+    /** @param ws {@code null} on the TCP port */
+    Connections(Map<EventExecutor, LoopContext> loops, WsListener ws) {
+      this.loops = loops;
+      this.ws = ws;
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+      LoopContext context = loops.get(ch.eventLoop());
+      if (context == null) {
+        throw new IllegalStateException("no loop context for event loop " + ch.eventLoop());
       }
-    });
-    return b.bind(bindTo).syncUninterruptibly().channel();
+      localAddresses.share(ch);
+      if (tls != null) {
+        ch.pipeline().addLast(tls.newHandler(ch.alloc())); // decrypts below the connection, which is unchanged
+      }
+      ServerConnection connection = new ServerConnection(context);
+      if (ws == null) {
+        ch.pipeline().addLast(connection); // the whole pipeline: one handler (two with TLS)
+      } else {
+        ws.addHandlers(ch, connection);
+      }
+    }
   }
 
   /** The WebSocket listener's address, or {@code null} when there is none. */

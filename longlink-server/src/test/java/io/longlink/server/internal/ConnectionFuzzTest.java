@@ -191,6 +191,10 @@ class ConnectionFuzzTest {
     final Map<String, Known> known = new HashMap<>();
 
 
+    private Known known(String id) {
+      return known.computeIfAbsent(id, x -> new Known());
+    }
+
     /** What happened, for the message of a finding. */
     final List<String> trace = new ArrayList<>();
 
@@ -276,7 +280,7 @@ class ConnectionFuzzTest {
       }
       Conn c = new Conn(ch, IDS[data.consumeInt(0, IDS.length - 1)]);
       conns.add(c);
-      Known k = known.computeIfAbsent(c.id, x -> new Known());
+      Known k = known(c.id);
       String token = ScriptedAuthenticator.TOKENS[data.consumeInt(0, ScriptedAuthenticator.TOKENS.length - 1)];
       if (data.consumeBoolean()) {
         send(c, () -> Frame.Hello.newSession(c.id, token));
@@ -297,7 +301,7 @@ class ConnectionFuzzTest {
 
     /** A frame of any type, sequence numbers mostly right (so messages flow) and sometimes not. */
     private Frame frame(FuzzedDataProvider data, Conn c) {
-      Known k = known.computeIfAbsent(c.id, x -> new Known());
+      Known k = known(c.id);
       long seq = data.consumeBoolean() ? k.sentSeq + 1 : data.consumeLong(-1, k.sentSeq + 2);
       String target = data.consumeBoolean() ? IDS[data.consumeInt(0, IDS.length - 1)] : data.consumeString(12);
       String topic = data.consumeBoolean() ? TOPICS[data.consumeInt(0, TOPICS.length - 1)] : data.consumeString(12);
@@ -347,7 +351,7 @@ class ConnectionFuzzTest {
       }
       if (c.ch.isOpen()) {
         if (f instanceof Frame.Sequenced s) {
-          Known k = known.computeIfAbsent(c.id, x -> new Known());
+          Known k = known(c.id);
           k.sentSeq = Math.max(k.sentSeq, s.seq());
           c.sentSeq = Math.max(c.sentSeq, s.seq());
         }
@@ -411,7 +415,7 @@ class ConnectionFuzzTest {
         assertThat(f).as("the first frame from the server").isInstanceOfAny(Frame.Welcome.class, Frame.Error.class,
             Frame.GoAway.class);
       }
-      Known k = known.computeIfAbsent(c.id, x -> new Known());
+      Known k = known(c.id);
       switch (f) {
         case Frame.Welcome w -> {
           assertThat(c.welcomed).as("a second WELCOME").isFalse();
