@@ -210,6 +210,8 @@ public final class AdminServer implements AutoCloseable {
             + "or a backend, never from another site's page");
       } else if (path.equals("/") || path.equals("/index.html")) {
         only(ex, "GET", this::dashboard);
+      } else if (path.equals("/demo") || path.startsWith("/demo/")) {
+        only(ex, "GET", e -> demo(e, path));
       } else if (path.equals("/metrics")) {
         only(ex, "GET", this::metrics);
       } else if (path.equals("/v1/stats")) {
@@ -381,6 +383,56 @@ public final class AdminServer implements AutoCloseable {
     try (OutputStream out = ex.getResponseBody()) {
       out.write(page);
     }
+  }
+
+  /**
+   * {@code GET /demo}: a chat page on the TypeScript SDK, and {@code /demo/sdk/*.js} the SDK it loads.
+   * Both are classpath resources under {@code io/longlink/demo/}, which the app bundles (the SDK's
+   * jar); a server embedded without them answers 404 saying so. The page learns the WebSocket URL
+   * from a meta tag: the scheme from the node's TLS, the host the browser used, the node's port and path.
+   */
+  private void demo(HttpExchange ex, String path) throws IOException {
+    String name = path.equals("/demo") || path.equals("/demo/") ? "index.html" : path.substring("/demo/".length());
+    if (!DEMO_FILE.matcher(name).matches()) {
+      error(ex, 404, "no such demo file: " + name);
+      return;
+    }
+    byte[] body;
+    try (InputStream in = AdminServer.class.getClassLoader().getResourceAsStream("io/longlink/demo/" + name)) {
+      if (in == null) {
+        error(ex, 404, name.equals("index.html") ? "the demo is not bundled with this server (it comes with the longlink "
+            + "app's jar, built from clients/typescript)" : "no such demo file: " + name);
+        return;
+      }
+      body = in.readAllBytes();
+    }
+    if (name.equals("index.html")) {
+      InetSocketAddress ws = node.webSocketAddress();
+      String url = ws == null ? "" : (node.tls() ? "wss://" : "ws://") + hostOf(ex) + ":" + ws.getPort()
+          + node.config().webSocket().path();
+      body = new String(body, StandardCharsets.UTF_8).replace("{{LONGLINK_WS_URL}}", url).getBytes(StandardCharsets.UTF_8);
+    }
+    ex.getResponseHeaders().set("Content-Type", name.endsWith(".js") ? "text/javascript; charset=utf-8"
+        : "text/html; charset=utf-8");
+    ex.getResponseHeaders().set("Cache-Control", "no-cache");
+    ex.sendResponseHeaders(200, body.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(body);
+    }
+  }
+
+  private static final java.util.regex.Pattern DEMO_FILE = java.util.regex.Pattern.compile("index\\.html|sdk/[a-z-]+\\.js");
+
+  private static final java.util.regex.Pattern HOST_HEADER = java.util.regex.Pattern.compile("[A-Za-z0-9.\\-]+(:\\d+)?|\\[[0-9A-Fa-f:.]+\\](:\\d+)?");
+
+  /** The host name the browser used to reach this API (its {@code Host} header without the port). */
+  private static String hostOf(HttpExchange ex) {
+    String host = ex.getRequestHeaders().getFirst("Host");
+    if (host == null || !HOST_HEADER.matcher(host).matches()) {
+      return "127.0.0.1"; // absent, or not a plain name: nothing of it goes into the page
+    }
+    int colon = host.lastIndexOf(':');
+    return colon > host.lastIndexOf(']') ? host.substring(0, colon) : host;
   }
 
   /** {@code GET /v1/nodes}: the cluster's live nodes (just this one without a cluster registry). */
