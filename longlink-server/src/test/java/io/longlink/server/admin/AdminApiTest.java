@@ -251,6 +251,28 @@ class AdminApiTest {
     assertThat(call("GET", "/", null, "Authorization", "Bearer s3cret").body()).contains("<canvas");
   }
 
+  /** {@code /demo} fills in where the gateway's WebSocket listener is, as the browser reached this API; nothing else is served. */
+  @Test
+  void theDemoPageLearnsTheWebSocketUrl() throws Exception {
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0)
+        .webSocket(io.longlink.server.WebSocketOptions.on(0)).build()).build().start();
+    admin = AdminServer.start(server, "127.0.0.1", 0, null);
+    HttpResponse<String> page = call("GET", "/demo", null);
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
+    assertThat(page.body()).contains("content=\"ws://127.0.0.1:" + server.webSocketAddress().getPort() + "/longlink\"");
+    assertThat(call("GET", "/demo/sdk/missing.js", null).statusCode()).isEqualTo(404);
+    assertThat(call("GET", "/demo/../dashboard.html", null).statusCode()).isEqualTo(404);
+    assertThat(call("GET", "/demo/sdk/../../io/longlink/server/admin/dashboard.html", null).statusCode()).isEqualTo(404);
+    assertThat(call("POST", "/demo", "").statusCode()).isEqualTo(405);
+  }
+
+  @Test
+  void theDemoPageSaysWhenTheWebSocketListenerIsOff() throws Exception {
+    start(null);
+    assertThat(call("GET", "/demo", null).body()).contains("content=\"\"");
+  }
+
   @Test
   void refusesToServeBeyondLoopbackWithoutAToken() throws Exception {
     server = LonglinkServer.builder().config(ServerConfig.builder().port(0).build()).build().start();
