@@ -191,6 +191,8 @@ export class LonglinkClient {
   private writeQueue: Uint8Array[] = [];
   private flushScheduled = false;
   private rtt: number | undefined;
+  private lastPingStamp = 0;
+  private readonly pings = new Map<number, { resolve: (rttMs: number) => void; reject: (e: unknown) => void }>();
   private counters = { reconnects: 0, tokenRefreshes: 0, rejected: 0, droppedByServer: 0, duplicates: 0 };
 
   constructor(private readonly options: ClientOptions) {
@@ -319,6 +321,22 @@ export class LonglinkClient {
   }
 
   /**
+   * Measures the round trip to the gateway: a PING now, resolved with the milliseconds until its
+   * PONG. Rejects with ConnectionError if the connection ends first, or when not connected.
+   */
+  ping(): Promise<number> {
+    if (this.currentState !== "connected") {
+      return Promise.reject(new ConnectionError(`client ${this.clientId} is ${this.currentState} (expected: connected)`));
+    }
+    const timestamp = Math.max(Math.floor(this.clock.now() * 1000), this.lastPingStamp + 1);
+    this.lastPingStamp = timestamp;
+    return new Promise<number>((resolve, reject) => {
+      this.pings.set(timestamp, { resolve, reject });
+      this.write({ type: 0x03, timestamp });
+    });
+  }
+
+  /**
    * Ends the session (CLOSE to the gateway, which then keeps nothing for resume) and the client.
    * Sends not yet acknowledged fail. Resolves once the socket is closed.
    */
@@ -338,6 +356,7 @@ export class LonglinkClient {
     this.retryTimer = null;
     const failure = new Error(`client ${this.clientId} closed before the gateway acknowledged this`);
     this.outbox.clear((p) => p.reject(failure));
+    this.failPings(failure);
     this.move("closed");
     this.settleConnect(failure);
     if (ws !== null) {
@@ -520,6 +539,7 @@ export class LonglinkClient {
     this.stopTimers();
     this.writeQueue = [];
     this.unackedInbound = 0;
+    this.failPings(cause);
     detach(ws);
     const now = this.clock.now();
     const wasConnected = s === "connected";
@@ -557,6 +577,13 @@ export class LonglinkClient {
         assertNever(d);
     }
     if (ws.readyState !== undefined && ws.readyState <= 1) ws.close(1000, "longlink client: connection given up");
+  }
+
+  private failPings(cause: unknown): void {
+    if (this.pings.size === 0) return;
+    const failure = new ConnectionError(`connection lost before the PONG: ${String(cause)}`);
+    for (const p of this.pings.values()) p.reject(failure);
+    this.pings.clear();
   }
 
   private retryIn(delayMs: number, cause: unknown): void {
@@ -647,9 +674,15 @@ export class LonglinkClient {
       case 0x03:
         this.write({ type: 0x04, timestamp: f.timestamp });
         return;
-      case 0x04:
+      case 0x04: {
         this.rtt = Math.max(0, this.clock.now() * 1000 - f.timestamp) / 1000;
+        const waiting = this.pings.get(f.timestamp);
+        if (waiting !== undefined) {
+          this.pings.delete(f.timestamp);
+          waiting.resolve(this.rtt);
+        }
         return;
+      }
       case 0x20:
         this.onGoAway(f);
         return;
@@ -765,9 +798,12 @@ export class LonglinkClient {
       case "dead":
         this.lost(ws, new LonglinkError(ErrorCode.HEARTBEAT_TIMEOUT, `nothing from the gateway for ${hb.deadAfterMs} ms`));
         return;
-      case "ping":
-        this.write({ type: 0x03, timestamp: Math.floor(now * 1000) });
+      case "ping": {
+        const timestamp = Math.max(Math.floor(now * 1000), this.lastPingStamp + 1);
+        this.lastPingStamp = timestamp;
+        this.write({ type: 0x03, timestamp });
         break;
+      }
       case "none":
         break;
     }

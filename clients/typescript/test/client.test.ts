@@ -325,3 +325,20 @@ function concat(...frames: import("../src/codec.js").Frame[]): Uint8Array {
   return out;
 }
 import { encode as encodeFrame } from "../src/codec.js";
+
+test("ping() resolves on the PONG with the same timestamp, and fails when the connection ends first", async () => {
+  const { client } = await setUp();
+  const connected = client.connect();
+  const conn = await gateway.accept();
+  await conn.expect(0x01);
+  conn.send(welcome());
+  await connected;
+  const rtt = client.ping();
+  const p = await conn.expect(0x03);
+  conn.send({ type: 0x04, timestamp: p.timestamp + 1 }, { type: 0x04, timestamp: p.timestamp }); // a stranger first
+  assert.ok((await rtt) >= 0);
+  const unanswered = client.ping();
+  await conn.expect(0x03);
+  conn.kill();
+  await assert.rejects(unanswered, /connection lost before the PONG/);
+});

@@ -20,19 +20,25 @@ import org.junit.jupiter.api.Assumptions;
  * leaves behind (node_modules, dist); without it the test is skipped with the reason, except under
  * CI, where that is a failure.
  */
-final class Browser {
-  static final Path SDK = Path.of("..", "clients", "typescript").toAbsolutePath().normalize();
+public final class Browser {
+  public static final Path SDK = Path.of("..", "clients", "typescript").toAbsolutePath().normalize();
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private Browser() {}
 
   /** Skips (or, under CI, fails) unless chromium, node, playwright-core and the built SDK are all there. */
-  static void assumeReady() throws IOException, InterruptedException {
-    List<String> missing = new ArrayList<>();
+  public static void assumeReady() throws IOException, InterruptedException {
     String chromium = DebianPackages.ensure("chromium", "chromium", "--version");
-    if (chromium != null) {
-      missing.add(chromium);
-    }
+    assume(chromium == null ? List.of() : List.of(chromium));
+  }
+
+  /** Skips (or, under CI, fails) unless node, the SDK's node_modules and the built SDK are there. */
+  public static void assumeNode() throws IOException, InterruptedException {
+    assume(List.of());
+  }
+
+  private static void assume(List<String> alreadyMissing) throws IOException, InterruptedException {
+    List<String> missing = new ArrayList<>(alreadyMissing);
     if (!DebianPackages.run("node", "--version").ok()) {
       missing.add("node is not on PATH");
     }
@@ -43,9 +49,9 @@ final class Browser {
       missing.add(SDK + "/dist (the SDK is not built: npm run build there)");
     }
     if (!missing.isEmpty() && System.getenv("CI") != null) {
-      throw new AssertionError("the browser tests cannot run under CI: " + missing);
+      throw new AssertionError("the TypeScript SDK tests cannot run under CI: " + missing);
     }
-    Assumptions.assumeTrue(missing.isEmpty(), () -> "browser test skipped: " + missing);
+    Assumptions.assumeTrue(missing.isEmpty(), () -> "TypeScript SDK test skipped: " + missing);
   }
 
   /**
