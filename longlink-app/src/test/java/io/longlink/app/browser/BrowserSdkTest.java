@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -35,8 +36,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.DoubleUnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -148,6 +151,43 @@ class BrowserSdkTest {
     assertThat(lost.get("unconfirmedSends").asInt()).isZero(); // everything had been acknowledged
     assertThat(result.get("newSession").asBoolean()).isTrue();
     await().atMost(Duration.ofSeconds(10)).until(() -> atJava.contains("after-loss"));
+  }
+
+  /**
+   * Browser → Java latency at a fixed rate (a benchmark, not a check: {@code bench/browser-latency.sh}
+   * runs it with {@code -Dlonglink.bench.browser=true}): the page stamps each message with its epoch
+   * time, the Java client compares with its own on arrival (same machine, same clock).
+   */
+  @Test
+  @EnabledIfSystemProperty(named = "longlink.bench.browser", matches = "true")
+  void browserToJavaLatencyAtAFixedRate(@TempDir Path dir) throws Exception {
+    Browser.assumeReady();
+    int rate = Integer.getInteger("longlink.bench.rate", 1000);
+    int seconds = Integer.getInteger("longlink.bench.seconds", 20);
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).webSocket(WebSocketOptions.on(0)).build())
+        .build().start();
+    List<double[]> samples = Collections.synchronizedList(new ArrayList<>());
+    java = LonglinkClient.builder().endpoint(server.localAddress()).clientId("java").listener(new ClientListener() {
+      @Override
+      public void onMessage(ReceivedMessage m) {
+        Instant now = Instant.now();
+        String[] parts = m.payloadText().split(" ");
+        double nowMs = now.getEpochSecond() * 1000.0 + now.getNano() / 1e6;
+        samples.add(new double[] {Integer.parseInt(parts[0].substring(1)), nowMs - Double.parseDouble(parts[1])});
+      }
+    }).build();
+    java.connect().get(10, TimeUnit.SECONDS);
+    startHttp(() -> true);
+    JsonNode r = Browser.drive(dir, (seconds + 60) * 1000L, "page", httpBase() + "/e2e.html?mode=latency&rate=" + rate
+        + "&seconds=" + seconds + "&ws=ws://127.0.0.1:" + server.webSocketAddress().getPort() + "/longlink");
+    await().atMost(Duration.ofSeconds(30)).until(() -> samples.size() >= rate * seconds);
+    double[] ms = samples.stream().filter(x -> x[0] >= rate).mapToDouble(x -> x[1]).sorted().toArray(); // first second: warm-up
+    DoubleUnaryOperator q = f -> ms[Math.min(ms.length - 1, (int) Math.floor(f * ms.length))];
+    System.out.printf("browser->java latency at %d msg/s for %d s (the page took %.1f s): n=%d p50=%.2f ms p90=%.2f ms "
+            + "p99=%.2f ms p99.9=%.2f ms max=%.2f ms%n", rate, seconds, r.get("seconds").asDouble(),
+        ms.length, q.applyAsDouble(0.5), q.applyAsDouble(0.9), q.applyAsDouble(0.99), q.applyAsDouble(0.999),
+        ms[ms.length - 1]);
+    assertThat(samples).hasSize(rate * seconds);
   }
 
   /** Java → browser, at most 200 unacknowledged, spread over the cuts like the page's sends. */
