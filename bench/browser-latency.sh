@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -B -q install -DskipTests -pl longlink-server,longlink-client,longlink-chaos,clients/typescript -am >/dev/null
 cd longlink-app
-../mvnw -B -q test -Dtest='BrowserSdkTest#browserToJavaLatencyAtAFixedRate' -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dlonglink.bench.browser=true -Dlonglink.bench.rate="${1:-1000}" -Dlonglink.bench.seconds="${2:-20}" \
+../mvnw -B -q test -Dtest=BrowserLatencyBench -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dlonglink.bench.rate="${1:-1000}" -Dlonglink.bench.seconds="${2:-20}" \
   >/dev/null || { echo "the run failed; see longlink-app/target/surefire-reports" >&2; exit 1; }
-grep -h "browser->java latency" target/surefire-reports/io.longlink.app.browser.BrowserSdkTest-output.txt
+grep -h "browser->java latency" target/surefire-reports/io.longlink.app.browser.BrowserLatencyBench-output.txt

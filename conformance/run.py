@@ -460,8 +460,10 @@ def _(t, o):
     time.sleep(wb["retention"] / 1000 + 1.0)  # the case is "away longer than retention": nothing to wait on but time
     bob, w = t.login(b, resume=wb["session"], last=0)
     check(w["status"] == LOST and w["session"] != wb["session"] and w["last"] == 0, f"welcome {w}")
-    # An expired session's count is no longer known: 0 (PROTOCOL.md 4 WELCOME). The new session starts at seq 1:
-    alice.send(data(2, CLIENT, b, b"fresh"))
+    # An expired session's count is no longer known: 0 (PROTOCOL.md 4 WELCOME). The new session starts at seq 1
+    # (from a new sender: alice's connection was silent for the whole wait, longer than the heartbeat allows).
+    carol, _ = t.login(uid(t, "carol"))
+    carol.send(data(1, CLIENT, b, b"fresh"))
     d = bob.until("DATA")
     check((d["seq"], d["payload"]) == (1, b"fresh"), f"first message of the new session: {d}")
 
@@ -701,6 +703,23 @@ def _(t, o):
     s.send(data(1, CLIENT, "nobody-here", b"1") + data(2, CLIENT, "nobody-here", b"2"))
     while s.until("ACK")["seq"] < 2:
         pass
+
+
+@case("ws-fragmented-flood")
+def _(t, o):
+    bystander, _ = t.login(uid(t, "bystander"))
+    s = t.raw()
+    stream = hello(uid(t, "frag")) + data(1, CLIENT, "nobody-here", os.urandom(20000))
+    # one WebSocket message in 1-byte fragments: a binary frame without FIN, then continuations, the last with FIN
+    flood = ws_frame(2, stream[:1], fin=False) + b"".join(ws_frame(0, stream[i:i + 1], fin=False) for i in range(1, len(stream) - 1))
+    s.sock.sendall(flood + ws_frame(0, stream[-1:], fin=True))
+    s.until("WELCOME", 20)
+    check(s.until("ACK", 20)["seq"] == 1, "ACK 1 after the fragmented DATA")
+    garbage = t.raw()
+    garbage.sock.sendall(b"".join(ws_frame(2 if i == 0 else 0, b"\xff", fin=False) for i in range(5000)))
+    check(garbage.closed_within(10), "a fragmented flood of garbage is closed")
+    bystander.send(ping(11))
+    check(bystander.until("PONG")["ts"] == 11, "another connection is unaffected")
 
 
 @case("tls-plaintext-refused")

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { LonglinkClient, LonglinkError, OutboxFullError, SessionLostError, ErrorCode } from "../src/index.js";
 import type { ClientOptions, ReceivedMessage, StateChange, WebSocketConstructor } from "../src/index.js";
-import { ScriptedGateway, data, welcome } from "./scripted-gateway.js";
+import { ScriptedGateway, concat, data, welcome } from "./scripted-gateway.js";
+import { encode } from "../src/codec.js";
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 let gateway: ScriptedGateway;
@@ -23,6 +24,17 @@ async function setUp(options: Partial<ClientOptions> = {}) {
   client.on("message", (m) => received.push(m));
   client.on("state", (s) => states.push(s));
   return { client, received, states };
+}
+
+/** A client logged in to the scripted gateway, with the gateway's side of its connection. */
+async function loggedIn(options: Partial<ClientOptions> = {}, welcomeWith: Parameters<typeof welcome>[0] = {}) {
+  const set = await setUp(options);
+  const connected = set.client.connect();
+  const conn = await gateway.accept();
+  await conn.expect(0x01);
+  conn.send(welcome(welcomeWith));
+  await connected;
+  return { ...set, conn };
 }
 
 /** Resolves when `predicate` holds after some event of `client` (no polling on a timer). */
@@ -68,12 +80,7 @@ test("logs in with the provider's token; the send promise resolves only on the g
 });
 
 test("a REJECT fails that send with the gateway's code; the session goes on", async () => {
-  const { client } = await setUp();
-  const connected = client.connect();
-  const conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome());
-  await connected;
+  const { client, conn } = await loggedIn();
   const refused = client.send({ topic: "secret" }, "x");
   const fine = client.send({ topic: "public" }, "y");
   await conn.expect(0x10);
@@ -86,27 +93,18 @@ test("a REJECT fails that send with the gateway's code; the session goes on", as
 });
 
 test("delivers in order, drops duplicates, and acknowledges at the end of each WebSocket message", async () => {
-  const { client, received } = await setUp();
-  const connected = client.connect();
-  const conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome());
-  await connected;
+  const { client, received, conn } = await loggedIn();
   conn.send(data(1, "bob", "a"));
   assert.equal((await conn.expect(0x11)).seq, 1);
-  conn.sendRaw(concat(data(2, "bob", "b"), data(2, "bob", "b"), data(3, "bob", "c"))); // one message, three frames
+  conn.sendRaw(concat([data(2, "bob", "b"), data(2, "bob", "b"), data(3, "bob", "c")].map(encode))); // one message, three frames
   assert.equal((await conn.expect(0x11)).seq, 3);
   assert.deepEqual(received.map((m) => [m.seq, m.from, m.text()]), [[1, "bob", "a"], [2, "bob", "b"], [3, "bob", "c"]]);
   assert.equal(client.stats.duplicates, 1);
 });
 
 test("resumes after a dead connection: both sides replay what the other lacks, the application sees each message once", async () => {
-  const { client, received } = await setUp();
-  const connected = client.connect();
-  let conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome({ sessionId: "sess" }));
-  await connected;
+  const { client, received, conn: first } = await loggedIn({}, { sessionId: "sess" });
+  let conn = first;
   conn.send(data(1, "bob", "m1"), data(2, "bob", "m2"));
   await until(client, () => received.length === 2);
   const sends = [client.send({ client: "bob" }, "c1"), client.send({ client: "bob" }, "c2"), client.send({ client: "bob" }, "c3")];
@@ -162,12 +160,7 @@ test("a lost session is reported with counts; unconfirmed sends fail; topics are
 });
 
 test("GOAWAY REPLACED: the client gives up and does not come back", async () => {
-  const { client, states } = await setUp();
-  const connected = client.connect();
-  const conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome());
-  await connected;
+  const { client, states, conn } = await loggedIn();
   const pending = client.send({ client: "x" }, "y");
   conn.send({ type: 0x20, code: ErrorCode.REPLACED, reason: "another login", reconnectDelayMs: 0, alternativeEndpoint: "" });
   await assert.rejects(pending, (e: unknown) => e instanceof LonglinkError && e.code === ErrorCode.REPLACED);
@@ -177,12 +170,7 @@ test("GOAWAY REPLACED: the client gives up and does not come back", async () => 
 });
 
 test("GOAWAY SERVER_SHUTDOWN: acknowledges what arrived, waits at least the delay, reconnects to the alternative", async () => {
-  const { client, received, states } = await setUp();
-  const connected = client.connect();
-  const conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome({ sessionId: "s" }));
-  await connected;
+  const { client, received, states, conn } = await loggedIn({}, { sessionId: "s" });
   const other = new ScriptedGateway();
   try {
     const port = new URL(await other.url).port;
@@ -212,12 +200,7 @@ const hostile: [string, (c: import("./scripted-gateway.js").ScriptedConnection) 
 
 for (const [what, misbehave, code] of hostile) {
   test(`a hostile gateway sending ${what} gets ERROR ${code}; the client reconnects and resumes`, async () => {
-    const { client, states } = await setUp({ maxFrameSize: 1 << 16 });
-    const connected = client.connect();
-    const conn = await gateway.accept();
-    await conn.expect(0x01);
-    conn.send(welcome({ sessionId: "s" }));
-    await connected;
+    const { client, states, conn } = await loggedIn({ maxFrameSize: 1 << 16 }, { sessionId: "s" });
     misbehave(conn);
     const err = await conn.expect(0x21);
     assert.equal(err.code, code, err.message);
@@ -242,12 +225,7 @@ test("a frame before WELCOME is UNEXPECTED_FRAME", async () => {
 });
 
 test("heartbeat: pings when idle, and declares a silent gateway dead after interval × misses", async () => {
-  const { client, states } = await setUp();
-  const connected = client.connect();
-  const conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome({ heartbeatIntervalMs: 30, heartbeatMisses: 3 }));
-  await connected;
+  const { client, states, conn } = await loggedIn({}, { heartbeatIntervalMs: 30, heartbeatMisses: 3 });
   const ping = await conn.next();
   assert.equal(ping.type, 0x03);
   if (ping.type === 0x03) conn.send({ type: 0x04, timestamp: ping.timestamp });
@@ -272,12 +250,7 @@ test("REAUTH: a fresh token from the provider goes out as AUTH", async () => {
 });
 
 test("the outbox is bounded while offline: the send beyond it fails at once", async () => {
-  const { client } = await setUp({ maxPending: { messages: 2, bytes: 1 << 20 }, retryInitialConnect: true });
-  const connected = client.connect();
-  const conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome());
-  await connected;
+  const { client, conn } = await loggedIn({ maxPending: { messages: 2, bytes: 1 << 20 }, retryInitialConnect: true });
   conn.kill();
   await until(client, () => client.state !== "connected");
   const a = client.send({ client: "x" }, "1");
@@ -314,25 +287,9 @@ test("bad options are refused with the bad value named", () => {
   }
 });
 
-function concat(...frames: import("../src/codec.js").Frame[]): Uint8Array {
-  const parts = frames.map((f) => encodeFrame(f));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-import { encode as encodeFrame } from "../src/codec.js";
 
 test("ping() resolves on the PONG with the same timestamp, and fails when the connection ends first", async () => {
-  const { client } = await setUp();
-  const connected = client.connect();
-  const conn = await gateway.accept();
-  await conn.expect(0x01);
-  conn.send(welcome());
-  await connected;
+  const { client, conn } = await loggedIn();
   const rtt = client.ping();
   const p = await conn.expect(0x03);
   conn.send({ type: 0x04, timestamp: p.timestamp + 1 }, { type: 0x04, timestamp: p.timestamp }); // a stranger first

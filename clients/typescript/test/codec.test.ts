@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encode, FrameDecoder, ProtocolError, decodeBody } from "../src/codec.js";
 import type { Frame } from "../src/codec.js";
+import { concat } from "./scripted-gateway.js";
 
 const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, "").match(/../g)!.map((b) => parseInt(b, 16)));
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -94,13 +95,3 @@ test("the encoder refuses fields out of range", () => {
   assert.throws(() => encode({ type: 0x23, expiresInMs: 2 ** 31 }), RangeError);
   assert.throws(() => encode({ type: 0x24, token: "x".repeat(70_000) }), RangeError);
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -106,3 +106,14 @@ export function welcome(overrides: Partial<FrameOf<0x02>> = {}): FrameOf<0x02> {
 export function data(seq: number, from: string, text: string, target = "me"): FrameOf<0x10> {
   return { type: 0x10, seq, targetKind: 1, target, from, payload: new TextEncoder().encode(text) };
 }
+
+/** The bytes of `parts`, one after the other. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

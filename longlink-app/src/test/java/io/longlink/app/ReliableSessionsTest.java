@@ -15,7 +15,6 @@ import io.longlink.client.LonglinkClient;
 import io.longlink.client.ReceivedMessage;
 import io.longlink.client.SessionLostEvent;
 import io.longlink.chaos.ChaosProxy;
-import io.longlink.chaos.Toxic;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import java.net.InetSocketAddress;
@@ -30,7 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
@@ -40,9 +38,7 @@ import org.junit.jupiter.api.Test;
 class ReliableSessionsTest {
   LonglinkServer server;
   ChaosProxy proxy;
-  final java.util.concurrent.atomic.AtomicInteger cuts = new java.util.concurrent.atomic.AtomicInteger();
-  final java.util.concurrent.atomic.AtomicInteger midFrameCuts = new java.util.concurrent.atomic.AtomicInteger();
-  final java.util.concurrent.atomic.AtomicInteger blackholes = new java.util.concurrent.atomic.AtomicInteger();
+  final RandomFaults faults = new RandomFaults(500, 1000);
   final List<LonglinkClient> clients = new ArrayList<>();
   /** TLS for the clients {@link #client} makes; {@code null}: plaintext. */
   ClientTls clientTls;
@@ -133,34 +129,6 @@ class ReliableSessionsTest {
     }
   }
 
-  /**
-   * One random fault: a reset of every connection (RST), a close after a random number of bytes
-   * (so mostly in the middle of a frame), or a blackhole of both directions for 0.5-1 s that only
-   * the heartbeat can detect.
-   */
-  private void randomFault() {
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    int pick = r.nextInt(10);
-    if (pick < 5) {
-      proxy.resetAll();
-    } else if (pick < 9) {
-      String name = "cut" + cuts.get();
-      proxy.addToxic(Toxic.limitData(name, r.nextBoolean() ? Toxic.Stream.UPSTREAM : Toxic.Stream.DOWNSTREAM,
-          r.nextLong(1, 4000)));
-      proxy.removeToxic(name); // it stays on the connections that drew it; new ones are clean
-      midFrameCuts.incrementAndGet();
-    } else {
-      proxy.addToxic(Toxic.blackhole("hole-up", Toxic.Stream.UPSTREAM));
-      proxy.addToxic(Toxic.blackhole("hole-down", Toxic.Stream.DOWNSTREAM));
-      blackholes.incrementAndGet();
-      long ms = r.nextLong(500, 1000);
-      await().pollDelay(Duration.ofMillis(ms)).atMost(Duration.ofSeconds(5)).until(() -> true);
-      proxy.removeToxic("hole-up");
-      proxy.removeToxic("hole-down");
-    }
-    cuts.incrementAndGet();
-  }
-
   @Test
   void tenThousandMessagesEachWayThroughFiftyCutsArriveExactlyOnceInOrder() throws Exception {
     tenThousandEachWayThroughFiftyCuts(null, null);
@@ -197,7 +165,7 @@ class ReliableSessionsTest {
     java.util.concurrent.ExecutorService pumps = Executors.newFixedThreadPool(2); // blocking: not the common pool
     cutter.scheduleWithFixedDelay(() -> {
       if (!done.get()) {
-        randomFault();
+        faults.injectOne(proxy);
       }
     }, 20, 40, TimeUnit.MILLISECONDS);
     try {
@@ -220,12 +188,12 @@ class ReliableSessionsTest {
     System.out.println(String.format("reliability: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
             + "faults %d (resets %d, mid-frame closes %d, blackholes %d), resumes %d, sessions lost %d", n, n,
         toBob.delivered(), toAlice.delivered(), toBob.lost(), toAlice.lost(), toBob.duplicated(), toAlice.duplicated(),
-        toBob.reordered(), toAlice.reordered(), cuts.get(), cuts.get() - midFrameCuts.get() - blackholes.get(),
-        midFrameCuts.get(), blackholes.get(), server.stats().resumed(), aliceInbox.lost.size() + bobInbox.lost.size()));
+        toBob.reordered(), toAlice.reordered(), faults.cuts.get(), faults.resets(),
+        faults.midFrameCuts.get(), faults.blackholes.get(), server.stats().resumed(), aliceInbox.lost.size() + bobInbox.lost.size()));
     assertThat(toBob).isEqualTo(new Audit(n, 0, 0, 0));
     assertThat(toAlice).isEqualTo(new Audit(n, 0, 0, 0));
-    assertThat(cuts.get()).isGreaterThanOrEqualTo(minCuts);
-    assertThat(blackholes.get()).isPositive();
+    assertThat(faults.cuts.get()).isGreaterThanOrEqualTo(minCuts);
+    assertThat(faults.blackholes.get()).isPositive();
     assertThat(server.stats().resumed()).isGreaterThanOrEqualTo(minCuts);
     assertThat(aliceInbox.lost).isEmpty();
     assertThat(bobInbox.lost).isEmpty();
@@ -240,7 +208,7 @@ class ReliableSessionsTest {
     for (int i = 0; i < n; i++) {
       if (i % 100 == 0) {
         int needed = (int) ((long) i * minCuts / n);
-        await().atMost(Duration.ofSeconds(30)).until(() -> cuts.get() >= needed);
+        await().atMost(Duration.ofSeconds(30)).until(() -> faults.cuts.get() >= needed);
       }
       if (i >= 200) {
         acks.get(i - 200).join();
