@@ -177,12 +177,9 @@ class WsStream(Stream):
         self.sock = tls.wrap_socket(s, server_hostname=u.hostname) if tls else s
         status, headers = ws_upgrade(self.sock, u, protocols)
         check(status == 101, f"upgrade answered HTTP {status}")
-        key_ok = headers.get("sec-websocket-accept") == self.expected_accept
-        check(key_ok, "bad Sec-WebSocket-Accept")
+        check(headers.get("sec-websocket-accept") == headers["_expected_accept"], "bad Sec-WebSocket-Accept")
         check(headers.get("sec-websocket-protocol") == "longlink.v1", f"subprotocol {headers.get('sec-websocket-protocol')}")
         self.raw = headers.pop("_rest", b"")
-
-    expected_accept = None
 
     def send(self, b, opcode=2):
         self.sock.sendall(ws_frame(opcode, b))
@@ -241,7 +238,6 @@ def ws_frame(opcode, payload, fin=True):
 
 def ws_upgrade(sock, u, protocols="longlink.v1", upgrade=True, path=None):
     key = base64.b64encode(os.urandom(16)).decode()
-    WsStream.expected_accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
     lines = [f"GET {path or u.path or '/'} HTTP/1.1", f"Host: {u.hostname}:{u.port}"]
     if upgrade:
         lines += ["Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
@@ -259,6 +255,7 @@ def ws_upgrade(sock, u, protocols="longlink.v1", upgrade=True, path=None):
     status = int(first.split()[1]) if len(first.split()) > 1 else 0
     headers = {h.split(":", 1)[0].strip().lower(): h.split(":", 1)[1].strip() for h in hs if ":" in h}
     headers["_rest"] = rest
+    headers["_expected_accept"] = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
     return status, headers
 
 

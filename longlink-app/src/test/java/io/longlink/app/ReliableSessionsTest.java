@@ -22,9 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -107,28 +105,6 @@ class ReliableSessionsTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** How a received stream differs from 0..n-1 with the given prefix. */
-  record Audit(int delivered, int lost, int duplicated, int reordered) {
-    static Audit of(List<String> got, String prefix, int n) {
-      Set<String> seen = new HashSet<>();
-      int dup = 0;
-      int reordered = 0;
-      int last = -1;
-      for (String p : got) {
-        if (!seen.add(p)) {
-          dup++;
-          continue;
-        }
-        int i = Integer.parseInt(p.substring(prefix.length()));
-        if (i < last) {
-          reordered++;
-        }
-        last = i;
-      }
-      return new Audit(got.size(), n - seen.size(), dup, reordered);
-    }
-  }
-
   @Test
   void tenThousandMessagesEachWayThroughFiftyCutsArriveExactlyOnceInOrder() throws Exception {
     tenThousandEachWayThroughFiftyCuts(null, null);
@@ -183,15 +159,15 @@ class ReliableSessionsTest {
       cutter.shutdownNow();
       pumps.shutdownNow();
     }
-    Audit toBob = Audit.of(List.copyOf(bobInbox.payloads), "a", n);
-    Audit toAlice = Audit.of(List.copyOf(aliceInbox.payloads), "b", n);
+    StreamAudit toBob = StreamAudit.of(List.copyOf(bobInbox.payloads), "a", n);
+    StreamAudit toAlice = StreamAudit.of(List.copyOf(aliceInbox.payloads), "b", n);
     System.out.println(String.format("reliability: sent %d+%d, delivered %d+%d, lost %d+%d, duplicated %d+%d, reordered %d+%d, "
             + "faults %d (resets %d, mid-frame closes %d, blackholes %d), resumes %d, sessions lost %d", n, n,
         toBob.delivered(), toAlice.delivered(), toBob.lost(), toAlice.lost(), toBob.duplicated(), toAlice.duplicated(),
         toBob.reordered(), toAlice.reordered(), faults.cuts.get(), faults.resets(),
         faults.midFrameCuts.get(), faults.blackholes.get(), server.stats().resumed(), aliceInbox.lost.size() + bobInbox.lost.size()));
-    assertThat(toBob).isEqualTo(new Audit(n, 0, 0, 0));
-    assertThat(toAlice).isEqualTo(new Audit(n, 0, 0, 0));
+    assertThat(toBob).isEqualTo(new StreamAudit(n, 0, 0, 0));
+    assertThat(toAlice).isEqualTo(new StreamAudit(n, 0, 0, 0));
     assertThat(faults.cuts.get()).isGreaterThanOrEqualTo(minCuts);
     assertThat(faults.blackholes.get()).isPositive();
     assertThat(server.stats().resumed()).isGreaterThanOrEqualTo(minCuts);

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.longlink.app.RandomFaults;
+import io.longlink.app.StreamAudit;
 import io.longlink.chaos.ChaosProxy;
 import io.longlink.client.ClientListener;
 import io.longlink.client.Destination;
@@ -19,9 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -127,7 +126,7 @@ class BrowserSdkTest {
     JsonNode p1 = result.get("phase1");
     assertThat(p1.get("toBrowser").toString()).isEqualTo(
         "{\"delivered\":" + N + ",\"lost\":0,\"duplicated\":0,\"reordered\":0}");
-    assertThat(audit(atJava.subList(0, N), "b")).isEqualTo(List.of(N, 0, 0, 0));
+    assertThat(StreamAudit.of(List.copyOf(atJava.subList(0, N)), "b", N)).isEqualTo(new StreamAudit(N, 0, 0, 0));
     assertThat(p1.get("sendFailures").asInt()).isZero();
     assertThat(p1.get("sessionKept").asBoolean()).as("one session throughout: every cut resumed").isTrue();
     assertThat(p1.get("lostBeforeRetention").asInt()).isZero();
@@ -157,24 +156,6 @@ class BrowserSdkTest {
       acks.add(java.send(Destination.client("browser"), ("j" + i).getBytes(StandardCharsets.UTF_8)));
     }
     CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).join();
-  }
-
-  /** [delivered, lost, duplicated, reordered] of a stream that should be prefix0 .. prefix(N-1). */
-  static List<Integer> audit(List<String> got, String prefix) {
-    Set<String> seen = new HashSet<>();
-    int dup = 0;
-    int reordered = 0;
-    int last = -1;
-    for (String p : List.copyOf(got)) {
-      if (!seen.add(p)) {
-        dup++;
-        continue;
-      }
-      int i = Integer.parseInt(p.substring(prefix.length()));
-      reordered += i < last ? 1 : 0;
-      last = i;
-    }
-    return List.of(got.size(), N - seen.size(), dup, reordered);
   }
 
   static ChaosProxy proxyTo(InetSocketAddress upstream) {
