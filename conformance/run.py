@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The longlink v1 conformance runner: plays conformance/cases.json at the wire level against a gateway.
+"""The longlink conformance runner (protocol versions 1 and 2): plays conformance/cases.json at the wire level against a gateway.
 
 Written from docs/PROTOCOL.md alone, with the Python standard library only (it grew out of
 docs/examples/python_client.py). Two ways to run it:
@@ -17,9 +17,10 @@ import argparse, base64, hashlib, json, os, re, socket, ssl, struct, subprocess,
 from urllib.parse import urlparse
 
 # ---- frames (PROTOCOL.md sections 2-4) ----
+HEARTBEAT = 0x05
 HELLO, WELCOME, PING, PONG, DATA, ACK, SUBSCRIBE, UNSUBSCRIBE, GAP, REJECT = 0x01, 0x02, 0x03, 0x04, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15
 GOAWAY, ERROR, CLOSE, REAUTH, AUTH = 0x20, 0x21, 0x22, 0x23, 0x24
-NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", PING: "PING", PONG: "PONG", DATA: "DATA", ACK: "ACK", SUBSCRIBE: "SUBSCRIBE",
+NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", PING: "PING", PONG: "PONG", HEARTBEAT: "HEARTBEAT", DATA: "DATA", ACK: "ACK", SUBSCRIBE: "SUBSCRIBE",
          UNSUBSCRIBE: "UNSUBSCRIBE", GAP: "GAP", REJECT: "REJECT", GOAWAY: "GOAWAY", ERROR: "ERROR", CLOSE: "CLOSE",
          REAUTH: "REAUTH", AUTH: "AUTH", 0x30: "REQUEST", 0x31: "RESPONSE", 0x32: "CANCEL"}
 CODES = dict(NORMAL=0, PROTOCOL_ERROR=1, UNSUPPORTED_VERSION=2, FRAME_TOO_LARGE=3, UNKNOWN_FRAME_TYPE=4, UNEXPECTED_FRAME=5,
@@ -49,6 +50,7 @@ def data(seq, kind, target, payload, frm=""):
 
 def ack(seq): return frame(ACK, struct.pack(">Q", seq))
 def ping(ts): return frame(PING, struct.pack(">Q", ts))
+def heartbeat(interval_ms): return frame(HEARTBEAT, struct.pack(">I", interval_ms))
 def subscribe(seq, topic): return frame(SUBSCRIBE, struct.pack(">Q", seq) + s16(topic))
 def unsubscribe(seq, topic): return frame(UNSUBSCRIBE, struct.pack(">Q", seq) + s16(topic))
 def close_frame(code=0, reason="bye"): return frame(CLOSE, struct.pack(">H", code) + s16(reason))
@@ -72,6 +74,8 @@ def parse(typ, body):
     if typ == WELCOME:
         f = dict(version=r.u16(), session=r.s(), status=r.u8(), last=r.u64(), lost=r.u64(), hb=r.u32(), misses=r.u8(),
                  maxframe=r.u32(), binit=r.u32(), bmax=r.u32(), retention=r.u32())
+        if f["version"] >= 2:
+            f.update(hbmin=r.u32(), hbmax=r.u32())
     elif typ == DATA: f = dict(seq=r.u64(), kind=r.u8(), target=r.s(), frm=r.s(), payload=r.bytes())
     elif typ in (ACK,): f = dict(seq=r.u64())
     elif typ in (PING, PONG): f = dict(ts=r.u64())
@@ -390,6 +394,64 @@ def _(t, o):
     check(w2["status"] == RESUMED, f"session kept after a heartbeat timeout: {w2}")
 
 
+@case("heartbeat-bounds")
+def _(t, o):
+    _, w1 = t.login(uid(t, "v1"))
+    check(w1["version"] == 1 and "hbmin" not in w1, f"a version 1 HELLO gets a version 1 WELCOME: {w1}")
+    _, w = t.login(uid(t, "v2"), version=2)
+    check(w["version"] == 2, f"a version 2 HELLO gets a version 2 WELCOME: {w}")
+    check(0 < w["hbmin"] <= w["hb"] <= w["hbmax"], f"heartbeat bounds {w['hbmin']} <= {w['hb']} <= {w['hbmax']}")
+    check(w["hb"] == w1["hb"] and w["misses"] == w1["misses"], "the same start interval and misses in both versions")
+
+
+def silent_until_error(s, limit):
+    """Reads without answering (the server may sample RTT with PINGs) until an ERROR or limit + 3 s."""
+    start = time.monotonic()
+    f = s.read_frame(limit + 3)
+    while f["type"] == "PING":
+        f = s.read_frame(max(0.01, start + limit + 3 - time.monotonic()))
+    return f, time.monotonic() - start
+
+
+@case("heartbeat-announced")
+def _(t, o):
+    s, w = t.login(uid(t, "slow"), version=2)
+    longer = min(w["hbmax"], w["hb"] * 2)
+    if longer <= w["hb"]:
+        return f"skipped: the gateway allows no interval above {w['hb']} ms"
+    limit = longer * w["misses"] / 1000
+    if limit > o.max_wait:
+        return f"skipped: {longer} ms x {w['misses']} exceeds --max-wait {o.max_wait} s"
+    s.send(heartbeat(longer))
+    quiet = (w["hb"] * w["misses"] / 1000 + limit) / 2  # past the fixed window, inside the announced one
+    start = time.monotonic()
+    while time.monotonic() - start < quiet:
+        try:
+            f = s.read_frame(max(0.01, quiet - (time.monotonic() - start)))
+        except Fail as e:
+            if "timed out" not in str(e):
+                raise
+            break  # silence until the end of the quiet period, as it should be
+        check(f["type"] == "PING", f"silence expected, got {f}")
+    s.send(ping(7))
+    check(s.until("PONG")["ts"] == 7, f"alive after {quiet:.1f} s of silence under an announced {longer} ms interval")
+    f, took = silent_until_error(s, limit)
+    check(f["type"] == "ERROR" and f["code"] == CODES["HEARTBEAT_TIMEOUT"], f"expected ERROR HEARTBEAT_TIMEOUT, got {f}")
+    check(limit * 0.9 <= took <= limit + 3, f"timed out after {took:.2f} s (expected about {limit:.2f}: announced x misses)")
+
+
+@case("heartbeat-clamped")
+def _(t, o):
+    s, w = t.login(uid(t, "greedy"), version=2)
+    limit = w["hbmax"] * w["misses"] / 1000
+    if limit > o.max_wait:
+        return f"skipped: heartbeatMaxMs {w['hbmax']} x {w['misses']} exceeds --max-wait {o.max_wait} s"
+    s.send(heartbeat(2**31 - 1))
+    f, took = silent_until_error(s, limit)
+    check(f["type"] == "ERROR" and f["code"] == CODES["HEARTBEAT_TIMEOUT"], f"expected ERROR HEARTBEAT_TIMEOUT, got {f}")
+    check(took <= limit + 3, f"timed out after {took:.2f} s (expected at most heartbeatMaxMs x misses = {limit:.2f})")
+
+
 @case("resume-server-replays")
 def _(t, o):
     a, b = uid(t, "alice"), uid(t, "bob")
@@ -545,9 +607,9 @@ def _(t, o):
 @case("error-unsupported-version")
 def _(t, o):
     s = t.raw()
-    s.send(hello(uid(t, "v"), version=2))
+    s.send(hello(uid(t, "v"), version=3))
     f = expect_error(s, "UNSUPPORTED_VERSION")
-    check("1" in f["message"], f"message names the versions spoken: {f['message']!r}")
+    check("1" in f["message"] and "2" in f["message"], f"message names the versions spoken: {f['message']!r}")
 
 
 @case("error-unknown-frame-type")
@@ -743,7 +805,8 @@ def free_port():
 def start_gateway(o, tls):
     port, ws, admin = free_port(), free_port(), free_port()
     cmd = [o.java, "-jar", o.jar, "server", "--port", str(port), "--ws-port", str(ws), "--admin-port", str(admin),
-           "--heartbeat-interval", "1s", "--heartbeat-misses", "2", "--session-retention", "1s",
+           "--heartbeat-interval", "1s", "--heartbeat-misses", "2", "--heartbeat-min", "500ms", "--heartbeat-max", "2s",
+           "--session-retention", "1s",
            "--handshake-timeout", "1s", "--max-subscriptions", str(o.max_subscriptions or 5),
            "--replay-buffer-messages", str(o.replay_buffer_messages or 16), "--drain-timeout", "2s",
            "--drain-spread", "100ms"]

@@ -24,6 +24,16 @@ public final class GatewayOptions {
       description = "Silent intervals before a connection is closed (default: ${DEFAULT-VALUE}).")
   int heartbeatMisses;
 
+  @Option(names = "--heartbeat-min",
+      description = "Shortest heartbeat interval a client that adapts its interval to its network may use "
+          + "(default: 10s, or --heartbeat-interval when shorter).")
+  Duration heartbeatMin;
+
+  @Option(names = "--heartbeat-max",
+      description = "Longest heartbeat interval such a client may use; the gateway then expects its traffic within "
+          + "that interval x --heartbeat-misses (default: 5m, or --heartbeat-interval when longer).")
+  Duration heartbeatMax;
+
   @Option(names = "--handshake-timeout", defaultValue = "5s",
       description = "Time from accept to a valid HELLO (default: ${DEFAULT-VALUE}).")
   Duration handshakeTimeout;
@@ -117,6 +127,8 @@ public final class GatewayOptions {
         .transport(transport)
         .heartbeatInterval(heartbeatInterval)
         .heartbeatMisses(heartbeatMisses)
+        .heartbeatMin(heartbeatMin)
+        .heartbeatMax(heartbeatMax)
         .handshakeTimeout(handshakeTimeout)
         .maxFrameSize(maxFrameSize)
         .sessionRetention(sessionRetention)

@@ -19,6 +19,7 @@ import java.util.concurrent.Executor;
  * @param requestHandler {@code null}: requests to this client are answered NO_HANDLER
  * @param requestExecutor {@code null}: the handler runs on the client's event loop
  * @param tls {@code null}: plaintext
+ * @param adaptiveHeartbeat {@code null}: the gateway's fixed interval (protocol version 1)
  */
 record ClientConfig(
     List<InetSocketAddress> endpoints,
@@ -44,4 +45,5 @@ record ClientConfig(
     Duration blockTimeout,
     ClientRequestHandler requestHandler,
     Executor requestExecutor,
-    ClientTls tls) {}
+    ClientTls tls,
+    AdaptiveHeartbeat adaptiveHeartbeat) {}

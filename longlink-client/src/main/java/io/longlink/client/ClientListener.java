@@ -26,6 +26,12 @@ public interface ClientListener {
    */
   default void onMessagesDropped(MessagesDroppedEvent event) {}
 
+  /**
+   * The heartbeat interval changed: learned, held, stepped back after NAT expiry, or restored at a
+   * login. Only for a client built with {@link AdaptiveHeartbeat}.
+   */
+  default void onHeartbeatChanged(HeartbeatChange change) {}
+
   /** The session could not be resumed; a fresh one replaced it. Called before the state becomes CONNECTED. */
   default void onSessionLost(SessionLostEvent event) {}
 }

@@ -94,6 +94,8 @@ public final class LonglinkClient implements AutoCloseable {
   private volatile ClientState state = ClientState.DISCONNECTED;
   private volatile String sessionId;
   private volatile long lastRttNanos = -1;
+  /** The gateway's interval from the last WELCOME, for {@link #heartbeatInterval} without adaptation. */
+  private volatile long fixedHeartbeatMs;
   private volatile int attempt;
   private volatile long nextRetryAtNanos;
   private Channel channel;
@@ -103,6 +105,8 @@ public final class LonglinkClient implements AutoCloseable {
   /** The next connection attempt while RECONNECTING. Separate: a dying connection must not cancel it. */
   private ScheduledFuture<?> retryTimer;
   private Heartbeat heartbeat;
+  /** {@code null} without {@link Builder#adaptiveHeartbeat}. */
+  private final HeartbeatTuner tuner;
   private Backoff backoff;
   private long lastReceivedSeq;
   private volatile long messagesDroppedByServer;
@@ -150,6 +154,8 @@ public final class LonglinkClient implements AutoCloseable {
     this.loop = group.next();
     this.tlsContext = config.tls() == null ? null : config.tls().context();
     this.answering = new RequestServer(config.requestHandler(), config.requestExecutor(), System::currentTimeMillis);
+    this.tuner = config.adaptiveHeartbeat() == null ? null
+        : new HeartbeatTuner(config.adaptiveHeartbeat(), config.listener(), config.clientId());
   }
 
   public static Builder builder() {
@@ -378,6 +384,43 @@ public final class LonglinkClient implements AutoCloseable {
     return Duration.ofNanos(Math.max(0, nextRetryAtNanos - config.ticker().nanoTime()));
   }
 
+  /**
+   * The heartbeat interval in use: the gateway's, or what the client learned for its network
+   * ({@link Builder#adaptiveHeartbeat}); {@code null} before the first login.
+   */
+  public Duration heartbeatInterval() {
+    long ms = tuner != null ? tuner.currentMs() : fixedHeartbeatMs;
+    return ms <= 0 ? null : Duration.ofMillis(ms);
+  }
+
+  /**
+   * Connections the client closed because the PING after an idle interval went unanswered, the way
+   * NAT expiry kills a connection ({@link Builder#adaptiveHeartbeat}; always 0 without).
+   */
+  public long natExpiries() {
+    return tuner == null ? 0 : tuner.natExpiries();
+  }
+
+  /**
+   * Tells an adaptive client whether the application is in the foreground: there it uses the
+   * gateway's interval (a user is waiting; wake-ups matter less), in the background the interval it
+   * learned. Default: background. Does nothing without {@link Builder#adaptiveHeartbeat}.
+   */
+  public void foreground(boolean foreground) {
+    if (tuner == null) {
+      return;
+    }
+    onLoop(() -> {
+      long ms = tuner.foreground(foreground);
+      if (heartbeat != null && state == ClientState.CONNECTED) {
+        heartbeat.probing(tuner.learning());
+        if (ms > 0) {
+          moveHeartbeat(ms);
+        }
+      }
+    });
+  }
+
   /** The round-trip time of the last answered heartbeat, or {@code null} if none yet. */
   public Duration lastRtt() {
     long n = lastRttNanos;
@@ -581,7 +624,7 @@ public final class LonglinkClient implements AutoCloseable {
         String resume = sessionId == null ? "" : sessionId;
         // Wall-clock based so that it also grows across restarts of the client process.
         attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
-        write(new Frame.Hello(Frame.VERSION, config.clientId(), token, resume, resume.isEmpty() ? 0 : lastReceivedSeq,
+        write(new Frame.Hello(tuner == null ? Frame.VERSION : Frame.VERSION_ADAPTIVE_HEARTBEAT, config.clientId(), token, resume, resume.isEmpty() ? 0 : lastReceivedSeq,
             attemptStamp));
       }));
     });
@@ -625,7 +668,17 @@ public final class LonglinkClient implements AutoCloseable {
 
   private void onWelcome(Frame.Welcome w) {
     long now = config.ticker().nanoTime();
-    heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(w.heartbeatIntervalMs()), Math.max(1, w.heartbeatMisses()), now);
+    long heartbeatMs = w.heartbeatIntervalMs();
+    fixedHeartbeatMs = heartbeatMs;
+    boolean adapting = tuner != null && w.version() >= Frame.VERSION_ADAPTIVE_HEARTBEAT;
+    if (adapting) {
+      heartbeatMs = tuner.onWelcome(w, defaultNetwork());
+      heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(heartbeatMs), Math.max(1, w.heartbeatMisses()),
+          config.adaptiveHeartbeat().pongTimeout.toNanos(), now);
+      heartbeat.probing(tuner.learning());
+    } else {
+      heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(heartbeatMs), Math.max(1, w.heartbeatMisses()), now);
+    }
     if (configuredBackoff == null && w.backoffInitialMs() > 0 && w.backoffMaxMs() >= w.backoffInitialMs()) {
       backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(w.backoffInitialMs()), TimeUnit.MILLISECONDS.toNanos(w.backoffMaxMs()));
     }
@@ -647,6 +700,9 @@ public final class LonglinkClient implements AutoCloseable {
     connectedAtNanos = now;
     triedInRound = 0;
     moveTo(ClientState.CONNECTED, null);
+    if (adapting && heartbeatMs != w.heartbeatIntervalMs() && state == ClientState.CONNECTED) {
+      write(new Frame.Heartbeat((int) heartbeatMs));
+    }
     scheduleTimer(heartbeat.nanosUntilNextCheck(now));
     CompletableFuture<Void> f = connectFuture;
     connectFuture = null;
@@ -769,7 +825,12 @@ public final class LonglinkClient implements AutoCloseable {
     if (ch != channel) {
       return; // a late frame from a connection already given up
     }
-    heartbeat.onRead(config.ticker().nanoTime());
+    if (heartbeat.onRead(config.ticker().nanoTime()) && tuner != null && state == ClientState.CONNECTED) {
+      long ms = tuner.survived(); // the probe after an idle interval was answered: the NAT kept the flow
+      if (ms > 0) {
+        moveHeartbeat(ms);
+      }
+    }
     if (state == ClientState.HANDSHAKING) {
       onHandshakeFrame(frame);
     } else if (state == ClientState.CONNECTED) {
@@ -793,7 +854,7 @@ public final class LonglinkClient implements AutoCloseable {
         closeWith(new LonglinkException(e.code(), e.message()));
         yield null;
       }
-      case HELLO, PING, PONG, DATA, ACK, SUBSCRIBE, UNSUBSCRIBE, GAP, REJECT, REQUEST, RESPONSE, CANCEL, CLOSE, REAUTH,
+      case HELLO, PING, PONG, HEARTBEAT, DATA, ACK, SUBSCRIBE, UNSUBSCRIBE, GAP, REJECT, REQUEST, RESPONSE, CANCEL, CLOSE, REAUTH,
           AUTH -> frame.type() + " before WELCOME";
     };
     if (unexpected != null) {
@@ -863,7 +924,7 @@ public final class LonglinkClient implements AutoCloseable {
         onReauth(ch, (Frame.Reauth) frame);
         yield null;
       }
-      case HELLO, WELCOME, SUBSCRIBE, UNSUBSCRIBE, AUTH -> frame.type() + " from a server";
+      case HELLO, WELCOME, HEARTBEAT, SUBSCRIBE, UNSUBSCRIBE, AUTH -> frame.type() + " from a server";
     };
     if (unexpected != null) {
       protocolError(ErrorCode.UNEXPECTED_FRAME, unexpected);
@@ -1032,6 +1093,20 @@ public final class LonglinkClient implements AutoCloseable {
         closeWith(new TimeoutException("heartbeat timeout: nothing from the server for "
             + TimeUnit.NANOSECONDS.toMillis(heartbeat.deadAfterNanos()) + " ms"));
         return;
+      case PROBE_UNANSWERED: {
+        long idleMs = TimeUnit.NANOSECONDS.toMillis(heartbeat.intervalNanos());
+        tuner.expired(); // the next connection starts from the interval this teaches
+        closeWith(new TimeoutException("heartbeat timeout (NAT expiry): the PING after " + idleMs
+            + " ms idle got no answer within " + TimeUnit.NANOSECONDS.toMillis(heartbeat.pongTimeoutNanos()) + " ms"));
+        return;
+      }
+      case PROBE:
+        write(new Frame.Ping(now & Long.MAX_VALUE));
+        if (state != ClientState.CONNECTED) {
+          return; // the write failed the connection
+        }
+        heartbeat.probeSent(now);
+        break;
       case PING:
         write(new Frame.Ping(now & Long.MAX_VALUE));
         if (state != ClientState.CONNECTED) {
@@ -1042,6 +1117,26 @@ public final class LonglinkClient implements AutoCloseable {
         break;
     }
     scheduleTimer(heartbeat.nanosUntilNextCheck(now));
+  }
+
+  /** An adaptive client moves to {@code ms}: tells the gateway (its liveness deadline follows), then waits that long. */
+  private void moveHeartbeat(long ms) {
+    heartbeat.interval(TimeUnit.MILLISECONDS.toNanos(ms));
+    heartbeat.probing(tuner.learning());
+    write(new Frame.Heartbeat((int) ms));
+    if (state == ClientState.CONNECTED) {
+      scheduleTimer(heartbeat.nanosUntilNextCheck(config.ticker().nanoTime()));
+    }
+  }
+
+  /** The network id when the application names none: this connection's local address and the gateway's endpoint. */
+  private String defaultNetwork() {
+    Channel ch = channel;
+    String local = ch != null && ch.localAddress() instanceof InetSocketAddress a && a.getAddress() != null
+        ? a.getAddress().getHostAddress() : "?";
+    String remote = ch != null && ch.remoteAddress() instanceof InetSocketAddress r
+        ? r.getHostString() + ":" + r.getPort() : "?";
+    return local + " to " + remote;
   }
 
   // ---- closing ----
@@ -1197,8 +1292,19 @@ public final class LonglinkClient implements AutoCloseable {
     private ClientRequestHandler requestHandler;
     private java.util.concurrent.Executor requestExecutor;
     private ClientTls tls;
+    private AdaptiveHeartbeat adaptiveHeartbeat;
 
     private Builder() {}
+
+    /**
+     * Learns the longest heartbeat interval the network's NAT allows, within the gateway's bounds,
+     * instead of using the gateway's fixed interval (fewer wake-ups and packets for idle clients).
+     * Needs a gateway that speaks protocol version 2. Default: off.
+     */
+    public Builder adaptiveHeartbeat(AdaptiveHeartbeat adaptiveHeartbeat) {
+      this.adaptiveHeartbeat = Objects.requireNonNull(adaptiveHeartbeat, "adaptiveHeartbeat");
+      return this;
+    }
 
     /** Connects over TLS, trusting and presenting what {@code tls} says; default plaintext. */
     public Builder tls(ClientTls tls) {
@@ -1389,7 +1495,7 @@ public final class LonglinkClient implements AutoCloseable {
       return new LonglinkClient(new ClientConfig(List.copyOf(endpoints), clientId, tokenProvider, listener, connectTimeout,
           maxFrameSize, ticker, random, group, reconnect, retryInitialConnect, maxAttempts, stableAfter, backoffInitial,
           backoffMax, maxPendingMessages, maxPendingBytes, overflowPolicy, ackBatchMessages, ackDelay, blockTimeout,
-          requestHandler, requestExecutor, tls));
+          requestHandler, requestExecutor, tls, adaptiveHeartbeat));
     }
   }
 }

@@ -49,6 +49,45 @@ class HeartbeatTest {
   }
 
   @Test
+  void withAPongTimeoutAPingAfterSilenceBothWaysIsAProbeThatMustBeAnswered() {
+    Heartbeat a = new Heartbeat(Duration.ofSeconds(30).toNanos(), 3, Duration.ofSeconds(5).toNanos(), now());
+    clock.advance(Duration.ofSeconds(30));
+    assertThat(a.check(now())).isEqualTo(Action.PROBE);
+    a.probeSent(now());
+    assertThat(a.nanosUntilNextCheck(now())).isEqualTo(Duration.ofSeconds(5).toNanos());
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(a.onRead(now())).as("the PONG answers the probe").isTrue();
+    assertThat(a.onRead(now())).as("only once").isFalse();
+    clock.advance(Duration.ofSeconds(29));
+    assertThat(a.check(now())).isEqualTo(Action.PROBE);
+    a.probeSent(now());
+    clock.advance(Duration.ofMillis(4_999));
+    assertThat(a.check(now())).isEqualTo(Action.NONE);
+    clock.advance(Duration.ofMillis(1));
+    assertThat(a.check(now())).isEqualTo(Action.PROBE_UNANSWERED);
+  }
+
+  @Test
+  void aPingAfterRecentReadsIsNoProbeAndNothingIsAProbeWhileNotProbing() {
+    Heartbeat a = new Heartbeat(Duration.ofSeconds(30).toNanos(), 3, Duration.ofSeconds(5).toNanos(), now());
+    clock.advance(Duration.ofSeconds(20));
+    a.onRead(now()); // the server sent something: the NAT saw traffic 10 s before the PING
+    clock.advance(Duration.ofSeconds(10));
+    assertThat(a.check(now())).isEqualTo(Action.PING);
+    a.onWrite(now());
+    a.probing(false); // foreground
+    clock.advance(Duration.ofSeconds(30));
+    assertThat(a.check(now())).isEqualTo(Action.PING);
+    a.interval(Duration.ofSeconds(60).toNanos());
+    a.onWrite(now());
+    a.probing(true);
+    clock.advance(Duration.ofSeconds(59));
+    assertThat(a.check(now())).isEqualTo(Action.NONE);
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(a.check(now())).isEqualTo(Action.PROBE);
+  }
+
+  @Test
   void nextCheckIsNeverBelowAMillisecond() {
     clock.advance(Duration.ofHours(1));
     assertThat(hb.nanosUntilNextCheck(now())).isEqualTo(1_000_000L);

@@ -13,6 +13,7 @@ public sealed interface Frame
         Frame.Welcome,
         Frame.Ping,
         Frame.Pong,
+        Frame.Heartbeat,
         Frame.Data,
         Frame.Ack,
         Frame.Subscribe,
@@ -28,8 +29,21 @@ public sealed interface Frame
         Frame.Reauth,
         Frame.Auth {
 
-  /** The protocol version this codec speaks. */
+  /**
+   * The protocol version of a client that does not adapt its heartbeat: HELLO and WELCOME exactly as
+   * version 1 always had them.
+   */
   int VERSION = 1;
+
+  /**
+   * Version 2: the same frames as version 1, a WELCOME that also carries the heartbeat bounds and the
+   * HEARTBEAT frame a client sends to move its interval within them (docs/PROTOCOL.md). A server speaks
+   * 1 or 2, whichever the HELLO asked for.
+   */
+  int VERSION_ADAPTIVE_HEARTBEAT = 2;
+
+  /** The highest version this codec speaks. */
+  int MAX_VERSION = VERSION_ADAPTIVE_HEARTBEAT;
 
   FrameType type();
 
@@ -70,7 +84,11 @@ public sealed interface Frame
     }
   }
 
-  /** The server's acceptance of a HELLO, with the settings the client must follow. */
+  /**
+   * The server's acceptance of a HELLO, with the settings the client must follow. {@code
+   * heartbeatMinMs} and {@code heartbeatMaxMs} are on the wire from version 2 on; a version 1 WELCOME
+   * decodes with both equal to {@code heartbeatIntervalMs} (the interval is fixed).
+   */
   record Welcome(
       int version,
       String sessionId,
@@ -82,11 +100,21 @@ public sealed interface Frame
       int maxFrameSize,
       int backoffInitialMs,
       int backoffMaxMs,
-      int sessionRetentionMs)
+      int sessionRetentionMs,
+      int heartbeatMinMs,
+      int heartbeatMaxMs)
       implements Frame {
     public Welcome {
       Objects.requireNonNull(sessionId, "sessionId");
       Objects.requireNonNull(sessionStatus, "sessionStatus");
+    }
+
+    /** A WELCOME with a fixed heartbeat interval (bounds equal to it): what version 1 carries. */
+    public Welcome(int version, String sessionId, SessionStatus sessionStatus, long lastReceivedSeq, long lostMessages,
+        int heartbeatIntervalMs, int heartbeatMisses, int maxFrameSize, int backoffInitialMs, int backoffMaxMs,
+        int sessionRetentionMs) {
+      this(version, sessionId, sessionStatus, lastReceivedSeq, lostMessages, heartbeatIntervalMs, heartbeatMisses,
+          maxFrameSize, backoffInitialMs, backoffMaxMs, sessionRetentionMs, heartbeatIntervalMs, heartbeatIntervalMs);
     }
 
     @Override
@@ -108,6 +136,18 @@ public sealed interface Frame
     @Override
     public FrameType type() {
       return FrameType.PONG;
+    }
+  }
+
+  /**
+   * Client to server, version 2: "from now on I send a frame at least every {@code intervalMs}". The
+   * server clamps it to the bounds its WELCOME announced and expects traffic within that interval ×
+   * {@code heartbeatMisses}.
+   */
+  record Heartbeat(int intervalMs) implements Frame {
+    @Override
+    public FrameType type() {
+      return FrameType.HEARTBEAT;
     }
   }
 

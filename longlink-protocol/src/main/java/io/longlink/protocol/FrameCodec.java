@@ -68,10 +68,16 @@ public final class FrameCodec {
       out.writeInt(checkU31(w.backoffInitialMs(), "backoffInitialMs"));
       out.writeInt(checkU31(w.backoffMaxMs(), "backoffMaxMs"));
       out.writeInt(checkU31(w.sessionRetentionMs(), "sessionRetentionMs"));
+      if (w.version() >= Frame.VERSION_ADAPTIVE_HEARTBEAT) {
+        out.writeInt(checkU31(w.heartbeatMinMs(), "heartbeatMinMs"));
+        out.writeInt(checkU31(w.heartbeatMaxMs(), "heartbeatMaxMs"));
+      }
     } else if (frame instanceof Frame.Ping p) {
       out.writeLong(checkU63(p.timestamp(), "timestamp"));
     } else if (frame instanceof Frame.Pong p) {
       out.writeLong(checkU63(p.timestamp(), "timestamp"));
+    } else if (frame instanceof Frame.Heartbeat h) {
+      out.writeInt(checkU31(h.intervalMs(), "intervalMs"));
     } else if (frame instanceof Frame.Data d) {
       out.writeLong(checkU63(d.seq(), "seq"));
       writeDataTail(out, d.targetKind(), encoded(d.target(), targetRule(d.targetKind())), encoded(d.from(), FieldRule.SENDER),
@@ -227,10 +233,27 @@ public final class FrameCodec {
         if (status == null) {
           throw bad("sessionStatus: " + statusCode + " (expected: 0, 1 or 2)");
         }
-        result = new Frame.Welcome(version, sessionId, status, readU63(frame, "lastReceivedSeq"),
-            readU63(frame, "lostMessages"), readU31(frame, "heartbeatIntervalMs"), readU8(frame, "heartbeatMisses"),
-            readU31(frame, "maxFrameSize"), readU31(frame, "backoffInitialMs"), readU31(frame, "backoffMaxMs"),
-            readU31(frame, "sessionRetentionMs"));
+        long lastReceived = readU63(frame, "lastReceivedSeq");
+        long lost = readU63(frame, "lostMessages");
+        int interval = readU31(frame, "heartbeatIntervalMs");
+        int misses = readU8(frame, "heartbeatMisses");
+        int maxFrame = readU31(frame, "maxFrameSize");
+        int backoffInitial = readU31(frame, "backoffInitialMs");
+        int backoffMax = readU31(frame, "backoffMaxMs");
+        int retention = readU31(frame, "sessionRetentionMs");
+        if (version >= Frame.VERSION_ADAPTIVE_HEARTBEAT) {
+          int min = readU31(frame, "heartbeatMinMs");
+          int max = readU31(frame, "heartbeatMaxMs");
+          if (min > interval || interval > max) {
+            throw bad("heartbeat bounds " + min + ".." + max + " ms around interval " + interval
+                + " ms (expected: heartbeatMinMs <= heartbeatIntervalMs <= heartbeatMaxMs)");
+          }
+          result = new Frame.Welcome(version, sessionId, status, lastReceived, lost, interval, misses, maxFrame,
+              backoffInitial, backoffMax, retention, min, max);
+        } else {
+          result = new Frame.Welcome(version, sessionId, status, lastReceived, lost, interval, misses, maxFrame,
+              backoffInitial, backoffMax, retention);
+        }
         break;
       }
       case PING:
@@ -238,6 +261,9 @@ public final class FrameCodec {
         break;
       case PONG:
         result = new Frame.Pong(readU63(frame, "timestamp"));
+        break;
+      case HEARTBEAT:
+        result = new Frame.Heartbeat(readU31(frame, "intervalMs"));
         break;
       case DATA: {
         long seq = readU63(frame, "seq");

@@ -1,11 +1,12 @@
 package io.longlink.protocol;
 
-/** The frame types of protocol version 1 (docs/PROTOCOL.md section 4). */
+/** The frame types of protocol versions 1 and 2 (docs/PROTOCOL.md section 4; HEARTBEAT is version 2's). */
 public enum FrameType {
   HELLO(0x01),
   WELCOME(0x02),
   PING(0x03),
   PONG(0x04),
+  HEARTBEAT(0x05),
   DATA(0x10),
   ACK(0x11),
   SUBSCRIBE(0x12),

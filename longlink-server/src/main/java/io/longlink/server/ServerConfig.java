@@ -19,6 +19,10 @@ import java.util.Objects;
  * @param transport which Netty transport to use
  * @param heartbeatInterval how often clients must send something (told to them in WELCOME)
  * @param heartbeatMisses silent intervals after which the server closes the connection
+ * @param heartbeatMin the shortest interval a client that adapts its heartbeat may announce (version 2
+ *     HEARTBEAT frame); at most {@code heartbeatInterval}
+ * @param heartbeatMax the longest such interval, at least {@code heartbeatInterval}; the server then
+ *     expects that client's traffic within its interval × {@code heartbeatMisses}
  * @param handshakeTimeout time from accept to an accepted HELLO; not extended by partial data
  * @param maxFrameSize largest frame {@code length} accepted after the handshake
  * @param sweepInterval how often the shared liveness sweep checks deadlines; bounds how late a
@@ -58,6 +62,8 @@ public record ServerConfig(
     Transport transport,
     Duration heartbeatInterval,
     int heartbeatMisses,
+    Duration heartbeatMin,
+    Duration heartbeatMax,
     Duration handshakeTimeout,
     int maxFrameSize,
     Duration sweepInterval,
@@ -119,6 +125,16 @@ public record ServerConfig(
 
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(30);
   public static final int DEFAULT_HEARTBEAT_MISSES = 3;
+  /** Default lower bound for adapting clients (or the interval, when that is shorter). */
+  public static final Duration DEFAULT_HEARTBEAT_MIN = Duration.ofSeconds(10);
+  /** Default upper bound for adapting clients (or the interval, when that is longer): 5 min, under most carriers' NAT timeouts. */
+  public static final Duration DEFAULT_HEARTBEAT_MAX = Duration.ofMinutes(5);
+  /**
+   * A connection keeps its client's announced interval in a 16-bit field of tenths of a second: the
+   * bounds stay within 100 ms..6553 s.
+   */
+  public static final Duration HEARTBEAT_BOUND_FLOOR = Duration.ofMillis(100);
+  public static final Duration HEARTBEAT_BOUND_CEILING = Duration.ofMillis(65_535 * 100L);
   public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
   /** The shortest the kernel takes: an event loop's bursts are shorter still. */
   public static final Duration DEFAULT_IO_THREAD_SLICE = SchedulerSlice.MIN;
@@ -133,6 +149,13 @@ public record ServerConfig(
     checkPositive(heartbeatInterval, "heartbeatInterval");
     check(heartbeatInterval.toMillis() <= Integer.MAX_VALUE, "heartbeatInterval", heartbeatInterval, "< 2^31 ms");
     check(heartbeatMisses >= 1 && heartbeatMisses <= 255, "heartbeatMisses", heartbeatMisses, "1..255");
+    Objects.requireNonNull(heartbeatMin, "heartbeatMin");
+    Objects.requireNonNull(heartbeatMax, "heartbeatMax");
+    check((heartbeatMin.compareTo(HEARTBEAT_BOUND_FLOOR) >= 0 || heartbeatMin.equals(heartbeatInterval))
+        && heartbeatMin.compareTo(heartbeatInterval) <= 0, "heartbeatMin", heartbeatMin,
+        "100ms..heartbeatInterval " + heartbeatInterval);
+    check(heartbeatMax.compareTo(heartbeatInterval) >= 0 && heartbeatMax.compareTo(HEARTBEAT_BOUND_CEILING) <= 0,
+        "heartbeatMax", heartbeatMax, "heartbeatInterval " + heartbeatInterval + ".." + HEARTBEAT_BOUND_CEILING);
     checkPositive(handshakeTimeout, "handshakeTimeout");
     check(maxFrameSize >= FrameCodec.HANDSHAKE_MAX_FRAME_SIZE, "maxFrameSize", maxFrameSize,
         ">= " + FrameCodec.HANDSHAKE_MAX_FRAME_SIZE);
@@ -184,6 +207,8 @@ public record ServerConfig(
     b.transport = transport;
     b.heartbeatInterval = heartbeatInterval;
     b.heartbeatMisses = heartbeatMisses;
+    b.heartbeatMin = heartbeatMin;
+    b.heartbeatMax = heartbeatMax;
     b.handshakeTimeout = handshakeTimeout;
     b.maxFrameSize = maxFrameSize;
     b.sweepInterval = sweepInterval;
@@ -221,6 +246,8 @@ public record ServerConfig(
     private Transport transport = Transport.AUTO;
     private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
     private int heartbeatMisses = DEFAULT_HEARTBEAT_MISSES;
+    private Duration heartbeatMin;
+    private Duration heartbeatMax;
     private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
     private int maxFrameSize = FrameCodec.DEFAULT_MAX_FRAME_SIZE;
     private Duration sweepInterval;
@@ -291,6 +318,18 @@ public record ServerConfig(
     /** Default 3. */
     public Builder heartbeatMisses(int heartbeatMisses) {
       this.heartbeatMisses = heartbeatMisses;
+      return this;
+    }
+
+    /** Default: {@link #DEFAULT_HEARTBEAT_MIN}, or the heartbeat interval when that is shorter. */
+    public Builder heartbeatMin(Duration heartbeatMin) {
+      this.heartbeatMin = heartbeatMin;
+      return this;
+    }
+
+    /** Default: {@link #DEFAULT_HEARTBEAT_MAX}, or the heartbeat interval when that is longer. */
+    public Builder heartbeatMax(Duration heartbeatMax) {
+      this.heartbeatMax = heartbeatMax;
       return this;
     }
 
@@ -417,8 +456,18 @@ public record ServerConfig(
           sweep = Duration.ofMillis(10);
         }
       }
+      Duration min = heartbeatMin;
+      Duration max = heartbeatMax;
+      if (heartbeatInterval != null) {
+        if (min == null) {
+          min = heartbeatInterval.compareTo(DEFAULT_HEARTBEAT_MIN) < 0 ? heartbeatInterval : DEFAULT_HEARTBEAT_MIN;
+        }
+        if (max == null) {
+          max = heartbeatInterval.compareTo(DEFAULT_HEARTBEAT_MAX) > 0 ? heartbeatInterval : DEFAULT_HEARTBEAT_MAX;
+        }
+      }
       return new ServerConfig(host, port, ioThreads, ioThreadSlice, transport, heartbeatInterval, heartbeatMisses,
-          handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
+          min, max, handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
           replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, writeCoalescing, maxRequestsInFlight, tcp, limits,
           tokenRefreshAhead, webSocket);
     }

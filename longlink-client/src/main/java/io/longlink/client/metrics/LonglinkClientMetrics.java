@@ -39,6 +39,14 @@ public final class LonglinkClientMetrics implements MeterBinder {
     }).tags(tags).baseUnit("seconds").description("Round trip of the last heartbeat").register(registry);
     Gauge.builder("longlink.client.queued.messages", client, LonglinkClient::queuedMessages).tags(tags)
         .description("Sends queued or awaiting the gateway's acknowledgement").register(registry);
+    Gauge.builder("longlink.client.heartbeat.interval", client, c -> {
+      java.time.Duration d = c.heartbeatInterval();
+      return d == null ? Double.NaN : d.toMillis() / 1000.0;
+    }).tags(tags).baseUnit("seconds").description("The heartbeat interval in use: the gateway's, or the one learned for "
+        + "this network (adaptive heartbeat)").register(registry);
+    FunctionCounter.builder("longlink.client.nat.expiries", client, LonglinkClient::natExpiries).tags(tags)
+        .description("Connections closed because the PING after an idle interval went unanswered (NAT expiry)")
+        .register(registry);
     FunctionCounter.builder("longlink.client.reconnects", client, LonglinkClient::reconnects).tags(tags)
         .description("Connections lost and reconnected").register(registry);
     FunctionCounter.builder("longlink.client.messages.dropped", client, LonglinkClient::messagesDroppedByServer)

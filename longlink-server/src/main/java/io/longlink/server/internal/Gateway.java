@@ -30,6 +30,10 @@ final class Gateway {
   final long handshakeTimeoutNanos;
   /** Round trips of the gateway's sampled PINGs; set once the node's metrics are bound (a Micrometer timer). */
   volatile LongConsumer heartbeatRttNanos = nanos -> {};
+  /** Intervals clients announced with HEARTBEAT, after clamping; set once the node's metrics are bound. */
+  volatile LongConsumer clientIntervalMillis = millis -> {};
+  private final int heartbeatMinTenths;
+  private final int heartbeatMaxTenths;
   /** When the node was made: connection ages are counted from here, in tenths of a second, to fit an int. */
   final long startNanos;
   final long startEpochMillis = System.currentTimeMillis();
@@ -44,6 +48,8 @@ final class Gateway {
     this.startNanos = ticker.nanoTime();
     this.deadPeerTimeoutNanos = config.deadPeerTimeout().toNanos();
     this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
+    this.heartbeatMinTenths = (int) Math.max(1, config.heartbeatMin().toMillis() / 100);
+    this.heartbeatMaxTenths = (int) (config.heartbeatMax().toMillis() / 100);
     LocalSessions sessions = new LocalSessions(config, counters);
     this.directory = clusterStore == null ? new LocalDirectory(sessions, counters, ticker)
         : new ClusterDirectory(clusterStore, sessions, config, ticker);
@@ -52,6 +58,14 @@ final class Gateway {
         sessions.store);
     this.addresses = new AddressLimiter(config.limits().maxConnectionsPerAddress(),
         config.limits().maxNewConnectionsPerSecondPerAddress());
+  }
+
+  /**
+   * A client's announced heartbeat interval as a connection keeps it: in tenths of a second, clamped
+   * to the node's bounds (docs/PROTOCOL.md, HEARTBEAT).
+   */
+  char heartbeatTenths(int intervalMs) {
+    return (char) Math.clamp(intervalMs / 100, heartbeatMinTenths, heartbeatMaxTenths);
   }
 
   /** Completed when the last connection leaves, while a drain waits for that; else {@code null}. */

@@ -36,7 +36,8 @@ final class GatewayMetrics {
    * What {@link #bind} leaves behind: the RTT timer to record into, the GC listener to close with the
    * node, and the sweep totals' source, which the node must hold (meters hold their source weakly).
    */
-  record Bound(Timer heartbeatRtt, AutoCloseable gcMetrics, Supplier<NodeStats.SweepTotals> sweepTotals) {}
+  record Bound(Timer heartbeatRtt, io.micrometer.core.instrument.DistributionSummary clientIntervals,
+      AutoCloseable gcMetrics, Supplier<NodeStats.SweepTotals> sweepTotals) {}
 
   static Bound bind(MeterRegistry r, Gateway g, Supplier<NodeStats.SweepTotals> sweepTotals) {
     NodeCounters n = g.counters;
@@ -94,6 +95,8 @@ final class GatewayMetrics {
     counter(r, "longlink.resumes", "Resumes, by outcome", n.resumesLost, "result", "lost");
     counter(r, "longlink.reconnects", "HELLOs that asked to resume a session: clients coming back", n.resumeAttempts);
     counter(r, "longlink.messages.in", "Client messages accepted (DATA)", n.messagesIn);
+    counter(r, "longlink.heartbeats", "PINGs received from clients: their heartbeats, sent when they had nothing else "
+        + "to send", n.heartbeats);
     counter(r, "longlink.messages.out", "Messages written to clients (DATA, replays included)", n.messagesOut);
     counter(r, "longlink.writes.coalesced", "Connection writes gathered into an event loop's write pass while it wrote "
         + "to many connections at once (--write-coalescing)", n.coalescedWrites);
@@ -141,7 +144,15 @@ final class GatewayMetrics {
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofNanos(50_000))
         .maximumExpectedValue(Duration.ofSeconds(30))
-        .register(r), gc, sweepTotals);
+        .register(r),
+        io.micrometer.core.instrument.DistributionSummary.builder("longlink.heartbeat.client.interval")
+            .description("Heartbeat intervals announced by clients that adapt theirs to their network (HEARTBEAT), "
+                + "within the node's bounds: each announcement once")
+            .baseUnit("seconds")
+            .serviceLevelObjectives(5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800)
+            .publishPercentiles(0.5, 0.9)
+            .register(r),
+        gc, sweepTotals);
   }
 
   /** Pending tasks of each event loop: a loop that falls behind shows here first. */

@@ -103,6 +103,8 @@ public final class GatewayNode implements AutoCloseable {
     this.metrics = GatewayMetrics.bind(registry, gateway, this::livenessSweeps);
     io.micrometer.core.instrument.Timer rtt = metrics.heartbeatRtt();
     gateway.heartbeatRttNanos = nanos -> GatewayMetrics.recordRtt(rtt, nanos);
+    io.micrometer.core.instrument.DistributionSummary intervals = metrics.clientIntervals();
+    gateway.clientIntervalMillis = millis -> intervals.record(millis / 1000.0);
   }
 
   public MeterRegistry meterRegistry() {

@@ -102,8 +102,9 @@ final class Handshake {
 
   /** The connection's first frame, {@code hello}. */
   void onHello(Party c, Frame.Hello hello) {
-    if (hello.version() != Frame.VERSION) {
-      c.refuse(ErrorCode.UNSUPPORTED_VERSION, "version " + hello.version() + " (expected: " + Frame.VERSION + ")");
+    if (hello.version() < Frame.VERSION || hello.version() > Frame.MAX_VERSION) {
+      c.refuse(ErrorCode.UNSUPPORTED_VERSION, "version " + hello.version() + " (expected: " + Frame.VERSION + ".."
+          + Frame.MAX_VERSION + ")");
       return;
     }
     if (!admit()) {
@@ -242,7 +243,7 @@ final class Handshake {
     }
     directory.resumed(s);
     counters.resumed.increment();
-    c.open(s, welcome(s, SessionStatus.RESUMED, r.lastReceivedSeq(), 0), hello.lastReceivedSeq());
+    c.open(s, welcome(hello, s, SessionStatus.RESUMED, r.lastReceivedSeq(), 0), hello.lastReceivedSeq());
     counters.handshakesOk.get(SessionStatus.RESUMED).increment();
     Lifecycle.resumed(s.clientId, s.id(), c.remote(), s.bufferedMessages());
     if (r.previous() != null && r.previous() != c) {
@@ -270,7 +271,7 @@ final class Handshake {
   private void loggedIn(Party c, Session s, Frame.Hello hello, SessionStatus status, long lost) {
     // Registered and welcomed in one task on the connection's loop: no DATA can overtake the WELCOME.
     directory.register(s);
-    c.open(s, welcome(s, status, 0, lost), 0);
+    c.open(s, welcome(hello, s, status, 0, lost), 0);
     counters.handshakesOk.get(status).increment();
     if (status == SessionStatus.LOST) {
       Lifecycle.sessionLost(hello.clientId(), hello.resumeSessionId(), c.remote(), lost);
@@ -316,10 +317,13 @@ final class Handshake {
     c.refuse(ErrorCode.INTERNAL_ERROR, "handshake failed on the server");
   }
 
-  private Frame.Welcome welcome(Session s, SessionStatus status, long lastReceivedSeq, long lostMessages) {
+  /** In the HELLO's version: a version 2 client also learns the bounds of its heartbeat. */
+  private Frame.Welcome welcome(Frame.Hello hello, Session s, SessionStatus status, long lastReceivedSeq,
+      long lostMessages) {
     ServerConfig k = config;
-    return new Frame.Welcome(Frame.VERSION, s.id().toString(), status, lastReceivedSeq, lostMessages,
+    return new Frame.Welcome(hello.version(), s.id().toString(), status, lastReceivedSeq, lostMessages,
         (int) k.heartbeatInterval().toMillis(), k.heartbeatMisses(), k.maxFrameSize(),
-        (int) k.backoffInitial().toMillis(), (int) k.backoffMax().toMillis(), (int) k.sessionRetention().toMillis());
+        (int) k.backoffInitial().toMillis(), (int) k.backoffMax().toMillis(), (int) k.sessionRetention().toMillis(),
+        (int) k.heartbeatMin().toMillis(), (int) k.heartbeatMax().toMillis());
   }
 }

@@ -44,6 +44,8 @@ final class NodeCounters {
   final EnumMap<TlsFailure, LongAdder> tlsFailures = adders(TlsFailure.class);
   /** WebSocket upgrades refused and WebSocket connections closed for bad messages, by reason. */
   final EnumMap<WsFailure, LongAdder> wsFailures = adders(WsFailure.class);
+  /** PINGs received from clients: their heartbeats (and their own RTT checks). */
+  final LongAdder heartbeats = new LongAdder();
   final LongAdder messagesIn = new LongAdder();
   final LongAdder messagesOut = new LongAdder();
   final LongAdder bytesIn = new LongAdder();

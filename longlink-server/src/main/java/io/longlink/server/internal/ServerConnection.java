@@ -69,8 +69,22 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   /** Frames and bytes received in the current one-second window (see {@link #newRateWindow}). */
   private short framesInWindow;
   private int bytesInWindow;
+  /**
+   * {@link #ADDRESS_COUNTED}, {@link #OUTBOUND_TAKEN}, {@link #TRIMMED}: three booleans in one byte,
+   * which keeps this object at 80 bytes with {@link #heartbeatTenths} beside it.
+   */
+  private byte flags;
   /** Counted by the per-address limiter: must be released on close. */
-  private boolean addressCounted;
+  private static final int ADDRESS_COUNTED = 1;
+  /** An idle sweep took the channel's empty outbound buffer ({@link IdleOutboundBuffer}); {@link #outbound} gives it back. */
+  private static final int OUTBOUND_TAKEN = 2;
+  /** {@link #releaseIdle} gave back what it could, and nothing was read or written since: the next one has nothing to do. */
+  private static final int TRIMMED = 4;
+  /**
+   * The interval this client announced with a HEARTBEAT frame (version 2), clamped to the node's
+   * bounds, in tenths of a second; 0 while it announced none (the node's interval applies).
+   */
+  private char heartbeatTenths;
 
   /** When the connection expires unless something arrives; read by the sweeper. */
   private long deadlineNanos;
@@ -85,10 +99,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   /** The peer's IPv4 address and port when taken from Netty's channel ({@link PeerAddresses}); port 0 if not. */
   private int peerIp;
   private char peerPort;
-  /** An idle sweep took the channel's empty outbound buffer ({@link IdleOutboundBuffer}); {@link #outbound} gives it back. */
-  private boolean outboundTaken;
-  /** {@link #releaseIdle} gave back what it could, and nothing was read or written since: the next one has nothing to do. */
-  private boolean trimmed;
+
+  private boolean flag(int f) {
+    return (flags & f) != 0;
+  }
+
+  private void flag(int f, boolean on) {
+    flags = (byte) (on ? flags | f : flags & ~f);
+  }
 
   ServerConnection(LoopContext loop) {
     this.loop = loop;
@@ -151,7 +169,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     } else if (g.addresses.enabled() && peerAddress instanceof java.net.InetSocketAddress remote) {
       Limits.Limit broken = g.addresses.admit(remote.getAddress(), g.ticker.nanoTime());
       if (broken == null) {
-        addressCounted = true;
+        flag(ADDRESS_COUNTED, true);
       } else if (broken == Limits.Limit.CONNECTIONS_PER_ADDRESS) {
         refuse(broken, ErrorCode.LIMIT_EXCEEDED, "address at its limit of " + limits.maxConnectionsPerAddress()
             + " connections");
@@ -176,10 +194,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
    */
   @Override
   public void releaseIdle() {
-    if (bytesInWindow == 0 && trimmed) {
+    if (bytesInWindow == 0 && flag(TRIMMED)) {
       return; // a connection idle since the last trim: its session, channel and unsafe stay untouched (and out of cache)
     }
-    trimmed = false;
+    flag(TRIMMED, false);
     Session s = session;
     if (s != null) {
       s.releaseIdleBuffer();
@@ -188,10 +206,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       io.netty.channel.Channel ch = ctx.channel();
       IdleReceiveHandles.release(ch);
       SharedEpollOps.share(ch);
-      if (state == ConnectionState.OPEN && !outboundTaken) {
-        outboundTaken = IdleOutboundBuffer.release(ch);
+      if (state == ConnectionState.OPEN && !flag(OUTBOUND_TAKEN)) {
+        flag(OUTBOUND_TAKEN, IdleOutboundBuffer.release(ch));
       }
-      trimmed = true;
+      flag(TRIMMED, true);
     }
   }
 
@@ -282,7 +300,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   private void afterRead() {
     if (state == ConnectionState.OPEN) {
       // Any traffic proves the peer alive; the handshake deadline is never extended.
-      deadlineNanos = gateway().ticker.nanoTime() + gateway().deadPeerTimeoutNanos;
+      deadlineNanos = gateway().ticker.nanoTime() + deadPeerTimeoutNanos();
       if (unackedInbound > 0) {
         if (gateway().config.ackDelay().isZero()) {
           writeAck();
@@ -496,7 +514,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
           onData(d);
         }
       }
-      case Frame.Ping ping -> outbound().write(encode(new Frame.Pong(ping.timestamp())), ctx.voidPromise());
+      case Frame.Ping ping -> {
+        g.counters.heartbeats.increment();
+        outbound().write(encode(new Frame.Pong(ping.timestamp())), ctx.voidPromise());
+      }
+      case Frame.Heartbeat h -> {
+        heartbeatTenths = g.heartbeatTenths(h.intervalMs());
+        g.clientIntervalMillis.accept(heartbeatTenths * 100L);
+      }
       case Frame.Ack ack -> {
         long acked = ack.seq();
         if (acked > writtenSeq || !session.acknowledged(acked, g.sessions().replayLimits)) {
@@ -814,17 +839,25 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
    * buffer held nothing to flush). Event loop only.
    */
   private ChannelHandlerContext outbound() {
-    trimmed = false;
-    if (outboundTaken) {
-      outboundTaken = false;
+    flag(TRIMMED, false);
+    if (flag(OUTBOUND_TAKEN)) {
+      flag(OUTBOUND_TAKEN, false);
       IdleOutboundBuffer.restore(ctx.channel());
     }
     return ctx;
   }
 
+  /** The node's heartbeat window, or this client's interval (HEARTBEAT) × the node's misses. */
+  private long deadPeerTimeoutNanos() {
+    char tenths = heartbeatTenths;
+    return tenths == 0 ? gateway().deadPeerTimeoutNanos : tenths * 100_000_000L * gateway().config.heartbeatMisses();
+  }
+
   @Override
   public void samplePing() {
-    if (state != ConnectionState.OPEN) {
+    if (state != ConnectionState.OPEN || heartbeatTenths != 0) {
+      // A client that adapts its interval learns how long its NAT keeps an idle flow: a PING from
+      // here would refresh the mapping and spoil what it measures.
       return;
     }
     ChannelHandlerContext out = outbound();
@@ -848,15 +881,15 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       case OPEN:
         if (!ctx.channel().config().isAutoRead()) {
           // Held back (backpressure): its frames wait unread, so silence proves nothing. Read again.
-          deadlineNanos = gateway().ticker.nanoTime() + gateway().deadPeerTimeoutNanos;
+          deadlineNanos = gateway().ticker.nanoTime() + deadPeerTimeoutNanos();
           loop.sweeper.add(this); // the sweep took it off its list
           readFromClient(true);
           break;
         }
-        Lifecycle.heartbeatMissed(session.clientId, session.id(), remote(),
-            gateway().config.deadPeerTimeout().toMillis());
-        fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + gateway().config.deadPeerTimeout().toMillis()
-            + " ms (expected: a frame at least every " + gateway().config.heartbeatInterval().toMillis() + " ms)");
+        long silentMs = deadPeerTimeoutNanos() / 1_000_000;
+        Lifecycle.heartbeatMissed(session.clientId, session.id(), remote(), silentMs);
+        fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + silentMs + " ms (expected: a frame at least every "
+            + silentMs / gateway().config.heartbeatMisses() + " ms)");
         break;
       default:
         // The final frame did not get out within the grace period.
@@ -897,7 +930,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       closing(CloseReason.PEER_GONE); // FIN or RST, no CLOSE first
     }
     moveTo(ConnectionState.CLOSED);
-    java.net.SocketAddress peerAddress = Lifecycle.closedWanted() || addressCounted ? remote() : null; // made once
+    java.net.SocketAddress peerAddress = Lifecycle.closedWanted() || flag(ADDRESS_COUNTED) ? remote() : null; // made once
     if (Lifecycle.closedWanted()) {
       Session s = session;
       long durationMs = (gateway().ticker.nanoTime() - gateway().startNanos) / 1_000_000 - acceptedAtTenth * 100L;
@@ -905,8 +938,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
           (closeReason < 0 ? CloseReason.OTHER : CloseReason.values()[closeReason]).label(), durationMs);
     }
     releaseCumulation();
-    if (addressCounted && peerAddress instanceof java.net.InetSocketAddress remote) {
-      addressCounted = false;
+    if (flag(ADDRESS_COUNTED) && peerAddress instanceof java.net.InetSocketAddress remote) {
+      flag(ADDRESS_COUNTED, false);
       gateway().addresses.release(remote.getAddress());
     }
     loop.sweeper.remove(this);
@@ -941,7 +974,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   @Override
   public SessionInfo.Link link() {
     Gateway g = gateway();
-    long lastHeard = deadlineNanos - (state == ConnectionState.OPEN ? g.deadPeerTimeoutNanos : g.handshakeTimeoutNanos);
+    long lastHeard = deadlineNanos - (state == ConnectionState.OPEN ? deadPeerTimeoutNanos() : g.handshakeTimeoutNanos);
     return new SessionInfo.Link(ctx == null ? null : String.valueOf(remote()),
         java.time.Instant.ofEpochMilli(g.startEpochMillis + acceptedAtTenth * 100L),
         java.time.Instant.ofEpochMilli(g.startEpochMillis + (lastHeard - g.startNanos) / 1_000_000),

@@ -313,6 +313,7 @@ class ConnectionFuzzTest {
         case WELCOME -> new Frame.Welcome(Frame.VERSION, "x", SessionStatus.NEW, 0, 0, 1, 1, 64, 1, 1, 1);
         case PING -> new Frame.Ping(data.consumeLong());
         case PONG -> new Frame.Pong(data.consumeLong());
+        case HEARTBEAT -> new Frame.Heartbeat(data.consumeInt(1, 600_000));
         case DATA -> new Frame.Data(seq, data.consumeBoolean() ? TargetKind.CLIENT : TargetKind.TOPIC,
             data.consumeBoolean() ? target : topic, data.consumeBoolean() ? "" : c.id, data.consumeBytes(16));
         case ACK -> new Frame.Ack(data.consumeBoolean() ? c.lastReceived : data.consumeLong(-1, c.lastReceived + 2));
