@@ -109,6 +109,8 @@ final class ClientCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print received messages as JSON lines: from, to or topic, seq, payload.")
   boolean json;
 
+  @picocli.CommandLine.Mixin AdaptiveHeartbeatOptions heartbeat;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -149,6 +151,10 @@ final class ClientCommand implements Callable<Integer> {
     } else {
       builder.token(token);
     }
+    io.longlink.client.AdaptiveHeartbeat adaptive = heartbeat.settings();
+    if (adaptive != null) {
+      builder.adaptiveHeartbeat(adaptive);
+    }
     LonglinkClient client = builder
         .endpoint(HostPort.parse(server, "--server"))
         .clientId(id)
@@ -185,6 +191,14 @@ final class ClientCommand implements Callable<Integer> {
               default:
                 break;
             }
+            err.flush();
+          }
+
+          @Override
+          public void onHeartbeatChanged(io.longlink.client.HeartbeatChange c) {
+            err.println("[longlink] heartbeat " + c.cause().name().toLowerCase(java.util.Locale.ROOT) + ": "
+                + c.interval().toMillis() + " ms (was " + c.previous().toMillis() + " ms)" + (c.held() ? " held" : "")
+                + " on network " + c.network());
             err.flush();
           }
 

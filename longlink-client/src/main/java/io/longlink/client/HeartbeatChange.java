@@ -9,8 +9,10 @@ import java.time.Duration;
  * @param previous the interval before
  * @param interval the interval now
  * @param cause why
+ * @param held whether the client now holds this interval (it stopped lengthening it until the relearn period
+ *     has passed)
  */
-public record HeartbeatChange(String network, Duration previous, Duration interval, Cause cause) {
+public record HeartbeatChange(String network, Duration previous, Duration interval, Cause cause, boolean held) {
   /** Why the interval changed. */
   public enum Cause {
     /** A login: what was learned on this network before (or the gateway's interval, on a new one). */

@@ -147,7 +147,7 @@ final class HeartbeatTuner {
 
   private void emit(long previousMs, HeartbeatChange.Cause cause) {
     HeartbeatChange c = new HeartbeatChange(state.network(), Duration.ofMillis(previousMs), Duration.ofMillis(currentMs),
-        cause);
+        cause, state.holding());
     log.debug("client {}: heartbeat {}", clientId, c);
     try {
       listener.onHeartbeatChanged(c);

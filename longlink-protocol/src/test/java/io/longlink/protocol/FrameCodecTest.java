@@ -33,6 +33,24 @@ class FrameCodecTest {
   }
 
   @Test
+  void versionTwoWelcomeCarriesTheHeartbeatBoundsAndHeartbeatItsInterval() {
+    String v2 = "00000053 02 0002 0020" + hex("0123456789abcdef0123456789abcdef")
+        + "00 0000000000000000 0000000000000000 00007530 03 00100000 000003e8 0000ea60 0001d4c0 00002710 000493e0";
+    assertEncodes(new Frame.Welcome(2, "0123456789abcdef0123456789abcdef", SessionStatus.NEW, 0, 0, 30_000, 3,
+        1 << 20, 1000, 60_000, 120_000, 10_000, 300_000), v2);
+    assertEncodes(new Frame.Heartbeat(45_000), "00000005 05 0000afc8");
+    // Version 1 has no bounds on the wire; they decode as the fixed interval.
+    Frame.Welcome v1 = (Frame.Welcome) decode(WELCOME);
+    assertThat(v1.heartbeatMinMs()).isEqualTo(30_000);
+    assertThat(v1.heartbeatMaxMs()).isEqualTo(30_000);
+    String inverted = v2.replace("00002710 000493e0", "00009c40 000493e0"); // min 40 s above the 30 s interval
+    assertThatThrownBy(() -> decode(inverted)).isInstanceOf(ProtocolException.class)
+        .hasMessageContaining("heartbeat bounds 40000..300000 ms around interval 30000 ms");
+    assertThatThrownBy(() -> decode(v2.replace("00000053", "0000004b").replace(" 00002710 000493e0", "")))
+        .isInstanceOf(ProtocolException.class);
+  }
+
+  @Test
   void aDataTailEncodedOnceMakesTheSameFrameUnderAnyNumber() {
     byte[] tail = FrameCodec.encodeDataTail(TargetKind.CLIENT, "bob", "alice", bytes("hello"));
     ByteBuf b = Unpooled.buffer();
