@@ -13,7 +13,7 @@ import io.longlink.cli.Durations;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Long-connection (persistent TCP) gateway and client.",
-    subcommands = {ServerCommand.class, ClientCommand.class, ChaosCommand.class, io.longlink.bench.BenchCommand.class,
+    subcommands = {ServerCommand.class, ClientCommand.class, ChaosCommand.class, RelayCommand.class, io.longlink.bench.BenchCommand.class,
         DoctorCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

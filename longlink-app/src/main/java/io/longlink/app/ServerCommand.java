@@ -71,6 +71,11 @@ final class ServerCommand implements Callable<Integer> {
           + "with --tls-cert) (default: ${DEFAULT-VALUE}; 0 picks one; -1 disables it).")
   int wsPort;
 
+  @Option(names = "--alt-port", paramLabel = "PORT",
+      description = "Also listen on this TCP port, serving exactly what --port serves: for clients on networks that "
+          + "block unusual ports (e.g. 443); the SDK moves to these after the main port fails (repeatable).")
+  java.util.List<Integer> altPorts = new java.util.ArrayList<>();
+
   @Option(names = "--ws-path", defaultValue = "/longlink",
       description = "URL path of the WebSocket upgrade (default: ${DEFAULT-VALUE}).")
   String wsPath;
@@ -110,6 +115,7 @@ final class ServerCommand implements Callable<Integer> {
         .limits(limits.limits())
         .tokenRefreshAhead(auth.refreshAhead())
         .webSocket(new io.longlink.server.WebSocketOptions(wsPort, wsPath, wsAllowedOrigins))
+        .altPorts(altPorts)
         .build();
     LonglinkServer.Builder builder = LonglinkServer.builder().config(cfg).authenticator(auth.authenticator())
         .authorizer(auth.authorizer());

@@ -20,6 +20,7 @@ import java.util.concurrent.Executor;
  * @param requestExecutor {@code null}: the handler runs on the client's event loop
  * @param tls {@code null}: plaintext
  * @param adaptiveHeartbeat {@code null}: the gateway's fixed interval (protocol version 1)
+ * @param fallback {@code null}: the endpoints only
  */
 record ClientConfig(
     List<InetSocketAddress> endpoints,
@@ -46,4 +47,7 @@ record ClientConfig(
     ClientRequestHandler requestHandler,
     Executor requestExecutor,
     ClientTls tls,
-    AdaptiveHeartbeat adaptiveHeartbeat) {}
+    AdaptiveHeartbeat adaptiveHeartbeat,
+    Fallback fallback,
+    Duration raceStagger,
+    int raceMaxInFlight) {}

@@ -32,6 +32,9 @@ public interface ClientListener {
    */
   default void onHeartbeatChanged(HeartbeatChange change) {}
 
+  /** The client moved to another fallback tier ({@link Fallback}); its session resumes there. */
+  default void onRouteChanged(RouteChange change) {}
+
   /** The session could not be resumed; a fresh one replaced it. Called before the state becomes CONNECTED. */
   default void onSessionLost(SessionLostEvent event) {}
 }

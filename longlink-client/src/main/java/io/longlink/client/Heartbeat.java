@@ -30,8 +30,9 @@ final class Heartbeat {
   private boolean probing;
   private long lastReadNanos;
   private long lastWriteNanos;
-  /** When the outstanding probe was sent; -1 when none is. */
-  private long probeSentNanos = -1;
+  /** A probe is outstanding, sent at {@link #probeSentNanos} (any value: tickers may start anywhere). */
+  private boolean probeOutstanding;
+  private long probeSentNanos;
 
   Heartbeat(long intervalNanos, int misses, long nowNanos) {
     this(intervalNanos, misses, 0, nowNanos);
@@ -60,18 +61,16 @@ final class Heartbeat {
   void probing(boolean on) {
     probing = on && pongTimeoutNanos > 0;
     if (!probing) {
-      probeSentNanos = -1;
+      probeOutstanding = false;
     }
   }
 
   /** Something arrived. @return whether it answered an outstanding probe */
   boolean onRead(long nowNanos) {
     lastReadNanos = nowNanos;
-    if (probeSentNanos >= 0) {
-      probeSentNanos = -1;
-      return true;
-    }
-    return false;
+    boolean answered = probeOutstanding;
+    probeOutstanding = false;
+    return answered;
   }
 
   void onWrite(long nowNanos) {
@@ -80,12 +79,13 @@ final class Heartbeat {
 
   /** The PING for a {@link Action#PROBE} went out. */
   void probeSent(long nowNanos) {
+    probeOutstanding = true;
     probeSentNanos = nowNanos;
     lastWriteNanos = nowNanos;
   }
 
   Action check(long nowNanos) {
-    if (probeSentNanos >= 0 && nowNanos - probeSentNanos >= pongTimeoutNanos) {
+    if (probeOutstanding && nowNanos - probeSentNanos >= pongTimeoutNanos) {
       return Action.PROBE_UNANSWERED;
     }
     if (nowNanos - lastReadNanos >= deadAfterNanos) {
@@ -93,7 +93,7 @@ final class Heartbeat {
     }
     if (nowNanos - lastWriteNanos >= intervalNanos) {
       // A probe only after silence both ways (5 % slack for timer lateness): traffic in between proves nothing.
-      boolean idle = probing && probeSentNanos < 0 && nowNanos - lastReadNanos >= intervalNanos - intervalNanos / 20;
+      boolean idle = probing && !probeOutstanding && nowNanos - lastReadNanos >= intervalNanos - intervalNanos / 20;
       return idle ? Action.PROBE : Action.PING;
     }
     return Action.NONE;
@@ -104,7 +104,7 @@ final class Heartbeat {
     long untilPing = lastWriteNanos + intervalNanos - nowNanos;
     long untilDead = lastReadNanos + deadAfterNanos - nowNanos;
     long next = Math.min(untilPing, untilDead);
-    if (probeSentNanos >= 0) {
+    if (probeOutstanding) {
       next = Math.min(next, probeSentNanos + pongTimeoutNanos - nowNanos);
     }
     return Math.max(next, 1_000_000L);

@@ -96,6 +96,7 @@ public final class LonglinkClient implements AutoCloseable {
   private volatile long lastRttNanos = -1;
   /** The gateway's interval from the last WELCOME, for {@link #heartbeatInterval} without adaptation. */
   private volatile long fixedHeartbeatMs;
+  private volatile Route routeNow = Route.DIRECT;
   private volatile int attempt;
   private volatile long nextRetryAtNanos;
   private Channel channel;
@@ -126,6 +127,17 @@ public final class LonglinkClient implements AutoCloseable {
   private long writtenSeq;
   private final Set<String> topics = new LinkedHashSet<>();
   private int endpointIndex;
+  /** The tiers of endpoints ({@link Fallback}) and which one is in use. */
+  private final Routes routes;
+  /** The connect race of the attempt under way; {@code null} otherwise. */
+  private Dialer dialer;
+  /** The endpoint of the current connection. */
+  private InetSocketAddress connectedEndpoint;
+  /** While on a lower tier: the next probe of the direct endpoints, or the probe under way. */
+  private ScheduledFuture<?> probeTimer;
+  private Dialer probe;
+  /** The current connection is being closed to move to the direct tier: reconnect at once, no backoff. */
+  private boolean switching;
   private int triedInRound;
   private boolean everConnected;
   private long connectedAtNanos;
@@ -154,6 +166,7 @@ public final class LonglinkClient implements AutoCloseable {
     this.loop = group.next();
     this.tlsContext = config.tls() == null ? null : config.tls().context();
     this.answering = new RequestServer(config.requestHandler(), config.requestExecutor(), System::currentTimeMillis);
+    this.routes = new Routes(config.endpoints(), config.fallback());
     this.tuner = config.adaptiveHeartbeat() == null ? null
         : new HeartbeatTuner(config.adaptiveHeartbeat(), config.listener(), config.clientId());
   }
@@ -421,6 +434,11 @@ public final class LonglinkClient implements AutoCloseable {
     });
   }
 
+  /** The fallback tier in use ({@link Builder#fallback}); {@link Route#DIRECT} without one. */
+  public Route route() {
+    return routeNow;
+  }
+
   /** The round-trip time of the last answered heartbeat, or {@code null} if none yet. */
   public Duration lastRtt() {
     long n = lastRttNanos;
@@ -576,10 +594,36 @@ public final class LonglinkClient implements AutoCloseable {
   private void startAttempt() {
     retryTimer = null;
     moveTo(ClientState.CONNECTING, null);
-    InetSocketAddress endpoint = redirect != null ? redirect : config.endpoints().get(endpointIndex);
+    List<InetSocketAddress> tier = routes.endpoints();
+    // This round's order: a GOAWAY's alternative first, then the tier from where the last round stopped.
+    List<InetSocketAddress> order = new ArrayList<>(tier.size() + 1);
+    if (redirect != null) {
+      order.add(redirect);
+    }
+    for (int i = 0; i < tier.size(); i++) {
+      InetSocketAddress e = tier.get((endpointIndex + i) % tier.size());
+      if (!e.equals(redirect)) {
+        order.add(e);
+      }
+    }
     redirect = null;
     attemptStartedNanos = config.ticker().nanoTime();
-    Bootstrap b = new Bootstrap()
+    channel = null;
+    log.debug("client {}: connecting to {} (attempt {}, {})", config.clientId(), order, attempt, routes.route());
+    Dialer d = new Dialer(loop, order, config.raceStagger().toNanos(), config.raceMaxInFlight(),
+        endpoint -> bootstrap(endpoint).connect(endpoint), this::connected, cause -> {
+          dialer = null;
+          if (state == ClientState.CONNECTING) {
+            triedInRound = routes.endpoints().size() - 1; // the race tried the whole round
+            lost(null, cause);
+          }
+        });
+    dialer = d;
+    d.start();
+  }
+
+  private Bootstrap bootstrap(InetSocketAddress endpoint) {
+    return new Bootstrap()
         .group(loop)
         .channel(NioSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
@@ -593,41 +637,38 @@ public final class LonglinkClient implements AutoCloseable {
             ch.pipeline().addLast(FrameEncoder.INSTANCE, new FrameDecoder(config.maxFrameSize()), new Handler());
           }
         });
-    log.debug("client {}: connecting to {} (attempt {})", config.clientId(), endpoint, attempt);
-    ChannelFuture f = b.connect(endpoint);
-    channel = f.channel();
-    f.addListener((ChannelFutureListener) cf -> {
-      log.debug("client {}: connect to {}: {}", config.clientId(), endpoint, cf.isSuccess() ? "ok" : cf.cause());
-      if (!cf.isSuccess()) {
-        lost(cf.channel(), cf.cause());
+  }
+
+  /** The race's winner: this attempt's connection, on to the handshake. */
+  private void connected(Channel ch, InetSocketAddress endpoint) {
+    dialer = null;
+    log.debug("client {}: connected to {}", config.clientId(), endpoint);
+    if (state != ClientState.CONNECTING) {
+      ch.close();
+      return;
+    }
+    channel = ch;
+    connectedEndpoint = endpoint;
+    moveTo(ClientState.HANDSHAKING, null);
+    long now = config.ticker().nanoTime();
+    // Until WELCOME brings the server's settings, the connect timeout bounds the handshake.
+    heartbeat = new Heartbeat(config.connectTimeout().toNanos(), 1, now);
+    scheduleTimer(config.connectTimeout().toNanos()); // bounds the token's fetch too
+    fetchToken().whenComplete((token, err) -> onLoop(() -> {
+      if (state != ClientState.HANDSHAKING || channel != ch) {
         return;
       }
-      if (state != ClientState.CONNECTING || cf.channel() != channel) {
-        cf.channel().close();
+      if (err != null) {
+        log.warn("client {}: the token provider failed: {}", config.clientId(), err.toString());
+        ch.close(); // a failed attempt: retried like a lost connection
         return;
       }
-      moveTo(ClientState.HANDSHAKING, null);
-      long now = config.ticker().nanoTime();
-      // Until WELCOME brings the server's settings, the connect timeout bounds the handshake.
-      heartbeat = new Heartbeat(config.connectTimeout().toNanos(), 1, now);
-      scheduleTimer(config.connectTimeout().toNanos()); // bounds the token's fetch too
-      Channel ch = cf.channel();
-      fetchToken().whenComplete((token, err) -> onLoop(() -> {
-        if (state != ClientState.HANDSHAKING || channel != ch) {
-          return;
-        }
-        if (err != null) {
-          log.warn("client {}: the token provider failed: {}", config.clientId(), err.toString());
-          ch.close(); // a failed attempt: retried like a lost connection
-          return;
-        }
-        String resume = sessionId == null ? "" : sessionId;
-        // Wall-clock based so that it also grows across restarts of the client process.
-        attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
-        write(new Frame.Hello(tuner == null ? Frame.VERSION : Frame.VERSION_ADAPTIVE_HEARTBEAT, config.clientId(), token, resume, resume.isEmpty() ? 0 : lastReceivedSeq,
-            attemptStamp));
-      }));
-    });
+      String resume = sessionId == null ? "" : sessionId;
+      // Wall-clock based so that it also grows across restarts of the client process.
+      attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
+      write(new Frame.Hello(tuner == null ? Frame.VERSION : Frame.VERSION_ADAPTIVE_HEARTBEAT, config.clientId(), token,
+          resume, resume.isEmpty() ? 0 : lastReceivedSeq, attemptStamp));
+    }));
   }
 
   /** The provider's token; a provider that throws or answers {@code null} is a failed stage. */
@@ -699,6 +740,14 @@ public final class LonglinkClient implements AutoCloseable {
     everConnected = true;
     connectedAtNanos = now;
     triedInRound = 0;
+    routes.loggedIn();
+    int at = routes.endpoints().indexOf(connectedEndpoint);
+    if (at >= 0) {
+      endpointIndex = at; // what worked is tried first next time
+    }
+    if (routes.onFallback()) {
+      scheduleProbe();
+    }
     moveTo(ClientState.CONNECTED, null);
     if (adapting && heartbeatMs != w.heartbeatIntervalMs() && state == ClientState.CONNECTED) {
       write(new Frame.Heartbeat((int) heartbeatMs));
@@ -761,8 +810,15 @@ public final class LonglinkClient implements AutoCloseable {
       refusedSessionId = sessionId;
       sessionId = null;
     }
+    cancelProbe();
+    if (switching) {
+      switching = false; // a planned move to the direct tier: resume there now
+      triedInRound = 0;
+      retryIn(0, cause);
+      return;
+    }
     ReconnectPolicy.Decision d = reconnectPolicy.decide(new ReconnectPolicy.Loss(cause,
-        wasConnected ? now - connectedAtNanos : -1, everConnected, attempt, triedInRound, config.endpoints().size(),
+        wasConnected ? now - connectedAtNanos : -1, everConnected, attempt, triedInRound, routes.endpoints().size(),
         goAwayDelayNanos, now - attemptStartedNanos), backoff);
     attempt = d.attempt();
     switch (d.action()) {
@@ -776,9 +832,17 @@ public final class LonglinkClient implements AutoCloseable {
         goAwayDelayNanos = 0;
         triedInRound = 0;
         if (d.nextRound()) {
-          endpointIndex = (endpointIndex + 1) % config.endpoints().size(); // the next round starts further on
+          endpointIndex = (endpointIndex + 1) % routes.endpoints().size(); // the next round starts further on
         }
-        retryIn(d.delayNanos(), cause);
+        Route before = routes.route();
+        Route moved = wasConnected ? null : routes.roundFailed();
+        if (moved != null) {
+          endpointIndex = 0;
+          routeChanged(before, moved, RouteChange.Cause.FAILED);
+          retryIn(0, cause); // a new tier: no reason to wait
+        } else {
+          retryIn(d.delayNanos(), cause);
+        }
         break;
       default:
         throw new AssertionError(d.action());
@@ -787,7 +851,7 @@ public final class LonglinkClient implements AutoCloseable {
 
   private void failOver(Throwable cause) {
     triedInRound++;
-    endpointIndex = (endpointIndex + 1) % config.endpoints().size();
+    endpointIndex = (endpointIndex + 1) % routes.endpoints().size();
     retryIn(0, cause);
   }
 
@@ -1119,6 +1183,73 @@ public final class LonglinkClient implements AutoCloseable {
     scheduleTimer(heartbeat.nanosUntilNextCheck(now));
   }
 
+  // ---- fallback tiers ----
+
+  private void routeChanged(Route from, Route to, RouteChange.Cause cause) {
+    routeNow = to;
+    RouteChange c = new RouteChange(from, to, cause);
+    log.info("client {}: route {} -> {} ({})", config.clientId(), from, to, cause);
+    try {
+      config.listener().onRouteChanged(c);
+    } catch (RuntimeException e) {
+      log.warn("client {}: the listener failed on a route change", config.clientId(), e);
+    }
+  }
+
+  /** On a lower tier: in a while, see whether the direct endpoints connect again. */
+  private void scheduleProbe() {
+    cancelProbe();
+    probeTimer = loop.schedule(this::probeDirect, config.fallback().probeDirectEvery.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private void cancelProbe() {
+    if (probeTimer != null) {
+      probeTimer.cancel(false);
+      probeTimer = null;
+    }
+    if (probe != null) {
+      probe.cancel();
+      probe = null;
+    }
+  }
+
+  /**
+   * A bare TCP connect race to the direct endpoints. Only when one connects is the working
+   * connection closed, and the session resumed on the direct tier at once.
+   */
+  private void probeDirect() {
+    probeTimer = null;
+    if (state != ClientState.CONNECTED || !routes.onFallback()) {
+      return;
+    }
+    Bootstrap bare = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+        .handler(new io.netty.channel.ChannelInboundHandlerAdapter());
+    probe = new Dialer(loop, routes.direct(), config.raceStagger().toNanos(), config.raceMaxInFlight(), bare::connect,
+        (ch, endpoint) -> {
+          probe = null;
+          ch.close();
+          if (state != ClientState.CONNECTED || !routes.onFallback()) {
+            return;
+          }
+          Route from = routes.route();
+          routes.backToDirect();
+          endpointIndex = Math.max(0, routes.endpoints().indexOf(endpoint));
+          routeChanged(from, Route.DIRECT, RouteChange.Cause.DIRECT_WORKS);
+          switching = true;
+          closeWith(new ConnectionLostException("moving to the direct endpoint " + endpoint + ", which connects again",
+              null));
+        },
+        cause -> {
+          probe = null;
+          log.debug("client {}: the direct endpoints still do not connect: {}", config.clientId(), cause.toString());
+          if (state == ClientState.CONNECTED) {
+            scheduleProbe();
+          }
+        });
+    probe.start();
+  }
+
   /** An adaptive client moves to {@code ms}: tells the gateway (its liveness deadline follows), then waits that long. */
   private void moveHeartbeat(long ms) {
     heartbeat.interval(TimeUnit.MILLISECONDS.toNanos(ms));
@@ -1162,6 +1293,11 @@ public final class LonglinkClient implements AutoCloseable {
   private void doClose() {
     if (state == ClientState.CLOSED) {
       return;
+    }
+    cancelProbe();
+    if (dialer != null) {
+      dialer.cancel();
+      dialer = null;
     }
     Channel ch = channel;
     boolean connected = state == ClientState.CONNECTED;
@@ -1293,8 +1429,35 @@ public final class LonglinkClient implements AutoCloseable {
     private java.util.concurrent.Executor requestExecutor;
     private ClientTls tls;
     private AdaptiveHeartbeat adaptiveHeartbeat;
+    private Fallback fallback;
+    private Duration raceStagger = Duration.ofMillis(250);
+    private int raceMaxInFlight = 2;
 
     private Builder() {}
+
+    /**
+     * Fallback tiers for networks where the direct endpoints do not work: alternative ports, then
+     * relays, with probes back to the direct path ({@link Fallback}). Default: the endpoints only.
+     */
+    public Builder fallback(Fallback fallback) {
+      this.fallback = Objects.requireNonNull(fallback, "fallback");
+      return this;
+    }
+
+    /**
+     * How an attempt races its endpoints' TCP connects (Happy Eyeballs): the next starts when one
+     * fails or after {@code stagger} without an answer, at most {@code maxInFlight} at once; the
+     * first to connect wins. Default 250 ms, 2. {@code maxInFlight} 1 tries them one at a time.
+     */
+    public Builder connectRace(Duration stagger, int maxInFlight) {
+      if (stagger == null || stagger.isNegative() || maxInFlight < 1) {
+        throw new IllegalArgumentException("connectRace: stagger " + stagger + ", maxInFlight " + maxInFlight
+            + " (expected: stagger >= 0, maxInFlight >= 1)");
+      }
+      this.raceStagger = stagger;
+      this.raceMaxInFlight = maxInFlight;
+      return this;
+    }
 
     /**
      * Learns the longest heartbeat interval the network's NAT allows, within the gateway's bounds,
@@ -1495,7 +1658,7 @@ public final class LonglinkClient implements AutoCloseable {
       return new LonglinkClient(new ClientConfig(List.copyOf(endpoints), clientId, tokenProvider, listener, connectTimeout,
           maxFrameSize, ticker, random, group, reconnect, retryInitialConnect, maxAttempts, stableAfter, backoffInitial,
           backoffMax, maxPendingMessages, maxPendingBytes, overflowPolicy, ackBatchMessages, ackDelay, blockTimeout,
-          requestHandler, requestExecutor, tls, adaptiveHeartbeat));
+          requestHandler, requestExecutor, tls, adaptiveHeartbeat, fallback, raceStagger, raceMaxInFlight));
     }
   }
 }

@@ -89,6 +89,11 @@ public final class LonglinkServer implements AutoCloseable {
   }
 
   /** The WebSocket listener's address (useful with port 0), or {@code null} without one ({@link ServerConfig#webSocket()}). */
+  /** Where the alternative ports listen ({@link ServerConfig#altPorts}), in their order; empty without. */
+  public java.util.List<InetSocketAddress> altAddresses() {
+    return node.altAddresses();
+  }
+
   public InetSocketAddress webSocketAddress() {
     return node.webSocketAddress();
   }

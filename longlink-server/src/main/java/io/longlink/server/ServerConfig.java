@@ -53,6 +53,8 @@ import java.util.Objects;
  * @param tokenRefreshAhead how long before a connection's credential expires the server asks for a
  *     fresh one (REAUTH); half the credential's lifetime when that is shorter
  * @param webSocket the WebSocket listener beside the TCP port (off by default); see {@link WebSocketOptions}
+ * @param altPorts more TCP ports on the same host serving exactly what {@code port} serves, for
+ *     networks that block unusual ports (443, 80); empty by default
  */
 public record ServerConfig(
     String host,
@@ -82,7 +84,8 @@ public record ServerConfig(
     TcpOptions tcp,
     Limits limits,
     Duration tokenRefreshAhead,
-    WebSocketOptions webSocket) {
+    WebSocketOptions webSocket,
+    java.util.List<Integer> altPorts) {
   /**
    * What a buffered message counts against a replay buffer's byte bound on top of its payload and
    * names ({@link #replayBufferBytes}): the largest frame plus this must fit.
@@ -186,6 +189,13 @@ public record ServerConfig(
     Objects.requireNonNull(webSocket, "webSocket");
     check(!webSocket.enabled() || webSocket.port() == 0 || webSocket.port() != port, "webSocket.port", webSocket.port(),
         "a port other than the TCP port " + port);
+    altPorts = java.util.List.copyOf(Objects.requireNonNull(altPorts, "altPorts"));
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int alt : altPorts) {
+      check(alt >= 0 && alt <= 65535, "altPorts", alt, "0..65535");
+      check(alt == 0 || (alt != port && !(webSocket.enabled() && alt == webSocket.port()) && seen.add(alt)), "altPorts",
+          alt, "a port other than the TCP port, the WebSocket port and the other alternative ports");
+    }
   }
 
   /** How long a connection may stay silent: interval × misses. */
@@ -228,6 +238,7 @@ public record ServerConfig(
     b.limits = limits;
     b.tokenRefreshAhead = tokenRefreshAhead;
     b.webSocket = webSocket;
+    b.altPorts = altPorts;
     return b;
   }
 
@@ -267,6 +278,7 @@ public record ServerConfig(
     private Limits limits = Limits.defaults();
     private Duration tokenRefreshAhead = Duration.ofSeconds(60);
     private WebSocketOptions webSocket = WebSocketOptions.off();
+    private java.util.List<Integer> altPorts = java.util.List.of();
 
     private Builder() {}
 
@@ -432,6 +444,12 @@ public record ServerConfig(
       return this;
     }
 
+    /** More TCP ports serving the same as the main one (0: any free port); default none. */
+    public Builder altPorts(java.util.List<Integer> altPorts) {
+      this.altPorts = altPorts;
+      return this;
+    }
+
     /** Default: {@link WebSocketOptions#off()}. */
     public Builder webSocket(WebSocketOptions webSocket) {
       this.webSocket = webSocket;
@@ -469,7 +487,7 @@ public record ServerConfig(
       return new ServerConfig(host, port, ioThreads, ioThreadSlice, transport, heartbeatInterval, heartbeatMisses,
           min, max, handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
           replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, writeCoalescing, maxRequestsInFlight, tcp, limits,
-          tokenRefreshAhead, webSocket);
+          tokenRefreshAhead, webSocket, altPorts);
     }
   }
 }

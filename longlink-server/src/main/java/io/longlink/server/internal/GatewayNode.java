@@ -65,6 +65,8 @@ public final class GatewayNode implements AutoCloseable {
   private Channel serverChannel;
   /** The WebSocket listener's channel, or {@code null} when there is none. */
   private Channel wsChannel;
+  /** The listeners of {@link ServerConfig#altPorts}, beside {@link #serverChannel}. */
+  private final List<Channel> altChannels = new java.util.concurrent.CopyOnWriteArrayList<>();
   private String transportName;
   private Map<EventExecutor, LoopContext> loops;
   /** A drain's deadline on the node's ticker, checked by the maintenance task; completed when it passes. */
@@ -150,6 +152,12 @@ public final class GatewayNode implements AutoCloseable {
       SocketAddress bindTo = transport.socket() ? new InetSocketAddress(c.host(), c.port())
           : c.port() == 0 ? LocalAddress.ANY : new LocalAddress(c.host() + ":" + c.port());
       serverChannel = bootstrap.bind(bindTo).syncUninterruptibly().channel();
+      for (int alt : c.altPorts()) {
+        if (!transport.socket()) {
+          throw new IllegalArgumentException("altPorts: need a socket transport (got " + transport.name() + ")");
+        }
+        altChannels.add(bootstrap.bind(new InetSocketAddress(c.host(), alt)).syncUninterruptibly().channel());
+      }
       if (c.webSocket().enabled()) {
         wsChannel = bindWebSocket(bootstrap, transport, loops);
       }
@@ -157,6 +165,7 @@ public final class GatewayNode implements AutoCloseable {
       if (serverChannel != null) {
         serverChannel.close().syncUninterruptibly();
       }
+      closeAltListeners();
       group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       state = State.STOPPED;
       throw e;
@@ -165,6 +174,9 @@ public final class GatewayNode implements AutoCloseable {
     log.info("longlink gateway listening on {} ({}, {} I/O threads{}, heartbeat {} ms x {}, handshake timeout {} ms{})",
         format(boundAddress()), transportName, threads, sliceNote(c.ioThreadSlice()), c.heartbeatInterval().toMillis(),
         c.heartbeatMisses(), c.handshakeTimeout().toMillis(), tlsNote());
+    for (Channel alt : altChannels) {
+      log.info("longlink gateway also listening on {} (alternative port)", format(alt.localAddress()));
+    }
     if (wsChannel != null) {
       log.info("longlink WebSocket listener on {}{} path {}", tls != null ? "wss://" : "ws://",
           format(wsChannel.localAddress()), c.webSocket().path());
@@ -193,6 +205,21 @@ public final class GatewayNode implements AutoCloseable {
       announcer.scheduleWithFixedDelay(this::announce, every, every, TimeUnit.MILLISECONDS);
     }
     return this;
+  }
+
+  private void closeAltListeners() {
+    for (Channel alt : altChannels) {
+      alt.close().syncUninterruptibly();
+    }
+  }
+
+  /** The alternative ports' listening addresses (docs: --alt-port), in the configured order. */
+  public List<InetSocketAddress> altAddresses() {
+    List<InetSocketAddress> out = new java.util.ArrayList<>();
+    for (Channel alt : altChannels) {
+      out.add((InetSocketAddress) alt.localAddress());
+    }
+    return out;
   }
 
   /** Once per sweep interval, on one event loop. */
@@ -489,6 +516,7 @@ public final class GatewayNode implements AutoCloseable {
     Ticker ticker = gateway.ticker;
     long start = ticker.nanoTime();
     serverChannel.close().syncUninterruptibly();
+    closeAltListeners();
     if (wsChannel != null) {
       wsChannel.close().syncUninterruptibly();
     }
@@ -581,6 +609,7 @@ public final class GatewayNode implements AutoCloseable {
       return;
     }
     serverChannel.close().syncUninterruptibly();
+    closeAltListeners();
     if (wsChannel != null) {
       wsChannel.close().syncUninterruptibly();
     }
