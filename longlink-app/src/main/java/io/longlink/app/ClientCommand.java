@@ -111,6 +111,12 @@ final class ClientCommand implements Callable<Integer> {
 
   @picocli.CommandLine.Mixin AdaptiveHeartbeatOptions heartbeat;
 
+  @picocli.CommandLine.Mixin FallbackOptions fallback;
+
+  @Option(names = "--connect-timeout", defaultValue = "10s",
+      description = "Timeout of one TCP connect and of the login after it (default: ${DEFAULT-VALUE}).")
+  Duration connectTimeout;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -155,6 +161,10 @@ final class ClientCommand implements Callable<Integer> {
     if (adaptive != null) {
       builder.adaptiveHeartbeat(adaptive);
     }
+    if (fallback.fallback() != null) {
+      builder.fallback(fallback.fallback());
+    }
+    builder.connectTimeout(connectTimeout);
     LonglinkClient client = builder
         .endpoint(HostPort.parse(server, "--server"))
         .clientId(id)
@@ -191,6 +201,14 @@ final class ClientCommand implements Callable<Integer> {
               default:
                 break;
             }
+            err.flush();
+          }
+
+          @Override
+          public void onRouteChanged(io.longlink.client.RouteChange c) {
+            err.println("[longlink] route " + c.from().name().toLowerCase(java.util.Locale.ROOT) + " -> "
+                + c.to().name().toLowerCase(java.util.Locale.ROOT) + " ("
+                + c.cause().name().toLowerCase(java.util.Locale.ROOT) + ")");
             err.flush();
           }
 

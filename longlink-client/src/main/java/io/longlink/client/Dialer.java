@@ -57,8 +57,10 @@ final class Dialer {
     if (stagger != null) {
       stagger.cancel(false);
     }
-    pending.forEach(Channel::close);
+    // A copy: closing a channel fails its connect future, whose listener removes it from the list.
+    List<Channel> all = new ArrayList<>(pending);
     pending.clear();
+    all.forEach(Channel::close);
   }
 
   private void launch() {

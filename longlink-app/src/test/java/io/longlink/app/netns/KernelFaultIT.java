@@ -228,6 +228,100 @@ class KernelFaultIT {
     assertThat(detected).isLessThan(10);
   }
 
+  /**
+   * Fallback tiers through real packet filtering: the gateway's port blocked silently (nftables drop,
+   * no RST) moves bob to its alternative port 443; that blocked too, to a relay on the router (another
+   * host, reached without crossing the blocked path); unblocked, his probe finds the direct port and
+   * the session moves back. Messages both ways all along arrive exactly once, in order.
+   */
+  @Test
+  void blockedPortsMoveTheClientToTheAlternativePortThenTheRelayAndBackWhenUnblocked() throws Exception {
+    lab = NetnsLab.create();
+    JarProcess server = in(lab.server, "server", "server", "--host", NetnsLab.SERVER_IP, "--port", "7000",
+        "--alt-port", "443", "--admin-port", "-1", "--heartbeat-interval", "1s", "--heartbeat-misses", "3",
+        "--io-threads", "1");
+    await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("also listening on " + NetnsLab.SERVER_IP));
+    JarProcess relay = in(lab.router, "relay", "relay", "--listen", NetnsLab.ROUTER_IP + ":7443", "--upstream",
+        NetnsLab.SERVER_IP + ":7000", "--health-interval", "500ms", "--connect-timeout", "1s");
+    await().atMost(Duration.ofSeconds(30)).until(() -> relay.errContains("relay listening on"));
+    int n = 10;
+    JarProcess alice = alice(4 * n);
+    JarProcess bob = in(lab.client, "bob", "client", "--id", "bob", "--server", NetnsLab.SERVER_IP + ":7000",
+        "--to", "alice", "--json", "--alt-port", "443", "--relay", NetnsLab.ROUTER_IP + ":7443",
+        "--fallback-after", "2", "--probe-direct-every", "3s", "--connect-timeout", "2s");
+    await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("connected as bob"));
+    List<String> report = new ArrayList<>();
+    batch(bob, 0, n);
+
+    lab.blockPort(7000);
+    long blocked = System.nanoTime();
+    await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("route direct -> alternative_port (failed)")
+        && count(bob, "connected as bob") >= 2);
+    report.add(String.format("direct blocked -> alternative port %.1f s", (System.nanoTime() - blocked) / 1e9));
+    batch(bob, 1, n);
+
+    lab.blockPort(443);
+    blocked = System.nanoTime();
+    try {
+      await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("route alternative_port -> relay (failed)")
+          && count(bob, "connected as bob") >= 3);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("bob:\n" + bob.errText() + "\nrelay:\n" + relay.errText(), e);
+    }
+    report.add(String.format("alternative port blocked -> relay %.1f s", (System.nanoTime() - blocked) / 1e9));
+    batch(bob, 2, n);
+
+    lab.heal();
+    long healed = System.nanoTime();
+    await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("route relay -> direct (direct_works)")
+        && count(bob, "connected as bob") >= 4);
+    report.add(String.format("unblocked -> direct %.1f s (probe every 3 s)", (System.nanoTime() - healed) / 1e9));
+    batch(bob, 3, n);
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> payloads(bob).size() >= 4 * n && payloads(alice).size() >= 4 * n);
+    assertThat(alice.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    System.out.println("fallback-tiers: " + String.join(", ", report) + "; " + 4 * n + "+" + 4 * n
+        + " messages exactly once in order");
+    assertThat(payloads(bob)).isEqualTo(batches("m", 4, n));
+    assertThat(payloads(alice)).isEqualTo(batches("b", 4, n));
+    assertThat(bob.errText()).doesNotContain("SESSION_LOST");
+    bob.process().getOutputStream().close();
+    assertThat(bob.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+  }
+
+  /** Batch {@code b}: bob sends b{b}-0.. to alice; carol, beside the gateway, sends m{b}-0.. to bob. */
+  void batch(JarProcess bob, int b, int n) throws Exception {
+    StringBuilder lines = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      lines.append('b').append(b).append('-').append(i).append('\n');
+    }
+    bob.process().getOutputStream().write(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    bob.process().getOutputStream().flush();
+    JarProcess carol = in(lab.server, "carol" + System.nanoTime(), "client", "--id", "carol", "--server",
+        NetnsLab.SERVER_IP + ":7000", "--to", "bob", "--send", "m" + b + "-", "--send-count", String.valueOf(n));
+    assertThat(carol.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(carol.process().exitValue()).as(carol.errText()).isZero();
+  }
+
+  static List<String> batches(String prefix, int batches, int n) {
+    List<String> out = new ArrayList<>();
+    for (int b = 0; b < batches; b++) {
+      for (int i = 0; i < n; i++) {
+        out.add(prefix + b + "-" + i);
+      }
+    }
+    return out;
+  }
+
+  static int count(JarProcess p, String text) throws IOException {
+    String all = p.errText();
+    int c = 0;
+    for (int i = all.indexOf(text); i >= 0; i = all.indexOf(text, i + 1)) {
+      c++;
+    }
+    return c;
+  }
+
   @Test
   void oneWayLossCostsNothing() throws Exception {
     lab = NetnsLab.create();

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Assumptions;
 public final class NetnsLab implements AutoCloseable {
   public static final String CLIENT_IP = "198.18.1.2";
   public static final String SERVER_IP = "198.19.0.2";
+  /** The router's address on the client's side: a host the client reaches without crossing the forward path. */
+  public static final String ROUTER_IP = "198.18.1.1";
 
   public final String client;
   public final String router;
@@ -110,7 +112,16 @@ public final class NetnsLab implements AutoCloseable {
         String.valueOf(percent), "drop");
   }
 
-  /** Removes every drop rule on the forward path (partition, loss). */
+  /**
+   * Drops every forwarded TCP packet to or from {@code port} on the server, silently (no RST), like a
+   * network that blocks the port; until {@link #heal}.
+   */
+  public void blockPort(int port) throws IOException, InterruptedException {
+    nft("add", "rule", "ip", "filter", "fwdchk", "tcp", "dport", String.valueOf(port), "drop");
+    nft("add", "rule", "ip", "filter", "fwdchk", "tcp", "sport", String.valueOf(port), "drop");
+  }
+
+  /** Removes every drop rule on the forward path (partition, loss, blocked ports). */
   public void heal() throws IOException, InterruptedException {
     nft("flush", "chain", "ip", "filter", "fwdchk");
   }
