@@ -13,6 +13,10 @@ final class FallbackOptions {
       + "tried on --server's host when the main port fails (repeatable).")
   List<Integer> altPorts = new ArrayList<>();
 
+  @Option(names = "--ws-fallback", paramLabel = "URL", description = "A gateway's WebSocket URL (ws:// or wss://, "
+      + "e.g. on 443) for networks that pass only HTTP(S), tried after the alternative ports (repeatable).")
+  List<String> webSockets = new ArrayList<>();
+
   @Option(names = "--relay", paramLabel = "HOST:PORT", description = "A relay (longlink relay) to fall back to when "
       + "neither the main nor the alternative ports work (repeatable).")
   List<String> relays = new ArrayList<>();
@@ -25,15 +29,18 @@ final class FallbackOptions {
       + "main port is probed; when it connects, the session moves back to it (default: ${DEFAULT-VALUE}).")
   Duration probeDirectEvery;
 
-  /** The tiers, or {@code null} when neither --alt-port nor --relay is given. */
+  /** The tiers, or {@code null} when none of --alt-port, --ws-fallback, --relay is given. */
   Fallback fallback() {
-    if (altPorts.isEmpty() && relays.isEmpty()) {
+    if (altPorts.isEmpty() && relays.isEmpty() && webSockets.isEmpty()) {
       return null;
     }
     Fallback.Builder b = Fallback.builder().failuresBeforeFallback(failuresBeforeFallback)
         .probeDirectEvery(probeDirectEvery);
     for (int p : altPorts) {
       b.altPorts(p);
+    }
+    for (String w : webSockets) {
+      b.webSocket(w);
     }
     for (String r : relays) {
       b.relay(HostPort.parse(r, "--relay"));

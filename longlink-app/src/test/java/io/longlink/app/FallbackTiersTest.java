@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The SDK's fallback tiers over loopback against the real gateway: the direct port goes down, the
- * client moves to the gateway's alternative port; that goes down too, it moves to a relay; the
+ * client moves to the gateway's alternative port; that goes down too, to its WebSocket listener;
+ * that too, to a relay; the
  * direct port comes back, its probe finds it and the session moves back. "Down" here is a port that
  * refuses (a chaos proxy switched off); silently dropped packets are KernelFaultIT's. Messages flow
  * both ways the whole time and arrive exactly once, in order.
@@ -81,7 +82,8 @@ class FallbackTiersTest {
 
   @Test
   void movesDownToTheAlternativePortThenTheRelayAndBackToTheDirectPathWithoutLosingAMessage() throws Exception {
-    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).altPorts(List.of(0)).build()).build().start();
+    server = LonglinkServer.builder().config(ServerConfig.builder().port(0).altPorts(List.of(0))
+        .webSocket(new io.longlink.server.WebSocketOptions(0, "/longlink", List.of())).build()).build().start();
     InetSocketAddress main = server.localAddress();
     InetSocketAddress alt = server.altAddresses().get(0);
     // The client's direct and alternative ports are proxies in front of the gateway's, so the test can take them down.
@@ -91,13 +93,17 @@ class FallbackTiersTest {
         .upstream(main).build().start());
     ChaosProxy altProxy = keep(ChaosProxy.builder("alt").listen(new InetSocketAddress("127.0.0.1", altPort))
         .upstream(alt).build().start());
+    int wsPort = freePort();
+    ChaosProxy wsProxy = keep(ChaosProxy.builder("ws").listen(new InetSocketAddress("127.0.0.1", wsPort))
+        .upstream(server.webSocketAddress()).build().start());
     Relay relay = keep(new Relay(new InetSocketAddress("127.0.0.1", 0), List.of(main), Duration.ofSeconds(1),
         Duration.ofMillis(500)).start());
 
     Listener mobile = new Listener();
     LonglinkClient client = keep(LonglinkClient.builder().endpoint("127.0.0.1", directPort).clientId("mobile")
         .listener(mobile).connectTimeout(Duration.ofSeconds(2)).backoff(Duration.ofMillis(50), Duration.ofMillis(200))
-        .fallback(Fallback.builder().altPorts(altPort).relay(relay.address()).failuresBeforeFallback(2)
+        .fallback(Fallback.builder().altPorts(altPort).webSocket("ws://127.0.0.1:" + wsPort + "/longlink")
+            .relay(relay.address()).failuresBeforeFallback(2)
             .probeDirectEvery(Duration.ofMillis(500)).build())
         .build());
     client.connect().get(5, TimeUnit.SECONDS);
@@ -115,6 +121,10 @@ class FallbackTiersTest {
     send(client, peer, phase++, perPhase);
 
     altProxy.setEnabled(false);
+    await().atMost(Duration.ofSeconds(20)).until(() -> client.route() == Route.WEBSOCKET && connected(client));
+    send(client, peer, phase++, perPhase);
+
+    wsProxy.setEnabled(false);
     await().atMost(Duration.ofSeconds(20)).until(() -> client.route() == Route.RELAY && connected(client));
     send(client, peer, phase++, perPhase);
 
@@ -128,7 +138,8 @@ class FallbackTiersTest {
     assertThat(StreamAudit.of(home.received, "m", total)).isEqualTo(new StreamAudit(total, 0, 0, 0));
     assertThat(mobile.routes).extracting(RouteChange::from, RouteChange::to, RouteChange::cause).containsExactly(
         org.assertj.core.groups.Tuple.tuple(Route.DIRECT, Route.ALTERNATIVE_PORT, RouteChange.Cause.FAILED),
-        org.assertj.core.groups.Tuple.tuple(Route.ALTERNATIVE_PORT, Route.RELAY, RouteChange.Cause.FAILED),
+        org.assertj.core.groups.Tuple.tuple(Route.ALTERNATIVE_PORT, Route.WEBSOCKET, RouteChange.Cause.FAILED),
+        org.assertj.core.groups.Tuple.tuple(Route.WEBSOCKET, Route.RELAY, RouteChange.Cause.FAILED),
         org.assertj.core.groups.Tuple.tuple(Route.RELAY, Route.DIRECT, RouteChange.Cause.DIRECT_WORKS));
     assertThat(mobile.lost).as("the session resumed on every tier").isEmpty();
     assertThat(relay.relayed()).isGreaterThanOrEqualTo(1);

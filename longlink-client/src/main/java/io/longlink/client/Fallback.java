@@ -8,7 +8,8 @@ import java.util.Objects;
 
 /**
  * Where a client goes when its direct endpoints do not work from its network (docs/OPERATIONS.md,
- * "Fallback tiers"): the same hosts on the gateway's alternative ports, then relays. After {@link
+ * "Fallback tiers"): the same hosts on the gateway's alternative ports, then WebSocket URLs, then
+ * relays. After {@link
  * Builder#failuresBeforeFallback} rounds in a row in which no endpoint of a tier logged in, the client
  * moves to the next tier (after the last, back to the first). While on a lower tier it probes the
  * direct endpoints every {@link Builder#probeDirectEvery} with a bare TCP connect; when one connects,
@@ -21,12 +22,15 @@ import java.util.Objects;
 public final class Fallback {
   final List<Integer> altPorts;
   final List<InetSocketAddress> relays;
+  /** The WebSocket tier's URLs by the address each connects to. */
+  final java.util.Map<InetSocketAddress, java.net.URI> webSockets;
   final int failuresBeforeFallback;
   final Duration probeDirectEvery;
 
   private Fallback(Builder b) {
     this.altPorts = List.copyOf(b.altPorts);
     this.relays = List.copyOf(b.relays);
+    this.webSockets = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(b.webSockets));
     this.failuresBeforeFallback = b.failuresBeforeFallback;
     this.probeDirectEvery = b.probeDirectEvery;
   }
@@ -50,6 +54,10 @@ public final class Fallback {
       out.add(alt);
       routes.add(Route.ALTERNATIVE_PORT);
     }
+    if (!webSockets.isEmpty()) {
+      out.add(List.copyOf(webSockets.keySet()));
+      routes.add(Route.WEBSOCKET);
+    }
     if (!relays.isEmpty()) {
       out.add(relays);
       routes.add(Route.RELAY);
@@ -61,6 +69,7 @@ public final class Fallback {
   public static final class Builder {
     private final List<Integer> altPorts = new ArrayList<>();
     private final List<InetSocketAddress> relays = new ArrayList<>();
+    private final java.util.Map<InetSocketAddress, java.net.URI> webSockets = new java.util.LinkedHashMap<>();
     private int failuresBeforeFallback = 2;
     private Duration probeDirectEvery = Duration.ofMinutes(1);
 
@@ -74,6 +83,27 @@ public final class Fallback {
         }
         altPorts.add(p);
       }
+      return this;
+    }
+
+    /**
+     * A gateway's WebSocket listener ({@code --ws-port}, e.g. 443, and {@code --ws-path}), for networks
+     * that pass only HTTP(S): {@code ws://host:port/longlink} or {@code wss://...} (TLS with the
+     * client's {@code tls(..)} settings, else the JDK's trusted authorities).
+     */
+    public Builder webSocket(String url) {
+      java.net.URI uri;
+      try {
+        uri = new java.net.URI(Objects.requireNonNull(url, "url"));
+      } catch (java.net.URISyntaxException e) {
+        throw new IllegalArgumentException("webSocket: " + url + " (expected: ws://host[:port]/path): " + e.getMessage());
+      }
+      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+      if (!(scheme.equals("ws") || scheme.equals("wss")) || uri.getHost() == null) {
+        throw new IllegalArgumentException("webSocket: " + url + " (expected: ws://host[:port]/path or wss://...)");
+      }
+      int port = uri.getPort() > 0 ? uri.getPort() : scheme.equals("wss") ? 443 : 80;
+      webSockets.put(new InetSocketAddress(uri.getHost(), port), uri);
       return this;
     }
 

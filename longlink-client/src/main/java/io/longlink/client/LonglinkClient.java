@@ -123,6 +123,8 @@ public final class LonglinkClient implements AutoCloseable {
   /** {@link #ping()}s awaiting their PONG, by timestamp. */
   private final java.util.Map<Long, CompletableFuture<Duration>> pings = new java.util.HashMap<>();
   private final Outbox outbox;
+  /** For {@code wss://} tiers of a client built without {@link Builder#tls}: the JDK's trusted authorities, made once. */
+  private io.netty.handler.ssl.SslContext webSocketTls;
   /** Highest client-to-server seq written on the current connection. */
   private long writtenSeq;
   private final Set<String> topics = new LinkedHashSet<>();
@@ -610,8 +612,10 @@ public final class LonglinkClient implements AutoCloseable {
     attemptStartedNanos = config.ticker().nanoTime();
     channel = null;
     log.debug("client {}: connecting to {} (attempt {}, {})", config.clientId(), order, attempt, routes.route());
+    boolean ws = routes.route() == Route.WEBSOCKET;
     Dialer d = new Dialer(loop, order, config.raceStagger().toNanos(), config.raceMaxInFlight(),
-        endpoint -> bootstrap(endpoint).connect(endpoint), this::connected, cause -> {
+        endpoint -> bootstrap(endpoint, ws ? config.fallback().webSockets.get(endpoint) : null).connect(endpoint),
+        this::connected, cause -> {
           dialer = null;
           if (state == ClientState.CONNECTING) {
             triedInRound = routes.endpoints().size() - 1; // the race tried the whole round
@@ -622,7 +626,8 @@ public final class LonglinkClient implements AutoCloseable {
     d.start();
   }
 
-  private Bootstrap bootstrap(InetSocketAddress endpoint) {
+  /** @param ws the WebSocket URL to upgrade to after connecting; {@code null}: longlink frames straight on TCP */
+  private Bootstrap bootstrap(InetSocketAddress endpoint, java.net.URI ws) {
     return new Bootstrap()
         .group(loop)
         .channel(NioSocketChannel.class)
@@ -631,7 +636,14 @@ public final class LonglinkClient implements AutoCloseable {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
-            if (tlsContext != null) {
+            if (ws != null) {
+              if ("wss".equalsIgnoreCase(ws.getScheme())) {
+                ClientTls t = config.tls() != null ? config.tls() : ClientTls.systemTrust();
+                ch.pipeline().addLast(ClientTls.newHandler(tlsContext != null ? tlsContext : webSocketTls(), t,
+                    ch.alloc(), endpoint));
+              }
+              WebSocketTransport.addTo(ch.pipeline(), ws, config.maxFrameSize(), config.connectTimeout().toMillis());
+            } else if (tlsContext != null) {
               ch.pipeline().addLast(ClientTls.newHandler(tlsContext, config.tls(), ch.alloc(), endpoint));
             }
             ch.pipeline().addLast(FrameEncoder.INSTANCE, new FrameDecoder(config.maxFrameSize()), new Handler());
@@ -653,7 +665,14 @@ public final class LonglinkClient implements AutoCloseable {
     long now = config.ticker().nanoTime();
     // Until WELCOME brings the server's settings, the connect timeout bounds the handshake.
     heartbeat = new Heartbeat(config.connectTimeout().toNanos(), 1, now);
-    scheduleTimer(config.connectTimeout().toNanos()); // bounds the token's fetch too
+    scheduleTimer(config.connectTimeout().toNanos()); // bounds the WebSocket upgrade and the token's fetch too
+    if (ch.pipeline().get(WebSocketTransport.Messages.class) == null) {
+      sendHello(ch);
+    } // else the upgrade's completion sends it (Handler.userEventTriggered)
+  }
+
+  /** Fetches the token and sends HELLO on {@code ch}, if it is still the connection being set up. */
+  private void sendHello(Channel ch) {
     fetchToken().whenComplete((token, err) -> onLoop(() -> {
       if (state != ClientState.HANDSHAKING || channel != ch) {
         return;
@@ -838,6 +857,7 @@ public final class LonglinkClient implements AutoCloseable {
         Route moved = wasConnected ? null : routes.roundFailed();
         if (moved != null) {
           endpointIndex = 0;
+          attempt = 0; // a fresh path: its rounds back off from the start
           routeChanged(before, moved, RouteChange.Cause.FAILED);
           retryIn(0, cause); // a new tier: no reason to wait
         } else {
@@ -1185,6 +1205,13 @@ public final class LonglinkClient implements AutoCloseable {
 
   // ---- fallback tiers ----
 
+  private io.netty.handler.ssl.SslContext webSocketTls() {
+    if (webSocketTls == null) {
+      webSocketTls = ClientTls.systemTrust().context();
+    }
+    return webSocketTls;
+  }
+
   private void routeChanged(Route from, Route to, RouteChange.Cause cause) {
     routeNow = to;
     RouteChange c = new RouteChange(from, to, cause);
@@ -1362,6 +1389,14 @@ public final class LonglinkClient implements AutoCloseable {
 
   /** The channel's handler: forwards everything to the client on its loop. */
   private final class Handler extends ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (WebSocketTransport.handshakeComplete(evt) && ctx.channel() == channel && state == ClientState.HANDSHAKING) {
+        sendHello(ctx.channel());
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       onFrame(ctx.channel(), (Frame) msg);

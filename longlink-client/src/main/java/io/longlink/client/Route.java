@@ -6,6 +6,8 @@ public enum Route {
   DIRECT,
   /** The same hosts on the gateway's alternative ports ({@code --alt-port}, e.g. 443). */
   ALTERNATIVE_PORT,
+  /** WebSocket ({@code ws://} or {@code wss://}, e.g. on 443) for networks that pass only HTTP(S). */
+  WEBSOCKET,
   /** Relays ({@code longlink relay}) that forward to gateway nodes. */
   RELAY
 }

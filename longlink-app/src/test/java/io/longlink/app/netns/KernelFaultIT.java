@@ -230,24 +230,26 @@ class KernelFaultIT {
 
   /**
    * Fallback tiers through real packet filtering: the gateway's port blocked silently (nftables drop,
-   * no RST) moves bob to its alternative port 443; that blocked too, to a relay on the router (another
-   * host, reached without crossing the blocked path); unblocked, his probe finds the direct port and
-   * the session moves back. Messages both ways all along arrive exactly once, in order.
+   * no RST) moves bob to its alternative port 443; that blocked too, to its WebSocket listener on 80;
+   * that too, to a relay on the router (another host, reached without crossing the blocked path);
+   * unblocked, his probe finds the direct port and the session moves back. Messages both ways all along arrive exactly once, in order.
    */
   @Test
   void blockedPortsMoveTheClientToTheAlternativePortThenTheRelayAndBackWhenUnblocked() throws Exception {
     lab = NetnsLab.create();
     JarProcess server = in(lab.server, "server", "server", "--host", NetnsLab.SERVER_IP, "--port", "7000",
-        "--alt-port", "443", "--admin-port", "-1", "--heartbeat-interval", "1s", "--heartbeat-misses", "3",
+        "--alt-port", "443", "--ws-port", "80", "--admin-port", "-1", "--heartbeat-interval", "1s", "--heartbeat-misses", "3",
         "--io-threads", "1");
     await().atMost(Duration.ofSeconds(30)).until(() -> server.errContains("also listening on " + NetnsLab.SERVER_IP));
     JarProcess relay = in(lab.router, "relay", "relay", "--listen", NetnsLab.ROUTER_IP + ":7443", "--upstream",
         NetnsLab.SERVER_IP + ":7000", "--health-interval", "500ms", "--connect-timeout", "1s");
     await().atMost(Duration.ofSeconds(30)).until(() -> relay.errContains("relay listening on"));
     int n = 10;
-    JarProcess alice = alice(4 * n);
+    int batches = 5;
+    JarProcess alice = alice(batches * n);
     JarProcess bob = in(lab.client, "bob", "client", "--id", "bob", "--server", NetnsLab.SERVER_IP + ":7000",
-        "--to", "alice", "--json", "--alt-port", "443", "--relay", NetnsLab.ROUTER_IP + ":7443",
+        "--to", "alice", "--json", "--alt-port", "443", "--ws-fallback", "ws://" + NetnsLab.SERVER_IP + ":80/longlink",
+        "--relay", NetnsLab.ROUTER_IP + ":7443",
         "--fallback-after", "2", "--probe-direct-every", "3s", "--connect-timeout", "2s");
     await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("connected as bob"));
     List<String> report = new ArrayList<>();
@@ -262,28 +264,36 @@ class KernelFaultIT {
 
     lab.blockPort(443);
     blocked = System.nanoTime();
+    await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("route alternative_port -> websocket (failed)")
+        && count(bob, "connected as bob") >= 3);
+    report.add(String.format("alternative port blocked -> WebSocket on 80 %.1f s", (System.nanoTime() - blocked) / 1e9));
+    batch(bob, 2, n);
+
+    lab.blockPort(80);
+    blocked = System.nanoTime();
     try {
-      await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("route alternative_port -> relay (failed)")
-          && count(bob, "connected as bob") >= 3);
+      await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("route websocket -> relay (failed)")
+          && count(bob, "connected as bob") >= 4);
     } catch (org.awaitility.core.ConditionTimeoutException e) {
       throw new AssertionError("bob:\n" + bob.errText() + "\nrelay:\n" + relay.errText(), e);
     }
-    report.add(String.format("alternative port blocked -> relay %.1f s", (System.nanoTime() - blocked) / 1e9));
-    batch(bob, 2, n);
+    report.add(String.format("WebSocket blocked -> relay %.1f s", (System.nanoTime() - blocked) / 1e9));
+    batch(bob, 3, n);
 
     lab.heal();
     long healed = System.nanoTime();
     await().atMost(Duration.ofSeconds(30)).until(() -> bob.errContains("route relay -> direct (direct_works)")
-        && count(bob, "connected as bob") >= 4);
+        && count(bob, "connected as bob") >= 5);
     report.add(String.format("unblocked -> direct %.1f s (probe every 3 s)", (System.nanoTime() - healed) / 1e9));
-    batch(bob, 3, n);
+    batch(bob, 4, n);
 
-    await().atMost(Duration.ofSeconds(60)).until(() -> payloads(bob).size() >= 4 * n && payloads(alice).size() >= 4 * n);
+    await().atMost(Duration.ofSeconds(60))
+        .until(() -> payloads(bob).size() >= batches * n && payloads(alice).size() >= batches * n);
     assertThat(alice.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
-    System.out.println("fallback-tiers: " + String.join(", ", report) + "; " + 4 * n + "+" + 4 * n
+    System.out.println("fallback-tiers: " + String.join(", ", report) + "; " + batches * n + "+" + batches * n
         + " messages exactly once in order");
-    assertThat(payloads(bob)).isEqualTo(batches("m", 4, n));
-    assertThat(payloads(alice)).isEqualTo(batches("b", 4, n));
+    assertThat(payloads(bob)).isEqualTo(batches("m", batches, n));
+    assertThat(payloads(alice)).isEqualTo(batches("b", batches, n));
     assertThat(bob.errText()).doesNotContain("SESSION_LOST");
     bob.process().getOutputStream().close();
     assertThat(bob.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
