@@ -135,9 +135,45 @@ public final class Relay implements AutoCloseable {
     return first;
   }
 
-  /** The client's side of a pair. */
-  private final class Front extends ChannelInboundHandlerAdapter {
-    private Channel back;
+  /**
+   * One side of a pair: forwards what it reads to its peer, reads on while the peer's socket takes
+   * it, and closes the peer when it closes. The client's side gets its peer once an upstream connects.
+   */
+  private static class Side extends ChannelInboundHandlerAdapter {
+    Channel peer;
+
+    Side(Channel peer) {
+      this.peer = peer;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      forward(ctx.channel(), peer, msg);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (peer != null && ctx.channel().isWritable()) {
+        peer.read();
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      closeOnFlush(peer);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+
+  /** The client's side: on accept, joins an upstream (in the order of {@link #candidates}), then reads. */
+  private final class Front extends Side {
+    Front() {
+      super(null);
+    }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
@@ -151,72 +187,19 @@ public final class Relay implements AutoCloseable {
         front.close();
         return;
       }
-      ChannelFuture f = upstreamBootstrap(front).handler(new Pipe(front)).connect(order.get(i));
+      ChannelFuture f = upstreamBootstrap(front).handler(new Side(front)).connect(order.get(i));
       f.addListener((ChannelFutureListener) cf -> {
         if (!cf.isSuccess()) {
           connect(front, order, i + 1);
         } else if (!front.isActive()) {
           cf.channel().close();
         } else {
-          back = cf.channel();
+          peer = cf.channel();
           relayed.incrementAndGet();
           front.read();
-          back.read();
+          peer.read();
         }
       });
-    }
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      forward(ctx.channel(), back, msg);
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      if (back != null && ctx.channel().isWritable()) {
-        back.read();
-      }
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      closeOnFlush(back);
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      ctx.close();
-    }
-  }
-
-  /** The upstream's side of a pair. */
-  private static final class Pipe extends ChannelInboundHandlerAdapter {
-    private final Channel front;
-
-    Pipe(Channel front) {
-      this.front = front;
-    }
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      forward(ctx.channel(), front, msg);
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      if (ctx.channel().isWritable()) {
-        front.read();
-      }
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      closeOnFlush(front);
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      ctx.close();
     }
   }
 

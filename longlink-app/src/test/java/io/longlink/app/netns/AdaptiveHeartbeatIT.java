@@ -37,7 +37,6 @@ class AdaptiveHeartbeatIT {
   /** A timeout far below the start (halve, then step up, then back) costs two; one above it, one. */
   static final int MAX_LEARNING_RECONNECTS = 3;
   static final Pattern CHANGE = Pattern.compile("heartbeat (\\w+): (\\d+) ms \\(was (\\d+) ms\\)( held)?");
-  static final Pattern PAYLOAD = Pattern.compile("\"payload\":\"([^\"]*)\"");
 
   @TempDir Path dir;
   final List<NetnsLab> labs = new CopyOnWriteArrayList<>();
@@ -119,22 +118,22 @@ class AdaptiveHeartbeatIT {
     exchange(lab, tag, bob, 1, perBatch);
     await().atMost(Duration.ofSeconds(240)).until(() -> settled(bob) != null);
     double learnedIn = (System.nanoTime() - start) / 1e9;
-    int reconnects = count(bob, "connection lost");
+    int reconnects = NetnsOutput.count(bob, "connection lost");
     // Held: further idle periods at the settled interval. One that was only just short of the timeout
     // may fail once (timer lateness on a loaded machine): then it steps back once more and holds.
     long heldAt = System.nanoTime();
     long firstHeld = settled(bob).intervalMs;
     await().atMost(Duration.ofMillis(firstHeld * 3 + 20_000))
         .until(() -> System.nanoTime() - heldAt > (firstHeld * 2 + 4_000) * 1_000_000L);
-    int after = count(bob, "connection lost") - reconnects;
+    int after = NetnsOutput.count(bob, "connection lost") - reconnects;
     assertThat(after).as("losses after settling: %s", changes(bob)).isBetween(0, 1);
     long settled = last(bob).intervalMs;
     exchange(lab, tag, bob, 2, perBatch);
 
-    await().atMost(Duration.ofSeconds(60)).until(() -> payloads(bob).size() >= total && payloads(alice).size() >= total);
+    await().atMost(Duration.ofSeconds(60)).until(() -> NetnsOutput.payloads(bob).size() >= total && NetnsOutput.payloads(alice).size() >= total);
     assertThat(alice.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
-    assertThat(payloads(bob)).as("carol -> bob").isEqualTo(expected("m", batches, perBatch));
-    assertThat(payloads(alice)).as("bob -> alice").isEqualTo(expected("b", batches, perBatch));
+    assertThat(NetnsOutput.payloads(bob)).as("carol -> bob").isEqualTo(NetnsOutput.batches("m", batches, perBatch));
+    assertThat(NetnsOutput.payloads(alice)).as("bob -> alice").isEqualTo(NetnsOutput.batches("b", batches, perBatch));
     bob.process().getOutputStream().close();
     assertThat(bob.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
 
@@ -167,12 +166,7 @@ class AdaptiveHeartbeatIT {
 
   /** Batch {@code b}: bob sends b{b}-0..; carol, beside the gateway, sends m{b}-0.. to bob and waits for the acks. */
   void exchange(NetnsLab lab, String tag, JarProcess bob, int b, int n) throws Exception {
-    StringBuilder lines = new StringBuilder();
-    for (int i = 0; i < n; i++) {
-      lines.append('b').append(b).append('-').append(i).append('\n');
-    }
-    bob.process().getOutputStream().write(lines.toString().getBytes(StandardCharsets.UTF_8));
-    bob.process().getOutputStream().flush();
+    NetnsOutput.typeBatch(bob, "b", b, n);
     JarProcess carol = in(lab.server, tag + "-carol" + b, "client", "--id", "carol", "--server",
         NetnsLab.SERVER_IP + ":7000", "--to", "bob", "--send", "m" + b + "-", "--send-count", String.valueOf(n));
     assertThat(carol.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -198,35 +192,5 @@ class AdaptiveHeartbeatIT {
   static Change last(JarProcess p) throws IOException {
     List<Change> all = changes(p);
     return all.get(all.size() - 1);
-  }
-
-  static int count(JarProcess p, String text) throws IOException {
-    String all = p.errText();
-    int n = 0;
-    for (int i = all.indexOf(text); i >= 0; i = all.indexOf(text, i + 1)) {
-      n++;
-    }
-    return n;
-  }
-
-  static List<String> payloads(JarProcess p) throws IOException {
-    List<String> out = new ArrayList<>();
-    for (String line : p.outLines()) {
-      Matcher m = PAYLOAD.matcher(line);
-      if (m.find()) {
-        out.add(m.group(1));
-      }
-    }
-    return out;
-  }
-
-  static List<String> expected(String prefix, int batches, int n) {
-    List<String> out = new ArrayList<>();
-    for (int b = 0; b < batches; b++) {
-      for (int i = 0; i < n; i++) {
-        out.add(prefix + b + "-" + i);
-      }
-    }
-    return out;
   }
 }

@@ -1,6 +1,9 @@
 package io.longlink.app.netns;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.longlink.app.netns.NetnsOutput.batches;
+import static io.longlink.app.netns.NetnsOutput.count;
+import static io.longlink.app.netns.NetnsOutput.payloads;
 import static org.awaitility.Awaitility.await;
 
 import io.longlink.app.JarProcess;
@@ -13,8 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("netns")
 class KernelFaultIT {
-  static final Pattern PAYLOAD = Pattern.compile("\"payload\":\"([^\"]*)\"");
 
   @TempDir Path dir;
   NetnsLab lab;
@@ -94,17 +94,6 @@ class KernelFaultIT {
         NetnsLab.SERVER_IP + ":7000", "--to", "bob", "--send", "m", "--send-count", String.valueOf(n));
     assertThat(carol.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(carol.process().exitValue()).as(carol.errText()).isZero();
-  }
-
-  static List<String> payloads(JarProcess p) throws IOException {
-    List<String> out = new ArrayList<>();
-    for (String line : p.outLines()) {
-      Matcher m = PAYLOAD.matcher(line);
-      if (m.find()) {
-        out.add(m.group(1));
-      }
-    }
-    return out;
   }
 
   /**
@@ -301,35 +290,11 @@ class KernelFaultIT {
 
   /** Batch {@code b}: bob sends b{b}-0.. to alice; carol, beside the gateway, sends m{b}-0.. to bob. */
   void batch(JarProcess bob, int b, int n) throws Exception {
-    StringBuilder lines = new StringBuilder();
-    for (int i = 0; i < n; i++) {
-      lines.append('b').append(b).append('-').append(i).append('\n');
-    }
-    bob.process().getOutputStream().write(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    bob.process().getOutputStream().flush();
+    NetnsOutput.typeBatch(bob, "b", b, n);
     JarProcess carol = in(lab.server, "carol" + System.nanoTime(), "client", "--id", "carol", "--server",
         NetnsLab.SERVER_IP + ":7000", "--to", "bob", "--send", "m" + b + "-", "--send-count", String.valueOf(n));
     assertThat(carol.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(carol.process().exitValue()).as(carol.errText()).isZero();
-  }
-
-  static List<String> batches(String prefix, int batches, int n) {
-    List<String> out = new ArrayList<>();
-    for (int b = 0; b < batches; b++) {
-      for (int i = 0; i < n; i++) {
-        out.add(prefix + b + "-" + i);
-      }
-    }
-    return out;
-  }
-
-  static int count(JarProcess p, String text) throws IOException {
-    String all = p.errText();
-    int c = 0;
-    for (int i = all.indexOf(text); i >= 0; i = all.indexOf(text, i + 1)) {
-      c++;
-    }
-    return c;
   }
 
   @Test
