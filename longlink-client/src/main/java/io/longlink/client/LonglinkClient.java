@@ -138,8 +138,13 @@ public final class LonglinkClient implements AutoCloseable {
   /** While on a lower tier: the next probe of the direct endpoints, or the probe under way. */
   private ScheduledFuture<?> probeTimer;
   private Dialer probe;
-  /** The current connection is being closed to move to the direct tier: reconnect at once, no backoff. */
+  /**
+   * The current connection is being closed on purpose (to move to the direct tier, or to log in again
+   * with protocol version 1): reconnect at once, no backoff, whatever the cause.
+   */
   private boolean switching;
+  /** The gateway refused protocol version 2: HELLOs say 1 from now on, and the heartbeat stays fixed. */
+  private volatile boolean versionOneOnly;
   private int triedInRound;
   private boolean everConnected;
   private long connectedAtNanos;
@@ -404,7 +409,7 @@ public final class LonglinkClient implements AutoCloseable {
    * ({@link Builder#adaptiveHeartbeat}); {@code null} before the first login.
    */
   public Duration heartbeatInterval() {
-    long ms = tuner != null ? tuner.currentMs() : fixedHeartbeatMs;
+    long ms = tuner != null && !versionOneOnly && tuner.currentMs() > 0 ? tuner.currentMs() : fixedHeartbeatMs;
     return ms <= 0 ? null : Duration.ofMillis(ms);
   }
 
@@ -685,7 +690,8 @@ public final class LonglinkClient implements AutoCloseable {
       String resume = sessionId == null ? "" : sessionId;
       // Wall-clock based so that it also grows across restarts of the client process.
       attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
-      write(new Frame.Hello(tuner == null ? Frame.VERSION : Frame.VERSION_ADAPTIVE_HEARTBEAT, config.clientId(), token,
+      write(new Frame.Hello(tuner == null || versionOneOnly ? Frame.VERSION : Frame.VERSION_ADAPTIVE_HEARTBEAT,
+          config.clientId(), token,
           resume, resume.isEmpty() ? 0 : lastReceivedSeq, attemptStamp));
     }));
   }
@@ -935,6 +941,13 @@ public final class LonglinkClient implements AutoCloseable {
       }
       case ERROR -> {
         Frame.Error e = (Frame.Error) frame;
+        if (e.code() == ErrorCode.UNSUPPORTED_VERSION && tuner != null && !versionOneOnly) {
+          // A gateway from before protocol version 2: log in again at once with version 1, fixed heartbeat.
+          log.warn("client {}: the gateway does not speak protocol version 2 ({}); adaptive heartbeat off for this "
+              + "client", config.clientId(), e.message());
+          versionOneOnly = true;
+          switching = true;
+        }
         closeWith(new LonglinkException(e.code(), e.message()));
         yield null;
       }

@@ -398,6 +398,21 @@ class ClientAgainstScriptedServerTest {
   }
 
   @Test
+  void anAdaptiveClientLogsInWithVersionOneWhereTheGatewaySpeaksNoVersionTwo() throws Exception {
+    client = builder().adaptiveHeartbeat(AdaptiveHeartbeat.builder().build()).build();
+    CompletableFuture<Void> connected = client.connect();
+    ScriptedServer.Peer old = server.accept();
+    assertThat(((Frame.Hello) old.read()).version()).isEqualTo(2);
+    old.send(new Frame.Error(ErrorCode.UNSUPPORTED_VERSION, "version 2 (expected: 1)"));
+    old.close();
+    ScriptedServer.Peer again = server.accept();
+    assertThat(((Frame.Hello) again.read()).version()).isEqualTo(1);
+    again.welcome("s1", SessionStatus.NEW, 0, 0, 30_000);
+    connected.get(5, TimeUnit.SECONDS);
+    assertThat(client.heartbeatInterval()).isEqualTo(Duration.ofSeconds(30)); // the gateway's, fixed
+  }
+
+  @Test
   void refusalFailsConnectWithTheServersCode() throws Exception {
     client = builder().build();
     CompletableFuture<Void> connected = client.connect();
