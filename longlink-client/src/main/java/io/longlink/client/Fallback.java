@@ -39,11 +39,13 @@ public final class Fallback {
     return new Builder();
   }
 
-  /** The tiers for {@code direct} endpoints, best first, each with its endpoints; empty tiers left out. */
-  List<List<InetSocketAddress>> tiers(List<InetSocketAddress> direct, List<Route> routes) {
-    List<List<InetSocketAddress>> out = new ArrayList<>();
-    out.add(direct);
-    routes.add(Route.DIRECT);
+  /** One tier: which it is and the endpoints an attempt on it races. */
+  record Tier(Route route, List<InetSocketAddress> endpoints) {}
+
+  /** The tiers for {@code direct} endpoints, best first; empty ones left out. */
+  List<Tier> tiers(List<InetSocketAddress> direct) {
+    List<Tier> out = new ArrayList<>();
+    out.add(new Tier(Route.DIRECT, direct));
     if (!altPorts.isEmpty()) {
       List<InetSocketAddress> alt = new ArrayList<>();
       for (InetSocketAddress d : direct) {
@@ -51,18 +53,15 @@ public final class Fallback {
           alt.add(new InetSocketAddress(d.getHostString(), port));
         }
       }
-      out.add(alt);
-      routes.add(Route.ALTERNATIVE_PORT);
+      out.add(new Tier(Route.ALTERNATIVE_PORT, List.copyOf(alt)));
     }
     if (!webSockets.isEmpty()) {
-      out.add(List.copyOf(webSockets.keySet()));
-      routes.add(Route.WEBSOCKET);
+      out.add(new Tier(Route.WEBSOCKET, List.copyOf(webSockets.keySet())));
     }
     if (!relays.isEmpty()) {
-      out.add(relays);
-      routes.add(Route.RELAY);
+      out.add(new Tier(Route.RELAY, relays));
     }
-    return out;
+    return List.copyOf(out);
   }
 
   /** Settings for {@link Fallback}; each setter checks its value. */

@@ -124,7 +124,9 @@ public final class LonglinkClient implements AutoCloseable {
   private final java.util.Map<Long, CompletableFuture<Duration>> pings = new java.util.HashMap<>();
   private final Outbox outbox;
   /** For {@code wss://} tiers of a client built without {@link Builder#tls}: the JDK's trusted authorities, made once. */
-  private io.netty.handler.ssl.SslContext webSocketTls;
+  private SystemTls systemTls;
+
+  private record SystemTls(ClientTls settings, io.netty.handler.ssl.SslContext context) {}
   /** Highest client-to-server seq written on the current connection. */
   private long writtenSeq;
   private final Set<String> topics = new LinkedHashSet<>();
@@ -643,9 +645,9 @@ public final class LonglinkClient implements AutoCloseable {
           protected void initChannel(Channel ch) {
             if (ws != null) {
               if ("wss".equalsIgnoreCase(ws.getScheme())) {
-                ClientTls t = config.tls() != null ? config.tls() : ClientTls.systemTrust();
-                ch.pipeline().addLast(ClientTls.newHandler(tlsContext != null ? tlsContext : webSocketTls(), t,
-                    ch.alloc(), endpoint));
+                ch.pipeline().addLast(tlsContext != null
+                    ? ClientTls.newHandler(tlsContext, config.tls(), ch.alloc(), endpoint)
+                    : ClientTls.newHandler(systemTls().context(), systemTls().settings(), ch.alloc(), endpoint));
               }
               WebSocketTransport.addTo(ch.pipeline(), ws, config.maxFrameSize(), config.connectTimeout().toMillis());
             } else if (tlsContext != null) {
@@ -739,11 +741,12 @@ public final class LonglinkClient implements AutoCloseable {
     boolean adapting = tuner != null && w.version() >= Frame.VERSION_ADAPTIVE_HEARTBEAT;
     if (adapting) {
       heartbeatMs = tuner.onWelcome(w, defaultNetwork());
-      heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(heartbeatMs), Math.max(1, w.heartbeatMisses()),
-          config.adaptiveHeartbeat().pongTimeout.toNanos(), now);
+    }
+    // A PONG timeout of 0: no probes, a fixed interval.
+    heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(heartbeatMs), Math.max(1, w.heartbeatMisses()),
+        adapting ? config.adaptiveHeartbeat().pongTimeout.toNanos() : 0, now);
+    if (adapting) {
       heartbeat.probing(tuner.learning());
-    } else {
-      heartbeat = new Heartbeat(TimeUnit.MILLISECONDS.toNanos(heartbeatMs), Math.max(1, w.heartbeatMisses()), now);
     }
     if (configuredBackoff == null && w.backoffInitialMs() > 0 && w.backoffMaxMs() >= w.backoffInitialMs()) {
       backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(w.backoffInitialMs()), TimeUnit.MILLISECONDS.toNanos(w.backoffMaxMs()));
@@ -1185,7 +1188,8 @@ public final class LonglinkClient implements AutoCloseable {
     if (state != ClientState.CONNECTED) {
       return;
     }
-    switch (heartbeat.check(now)) {
+    Heartbeat.Action action = heartbeat.check(now);
+    switch (action) {
       case DEAD:
         closeWith(new TimeoutException("heartbeat timeout: nothing from the server for "
             + TimeUnit.NANOSECONDS.toMillis(heartbeat.deadAfterNanos()) + " ms"));
@@ -1198,16 +1202,13 @@ public final class LonglinkClient implements AutoCloseable {
         return;
       }
       case PROBE:
-        write(new Frame.Ping(now & Long.MAX_VALUE));
-        if (state != ClientState.CONNECTED) {
-          return; // the write failed the connection
-        }
-        heartbeat.probeSent(now);
-        break;
       case PING:
         write(new Frame.Ping(now & Long.MAX_VALUE));
         if (state != ClientState.CONNECTED) {
           return; // the write failed the connection
+        }
+        if (action == Heartbeat.Action.PROBE) {
+          heartbeat.probeSent(now);
         }
         break;
       default:
@@ -1218,11 +1219,12 @@ public final class LonglinkClient implements AutoCloseable {
 
   // ---- fallback tiers ----
 
-  private io.netty.handler.ssl.SslContext webSocketTls() {
-    if (webSocketTls == null) {
-      webSocketTls = ClientTls.systemTrust().context();
+  private SystemTls systemTls() {
+    if (systemTls == null) {
+      ClientTls t = ClientTls.systemTrust();
+      systemTls = new SystemTls(t, t.context());
     }
-    return webSocketTls;
+    return systemTls;
   }
 
   private void routeChanged(Route from, Route to, RouteChange.Cause cause) {

@@ -1,7 +1,6 @@
 package io.longlink.client;
 
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -11,33 +10,31 @@ import java.util.List;
  * Confined to the client's event loop.
  */
 final class Routes {
-  private final List<Route> routes = new ArrayList<>();
-  private final List<List<InetSocketAddress>> tiers;
+  private final List<Fallback.Tier> tiers;
   private final int failuresBeforeFallback;
   private int current;
   private int failedRounds;
 
   Routes(List<InetSocketAddress> direct, Fallback fallback) {
     if (fallback == null) {
-      routes.add(Route.DIRECT);
-      tiers = List.of(direct);
+      tiers = List.of(new Fallback.Tier(Route.DIRECT, direct));
       failuresBeforeFallback = Integer.MAX_VALUE;
     } else {
-      tiers = fallback.tiers(direct, routes);
+      tiers = fallback.tiers(direct);
       failuresBeforeFallback = fallback.failuresBeforeFallback;
     }
   }
 
   Route route() {
-    return routes.get(current);
+    return tiers.get(current).route();
   }
 
   List<InetSocketAddress> endpoints() {
-    return tiers.get(current);
+    return tiers.get(current).endpoints();
   }
 
   List<InetSocketAddress> direct() {
-    return tiers.get(0);
+    return tiers.get(0).endpoints();
   }
 
   /** A round of this tier's endpoints ended without a login. @return the tier moved to, or {@code null} */
