@@ -12,6 +12,8 @@ public enum FieldRule {
   TOPIC("topic", 1, 256, true),
   TOKEN("token", 0, 4096, false),
   SESSION_ID("sessionId", 0, 64, false),
+  /** HELLO's {@code deviceId} (version 3): empty, or the device's name among its principal's. */
+  DEVICE_ID("deviceId", 0, 64, true),
   TEXT("text", 0, 1024, false),
   /** DATA's {@code from}: empty, or a client id. */
   SENDER("from", 0, 128, true),

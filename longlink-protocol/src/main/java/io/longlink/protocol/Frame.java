@@ -42,8 +42,14 @@ public sealed interface Frame
    */
   int VERSION_ADAPTIVE_HEARTBEAT = 2;
 
+  /**
+   * Version 3: version 2 plus devices. HELLO also carries a {@code deviceId}: a client that names one
+   * is one of its principal's devices, reachable with the USER target kind (docs/PROTOCOL.md 5.7).
+   */
+  int VERSION_DEVICES = 3;
+
   /** The highest version this codec speaks. */
-  int MAX_VERSION = VERSION_ADAPTIVE_HEARTBEAT;
+  int MAX_VERSION = VERSION_DEVICES;
 
   FrameType type();
 
@@ -58,11 +64,22 @@ public sealed interface Frame
    * abandoned attempt cannot take a session from a newer connection.
    */
   record Hello(int version, String clientId, String token, String resumeSessionId, long lastReceivedSeq,
-      long attemptStamp) implements Frame {
+      long attemptStamp, String deviceId) implements Frame {
     public Hello {
       Objects.requireNonNull(clientId, "clientId");
       Objects.requireNonNull(token, "token");
       Objects.requireNonNull(resumeSessionId, "resumeSessionId");
+      Objects.requireNonNull(deviceId, "deviceId");
+      if (!deviceId.isEmpty() && version < VERSION_DEVICES) {
+        throw new IllegalArgumentException("deviceId: \"" + deviceId + "\" in a version " + version
+            + " HELLO (expected: version >= " + VERSION_DEVICES + ")");
+      }
+    }
+
+    /** A HELLO without a device id: what versions 1 and 2 carry. */
+    public Hello(int version, String clientId, String token, String resumeSessionId, long lastReceivedSeq,
+        long attemptStamp) {
+      this(version, clientId, token, resumeSessionId, lastReceivedSeq, attemptStamp, "");
     }
 
     /** A HELLO for a new session. */
@@ -80,7 +97,7 @@ public sealed interface Frame
       // Never print the token.
       return "Hello[version=" + version + ", clientId=" + clientId + ", token=" + (token.isEmpty() ? "" : "***")
           + ", resumeSessionId=" + resumeSessionId + ", lastReceivedSeq=" + lastReceivedSeq + ", attemptStamp="
-          + attemptStamp + "]";
+          + attemptStamp + (deviceId.isEmpty() ? "" : ", deviceId=" + deviceId) + "]";
     }
   }
 

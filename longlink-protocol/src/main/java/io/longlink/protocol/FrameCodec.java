@@ -56,6 +56,9 @@ public final class FrameCodec {
       writeString(out, h.resumeSessionId(), FieldRule.SESSION_ID);
       out.writeLong(checkU63(h.lastReceivedSeq(), "lastReceivedSeq"));
       out.writeLong(checkU63(h.attemptStamp(), "attemptStamp"));
+      if (h.version() >= Frame.VERSION_DEVICES) {
+        writeString(out, h.deviceId(), FieldRule.DEVICE_ID);
+      }
     } else if (frame instanceof Frame.Welcome w) {
       out.writeShort(checkU16(w.version(), "version"));
       writeString(out, w.sessionId(), FieldRule.SESSION_ID);
@@ -220,11 +223,17 @@ public final class FrameCodec {
     }
     Frame result;
     switch (type) {
-      case HELLO:
-        result = new Frame.Hello(readU16(frame, "version"), readString(frame, FieldRule.CLIENT_ID),
-            readString(frame, FieldRule.TOKEN), readString(frame, FieldRule.SESSION_ID), readU63(frame, "lastReceivedSeq"),
-            readU63(frame, "attemptStamp"));
+      case HELLO: {
+        int version = readU16(frame, "version");
+        String clientId = readString(frame, FieldRule.CLIENT_ID);
+        String token = readString(frame, FieldRule.TOKEN);
+        String resume = readString(frame, FieldRule.SESSION_ID);
+        long lastReceived = readU63(frame, "lastReceivedSeq");
+        long stamp = readU63(frame, "attemptStamp");
+        String device = version >= Frame.VERSION_DEVICES ? readString(frame, FieldRule.DEVICE_ID) : "";
+        result = new Frame.Hello(version, clientId, token, resume, lastReceived, stamp, device);
         break;
+      }
       case WELCOME: {
         int version = readU16(frame, "version");
         String sessionId = readString(frame, FieldRule.SESSION_ID);
@@ -270,7 +279,7 @@ public final class FrameCodec {
         int kindCode = readU8(frame, "targetKind");
         TargetKind kind = TargetKind.ofCode(kindCode);
         if (kind == null) {
-          throw bad("targetKind: " + kindCode + " (expected: 1 CLIENT or 2 TOPIC)");
+          throw bad("targetKind: " + kindCode + " (expected: 1 CLIENT, 2 TOPIC or 3 USER)");
         }
         String target = readString(frame, targetRule(kind));
         String from = readString(frame, FieldRule.SENDER);
@@ -360,7 +369,7 @@ public final class FrameCodec {
   }
 
   private static FieldRule targetRule(TargetKind kind) {
-    return kind == TargetKind.CLIENT ? FieldRule.CLIENT_ID : FieldRule.TOPIC;
+    return kind == TargetKind.TOPIC ? FieldRule.TOPIC : FieldRule.CLIENT_ID; // a USER target is a principal
   }
 
   private static int estimateSize(Frame frame) {

@@ -5,7 +5,12 @@ public enum TargetKind {
   /** A client id: the message goes to that client's session. */
   CLIENT(1),
   /** A topic: the message goes to every session subscribed to it. */
-  TOPIC(2);
+  TOPIC(2),
+  /**
+   * A principal (the authenticated user): the message goes to every session of that principal that
+   * logged in with a device id, on every node, each in its own sequence (docs/PROTOCOL.md 5.7).
+   */
+  USER(3);
 
   private final int code;
 
@@ -24,6 +29,8 @@ public enum TargetKind {
         return CLIENT;
       case 2:
         return TOPIC;
+      case 3:
+        return USER;
       default:
         return null;
     }

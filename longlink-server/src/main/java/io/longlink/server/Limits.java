@@ -52,7 +52,9 @@ public record Limits(
      * ({@link ServerConfig#replayBufferMessages()}, {@link ServerConfig#replayBufferBytes()}) under
      * the disconnect slow-consumer policy: the client was cut with SLOW_CONSUMER.
      */
-    PENDING_ACKS
+    PENDING_ACKS,
+    /** A device login past {@link DeviceOptions#maxSessionsPerUser()} (refused, or the user's oldest session ended). */
+    SESSIONS_PER_USER
   }
 
   public Limits {

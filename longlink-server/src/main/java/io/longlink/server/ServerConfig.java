@@ -55,6 +55,7 @@ import java.util.Objects;
  * @param webSocket the WebSocket listener beside the TCP port (off by default); see {@link WebSocketOptions}
  * @param altPorts more TCP ports on the same host serving exactly what {@code port} serves, for
  *     networks that block unusual ports (443, 80); empty by default
+ * @param devices users with several devices: the per-user session limit and presence; see {@link DeviceOptions}
  */
 public record ServerConfig(
     String host,
@@ -85,7 +86,8 @@ public record ServerConfig(
     Limits limits,
     Duration tokenRefreshAhead,
     WebSocketOptions webSocket,
-    java.util.List<Integer> altPorts) {
+    java.util.List<Integer> altPorts,
+    DeviceOptions devices) {
   /**
    * What a buffered message counts against a replay buffer's byte bound on top of its payload and
    * names ({@link #replayBufferBytes}): the largest frame plus this must fit.
@@ -196,6 +198,7 @@ public record ServerConfig(
       check(alt == 0 || (alt != port && !(webSocket.enabled() && alt == webSocket.port()) && seen.add(alt)), "altPorts",
           alt, "a port other than the TCP port, the WebSocket port and the other alternative ports");
     }
+    Objects.requireNonNull(devices, "devices");
   }
 
   /** How long a connection may stay silent: interval × misses. */
@@ -239,6 +242,7 @@ public record ServerConfig(
     b.tokenRefreshAhead = tokenRefreshAhead;
     b.webSocket = webSocket;
     b.altPorts = altPorts;
+    b.devices = devices;
     return b;
   }
 
@@ -279,6 +283,7 @@ public record ServerConfig(
     private Duration tokenRefreshAhead = Duration.ofSeconds(60);
     private WebSocketOptions webSocket = WebSocketOptions.off();
     private java.util.List<Integer> altPorts = java.util.List.of();
+    private DeviceOptions devices = DeviceOptions.defaults();
 
     private Builder() {}
 
@@ -451,6 +456,12 @@ public record ServerConfig(
     }
 
     /** Default: {@link WebSocketOptions#off()}. */
+    /** Per-user session limit and presence (devices, protocol version 3); default {@link DeviceOptions#defaults()}. */
+    public Builder devices(DeviceOptions devices) {
+      this.devices = devices;
+      return this;
+    }
+
     public Builder webSocket(WebSocketOptions webSocket) {
       this.webSocket = webSocket;
       return this;
@@ -487,7 +498,7 @@ public record ServerConfig(
       return new ServerConfig(host, port, ioThreads, ioThreadSlice, transport, heartbeatInterval, heartbeatMisses,
           min, max, handshakeTimeout, maxFrameSize, sweep, backoffInitial, backoffMax, sessionRetention, replayBufferMessages,
           replayBufferBytes, slowConsumerPolicy, maxDetachedSessions, maxDetachedBytes, ackBatchMessages, ackDelay, writeCoalescing, maxRequestsInFlight, tcp, limits,
-          tokenRefreshAhead, webSocket, altPorts);
+          tokenRefreshAhead, webSocket, altPorts, devices);
     }
   }
 }

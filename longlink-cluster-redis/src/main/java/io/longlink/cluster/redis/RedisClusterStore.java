@@ -16,6 +16,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.longlink.protocol.TargetKind;
+import io.longlink.server.DevicePresence;
 import io.longlink.server.spi.ClusterStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -109,6 +110,16 @@ public final class RedisClusterStore implements ClusterStore {
   private String[] sessionKeys(String clientId) {
     String base = prefix + "s:{" + clientId + "}:";
     return new String[] {base + "m", base + "l", base + "t", base + "d"};
+  }
+
+  private String[] deviceKeys(String principal) {
+    String base = prefix + "u:{" + principal + "}:";
+    return new String[] {base + "z", base + "h"};
+  }
+
+  /** The base of every presence key: one hash tag for all (see {@link DeviceScripts}). */
+  private String[] presenceBase() {
+    return new String[] {prefix + "{" + prefix + "presence}:"};
   }
 
   private String nodeQueue(String nodeId) {
@@ -378,6 +389,95 @@ public final class RedisClusterStore implements ClusterStore {
           }
           return new Restored(num(r.get(0)), renumbered);
         });
+  }
+
+  // ---- devices and presence ----
+
+  @Override
+  public CompletionStage<List<String>> devices(String principal) {
+    return this.<List<Object>>eval(DeviceScripts.DEVICES, ScriptOutputType.MULTI, deviceKeys(principal))
+        .thenApply(r -> r.stream().map(RedisClusterStore::str).toList());
+  }
+
+  @Override
+  public CompletionStage<DeviceCount> countDevices(String principal, String key) {
+    return this.<List<Object>>eval(DeviceScripts.COUNT, ScriptOutputType.MULTI, deviceKeys(principal), b(key))
+        .thenApply(r -> new DeviceCount((int) num(r.get(0)), str(r.get(1))));
+  }
+
+  @Override
+  public CompletionStage<Void> keepDevice(String principal, String key, long sinceMillis, long millis) {
+    return this.<Long>eval(DeviceScripts.KEEP, ScriptOutputType.INTEGER, deviceKeys(principal), b(key), b(sinceMillis),
+        b(millis)).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletionStage<Void> removeDevice(String principal, String key) {
+    return this.<Long>eval(DeviceScripts.REMOVE, ScriptOutputType.INTEGER, deviceKeys(principal), b(key))
+        .thenApply(r -> null);
+  }
+
+  @Override
+  public CompletionStage<Evicted> evict(String key) {
+    return this.<List<Object>>eval(DeviceScripts.EVICT, ScriptOutputType.MULTI, sessionKeys(key)).thenCompose(r -> {
+      if (r.isEmpty()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      Evicted e = new Evicted(str(r.get(0)), str(r.get(1)));
+      if (e.owner().isEmpty()) {
+        return CompletableFuture.completedFuture(e);
+      }
+      return note(e.owner(), Map.of("m", b(key), "s", b(e.sessionId()))).thenApply(id -> e);
+    });
+  }
+
+  @Override
+  public CompletionStage<Boolean> online(DevicePresence p, long leaseMillis) {
+    return this.<Long>eval(DeviceScripts.ONLINE, ScriptOutputType.INTEGER, presenceBase(), b(p.principal()),
+        b(p.deviceId()), b(p.sessionId()), b(p.node()), b(p.since().toEpochMilli()), b(leaseMillis), b(p.clientId()))
+        .thenApply(r -> r == 1);
+  }
+
+  @Override
+  public CompletionStage<Boolean> offline(String principal, String deviceId, String sessionId, String node) {
+    return this.<Long>eval(DeviceScripts.OFFLINE, ScriptOutputType.INTEGER, presenceBase(), b(principal), b(deviceId),
+        b(sessionId), b(node)).thenApply(r -> r == 1);
+  }
+
+  @Override
+  public CompletionStage<List<DevicePresence>> presence(String principal) {
+    return redis.hgetall(presenceBase()[0] + "u:" + principal).toCompletableFuture().thenApply(all -> {
+      List<DevicePresence> out = new ArrayList<>(all.size());
+      all.forEach((device, v) -> out.add(presenceOf(principal, device, str(v))));
+      out.sort(java.util.Comparator.comparing(DevicePresence::deviceId));
+      return out;
+    });
+  }
+
+  /** A presence entry's value: {@code sessionId|node|since|clientId}. */
+  private static DevicePresence presenceOf(String principal, String device, String value) {
+    String[] f = value.split("\\|", 4);
+    return new DevicePresence(principal, device, f[3], f[0], f[1], java.time.Instant.ofEpochMilli(Long.parseLong(f[2])));
+  }
+
+  @Override
+  public CompletionStage<List<DevicePresence>> renewPresence(String nodeId, long leaseMillis) {
+    return this.<List<Object>>eval(DeviceScripts.RENEW, ScriptOutputType.MULTI, presenceBase(), b(nodeId),
+        b(leaseMillis)).thenApply(r -> {
+          List<DevicePresence> out = new ArrayList<>(r.size() / 3);
+          for (int i = 0; i + 2 < r.size(); i += 3) {
+            out.add(presenceOf(str(r.get(i)), str(r.get(i + 1)), str(r.get(i + 2))));
+          }
+          return out;
+        });
+  }
+
+  @Override
+  public CompletionStage<PresenceTotals> presenceTotals() {
+    String base = presenceBase()[0];
+    CompletableFuture<Long> users = redis.hlen(base + "users").toCompletableFuture();
+    CompletableFuture<byte[]> sessions = redis.get(base + "sessions").toCompletableFuture();
+    return users.thenCombine(sessions, (u, n) -> new PresenceTotals(n == null ? 0 : Math.max(0, num(n)), u));
   }
 
   // ---- this node's queue ----

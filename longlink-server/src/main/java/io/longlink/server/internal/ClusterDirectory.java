@@ -5,6 +5,7 @@ import io.longlink.protocol.Frame;
 import io.longlink.protocol.SessionStatus;
 import io.longlink.protocol.TargetKind;
 import io.longlink.protocol.Ticker;
+import io.longlink.server.DevicePresence;
 import io.longlink.server.ServerConfig;
 import io.longlink.server.spi.ClusterStore;
 import io.netty.util.concurrent.EventExecutorGroup;
@@ -64,11 +65,82 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
   final LongAdder claims = new LongAdder();
   final LongAdder storeErrors = new LongAdder();
 
-  ClusterDirectory(ClusterStore store, LocalSessions sessions, ServerConfig config, Ticker ticker) {
+  private final java.time.Clock clock;
+  private final io.longlink.server.DeviceOptions deviceOptions;
+  private final PresenceEvents events;
+  private volatile ClusterStore.PresenceTotals presenceTotals = new ClusterStore.PresenceTotals(0, 0);
+
+  ClusterDirectory(ClusterStore store, LocalSessions sessions, ServerConfig config, Ticker ticker,
+      java.time.Clock clock) {
     this.store = store;
     this.ticker = ticker;
     this.sessions = sessions;
     this.retentionMillis = config.sessionRetention().toMillis();
+    this.clock = clock;
+    this.deviceOptions = config.devices();
+    this.events = new PresenceEvents(config.devices());
+    sessions.presence(new Devices.Listener() {
+      @Override
+      public void online(Devices.Device d, boolean wasOnline) {
+        DevicePresence p = PresenceEvents.of(d, nodeId);
+        store.online(p, presenceLeaseMillis()).whenComplete((fresh, err) -> {
+          if (err != null) {
+            unavailable(err); // the device's presence is missing until its next change
+          } else if (fresh) {
+            publish(PresenceEvents.Kind.ONLINE, p);
+          }
+        });
+      }
+
+      @Override
+      public void offline(Devices.Device d) {
+        DevicePresence p = PresenceEvents.of(d, nodeId);
+        store.offline(p.principal(), p.deviceId(), p.sessionId(), nodeId).whenComplete((was, err) -> {
+          if (err != null) {
+            unavailable(err); // left to the presence lease of this node
+          } else if (was) {
+            publish(PresenceEvents.Kind.OFFLINE, p);
+          }
+        });
+      }
+    });
+  }
+
+  private long presenceLeaseMillis() {
+    return deviceOptions.presenceLease().toMillis();
+  }
+
+  /** A presence event to the presence topic's subscribers on every node (none when events are off). */
+  private void publish(PresenceEvents.Kind kind, DevicePresence p) {
+    PresenceEvents.Event e = events.event(kind, p, clock.millis());
+    if (e != null) {
+      route(null, 0, "", TargetKind.TOPIC, e.topic(), e.payload()).whenComplete((n, err) -> {
+        if (err != null) {
+          log.warn("presence event {} of {} device {} not published: {}", kind, p.principal(), p.deviceId(),
+              unwrap(err).getMessage());
+        }
+      });
+    }
+  }
+
+  /** Renews this node's presence lease; the devices of nodes whose lease ran out go offline, one event each. */
+  private void renewPresence() {
+    store.renewPresence(nodeId, presenceLeaseMillis()).whenComplete((reaped, err) -> {
+      if (err != null) {
+        unavailable(err);
+        return;
+      }
+      for (DevicePresence p : reaped) {
+        log.info("device {} of {} offline: its node {} stopped renewing its presence", p.deviceId(), p.principal(),
+            p.node());
+        publish(PresenceEvents.Kind.OFFLINE, p);
+      }
+    });
+    store.presenceTotals().whenComplete((t, err) -> {
+      if (t != null) {
+        presenceTotals = t;
+      }
+    });
   }
 
   @Override
@@ -91,6 +163,8 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     loops.next().scheduleAtFixedRate(this::restoreDirty, 1, 1, TimeUnit.SECONDS);
     long renew = leaseMillis() / 3;
     loops.next().scheduleAtFixedRate(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
+    long presence = presenceLeaseMillis() / 3;
+    loops.next().scheduleAtFixedRate(this::renewPresence, 0, presence, TimeUnit.MILLISECONDS);
   }
 
   /** Renews the lease of every session this node holds attached (detached ones run out their retention). */
@@ -99,6 +173,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     sessions.store.forEach(s -> {
       if (s.shared != null && s.state() == Session.State.ATTACHED) {
         write(s, (cid, epoch) -> store.keepFor(cid, epoch, lease));
+        keepDevice(s, lease);
       }
       return true;
     });
@@ -120,16 +195,16 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
   // ---- handshake ----
 
   @Override
-  public CompletionStage<Found> find(String clientId, String resumeId, String subject, Executor loop) {
+  public CompletionStage<Found> find(String key, String resumeId, String subject, Executor loop) {
     SessionIds id = SessionIds.parse(resumeId);
     if (id == null) {
       return CompletableFuture.completedFuture(new Found.Gone());
     }
     claims.increment();
-    return store.claim(clientId, resumeId).handleAsync((snap, err) -> {
+    return store.claim(key, resumeId).handleAsync((snap, err) -> {
       if (err != null) {
         unavailable(err);
-        Session local = sessions.find(clientId, resumeId);
+        Session local = sessions.find(key, resumeId);
         if (local != null && local.shared != null) {
           markDirty(local); // this node holds it: resume from memory, write it back later
           return new Found.Resumable(local);
@@ -141,10 +216,10 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
         return new Found.Gone();
       }
       if (!snap.subject().equals(subject)) {
-        return new Found.Refused(ErrorCode.RESUME_REFUSED, "session " + resumeId + " of client " + clientId
-            + " belongs to another subject");
+        return new Found.Refused(ErrorCode.RESUME_REFUSED, "session " + resumeId + " of client "
+            + Session.clientIdOf(key) + " belongs to another subject");
       }
-      Session local = sessions.find(clientId, resumeId);
+      Session local = sessions.find(key, resumeId);
       if (local != null && local.shared != null && nodeId.equals(snap.previousOwner())
           && local.shared.epoch == snap.epoch() - 1) {
         synchronized (local) {
@@ -153,11 +228,12 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
         return new Found.Resumable(local);
       }
       if (local != null) {
-        after(sessions.end(local, null, true));
+        after(sessions.moved(local)); // an older copy: the store's is the session now
       }
-      Session s = Session.restored(clientId, id, snap, sessions.replayLimits);
+      Session s = Session.restored(key, id, snap, sessions.replayLimits);
       s.shared = new ClusterState(resumeId, snap.epoch(), snap.lastReceivedSeq());
       register(s);
+      keepDevice(s, leaseMillis());
       for (String topic : snap.topics()) {
         subscribeLocally(s, topic);
       }
@@ -171,9 +247,11 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
 
   @Override
   public CompletionStage<Session> create(Frame.Hello hello, String subject, Connection on) {
-    Session s = new Session(hello.clientId(), subject, SessionIds.next(), on, hello.attemptStamp());
+    Session s = new Session(Session.keyOf(hello.clientId(), hello.deviceId()), subject, SessionIds.next(), on,
+        hello.attemptStamp());
     s.shared = new ClusterState(s.id().toString(), 0, 0);
-    return store.create(hello.clientId(), s.id().toString(), subject).handle((created, err) -> {
+    keepDevice(s, leaseMillis());
+    return store.create(s.key, s.id().toString(), subject).handle((created, err) -> {
       if (err != null) {
         unavailable(err);
         markDirty(s); // runs on this node until the store is back
@@ -265,7 +343,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     synchronized (s) {
       epoch = s.shared.epoch;
     }
-    store.received(s.clientId, epoch, seq).whenComplete((v, err) -> {
+    store.received(s.key, epoch, seq).whenComplete((v, err) -> {
       if (settle(s, err)) {
         return;
       }
@@ -310,7 +388,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
   public void fromClient(Connection from, Session s, Frame.Data d, boolean route) {
     long seq = d.seq();
     CompletableFuture<?> effects = !route ? CompletableFuture.completedFuture(0)
-        : route(s, seq, s.clientId, d.targetKind(), d.target(), d.payload()).handle((n, err) -> {
+        : route(s, seq, s.clientId(), d.targetKind(), d.target(), d.payload()).handle((n, err) -> {
           if (err != null) {
             rejected.increment();
             Connection c = s.connection();
@@ -355,6 +433,11 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       return deliverTo(target, m, sender == null ? ClusterStore.Origin.NONE
           : new ClusterStore.Origin(sender.shared.clientOrigin.sessionId(), senderSeq));
     }
+    if (kind == TargetKind.USER) {
+      // A device session gets nothing by client id, so the sender's client origin is free for it.
+      return deliverToDevices(target, m, sender == null ? ClusterStore.Origin.NONE
+          : new ClusterStore.Origin(sender.shared.clientOrigin.sessionId(), senderSeq));
+    }
     // Topic: the local subscribers here, the other nodes' through their streams.
     ClusterStore.Origin origin = sender == null ? ClusterStore.Origin.NONE
         : new ClusterStore.Origin(sender.shared.topicOrigin.sessionId(), senderSeq);
@@ -368,11 +451,32 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     return local.thenCombine(remote, (a, b) -> a);
   }
 
+  /** A user's message: stored in the log of each of its device sessions, wherever they are. */
+  private CompletableFuture<Integer> deliverToDevices(String principal, ClusterStore.Message m,
+      ClusterStore.Origin origin) {
+    return store.devices(principal).toCompletableFuture().exceptionally(err -> {
+      unavailable(err);
+      throw new CompletionException(new IllegalStateException("cannot reach user " + principal
+          + ": the cluster store is unavailable (" + unavailableWhy + ")"));
+    }).thenCompose(keys -> {
+      if (keys.isEmpty()) {
+        sessions.undeliverable();
+        return CompletableFuture.completedFuture(0);
+      }
+      List<CompletableFuture<Integer>> all = new ArrayList<>(keys.size());
+      for (String key : keys) {
+        all.add(deliverTo(key, m, origin));
+      }
+      return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+          .thenApply(v -> all.stream().mapToInt(CompletableFuture::join).sum());
+    });
+  }
+
   private CompletableFuture<Integer> deliverToSubscribers(String topic, ClusterStore.Message m,
       ClusterStore.Origin origin) {
     List<CompletableFuture<Integer>> all = new ArrayList<>();
     for (Session s : sessions.topics.subscribers(topic)) {
-      all.add(deliverTo(s.clientId, m, origin));
+      all.add(deliverTo(s.key, m, origin));
     }
     return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
         .thenApply(v -> all.stream().mapToInt(CompletableFuture::join).sum());
@@ -445,7 +549,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       s.shared.catchingUp = true;
       from = s.lastSentSeq();
     }
-    store.entriesAfter(s.clientId, from, CATCH_UP_BATCH).whenComplete((entries, err) -> {
+    store.entriesAfter(s.key, from, CATCH_UP_BATCH).whenComplete((entries, err) -> {
       if (err != null) {
         unavailable(err);
       } else {
@@ -479,7 +583,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       cs.trimInFlight = true;
       epoch = cs.epoch;
     }
-    store.acknowledged(s.clientId, epoch, seq).whenComplete((v, err) -> {
+    store.acknowledged(s.key, epoch, seq).whenComplete((v, err) -> {
       if (settle(s, err)) {
         return;
       }
@@ -524,13 +628,25 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
 
   private void detached(Session s) {
     write(s, (cid, epoch) -> store.keepFor(cid, epoch, retentionMillis));
+    keepDevice(s, retentionMillis);
+  }
+
+  /** A device session stays on its principal's device list as long as its own lease or retention. */
+  private void keepDevice(Session s, long millis) {
+    if (s.isDevice()) {
+      store.keepDevice(s.subject, s.key, clock.millis(), Math.max(1, millis)).whenComplete((v, err) -> {
+        if (err != null) {
+          unavailable(err);
+        }
+      });
+    }
   }
 
   // ---- sessions ending ----
 
   @Override
   public void connectionLost(Session s, Connection c) {
-    if (!sessions.detach(s, c)) {
+    if (!sessions.detach(s, c, ticker.nanoTime())) {
       return;
     }
     if (!sessions.retains()) {
@@ -563,7 +679,10 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     synchronized (s) {
       epoch = s.shared.epoch;
     }
-    store.end(s.clientId, epoch).whenComplete((v, err) -> {
+    if (s.isDevice()) {
+      store.removeDevice(s.subject, s.key);
+    }
+    store.end(s.key, epoch).whenComplete((v, err) -> {
       if (err != null && !isFenced(err)) {
         unavailable(err);
         log.debug("{}: could not end it in the cluster store (it expires there): {}", s, err.toString());
@@ -583,7 +702,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       }
       epoch = s.shared.epoch;
     }
-    return w.to(s.clientId, epoch).toCompletableFuture().handle((v, err) -> {
+    return w.to(s.key, epoch).toCompletableFuture().handle((v, err) -> {
       settle(s, err);
       return null;
     });
@@ -628,7 +747,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     fenced.increment();
     Connection c = s.connection();
     log.debug("{} moved to another node; ending it here", s);
-    after(sessions.end(s, null, true));
+    after(sessions.moved(s));
     dirty.remove(s);
     if (c != null) {
       c.goAway(ErrorCode.REPLACED, "session " + s.id() + " moved to another node");
@@ -717,7 +836,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       snap = s.snapshot(s.shared.epoch);
       known = s.shared.storeSeqAtDirty;
     }
-    store.restore(s.clientId, s.id().toString(), snap.epoch(), known, snap).whenComplete((r, err) -> {
+    store.restore(s.key, s.id().toString(), snap.epoch(), known, snap).whenComplete((r, err) -> {
       if (isFenced(err)) {
         moved(s);
         return;
@@ -773,6 +892,59 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while publishing", e);
     }
+  }
+
+  // ---- devices ----
+
+  @Override
+  public CompletionStage<Admission> admitDevice(String principal, String key) {
+    return store.countDevices(principal, key).handle((count, err) -> {
+      if (err != null) {
+        unavailable(err); // the limit cannot be checked cluster-wide: count this node's sessions only
+        return Admission.decide(deviceOptions, principal, sessions.devices.count(principal, key), () -> {
+          Session s = sessions.devices.oldest(principal, key);
+          return s == null ? null : s.key;
+        });
+      }
+      return Admission.decide(deviceOptions, principal, count.others(), count::oldestKey);
+    });
+  }
+
+  @Override
+  public void endOldest(Admission.EndOldest e) {
+    if (sessions.get(e.key()) != null) {
+      SessionDirectory.super.endOldest(e); // held here: ended here, its device offline as any ending
+      return;
+    }
+    store.evict(e.key()).whenComplete((ended, err) -> {
+      if (err != null) {
+        unavailable(err);
+        return;
+      }
+      if (ended == null) {
+        return;
+      }
+      store.removeDevice(e.principal(), e.key());
+      String device = Session.deviceIdOf(e.key());
+      store.offline(e.principal(), device, ended.sessionId(), ended.owner()).whenComplete((was, err2) -> {
+        if (Boolean.TRUE.equals(was)) {
+          publish(PresenceEvents.Kind.OFFLINE, new DevicePresence(e.principal(), device, Session.clientIdOf(e.key()),
+              ended.sessionId(), ended.owner(), java.time.Instant.ofEpochMilli(clock.millis())));
+        }
+      });
+    });
+  }
+
+  @Override
+  public CompletionStage<List<DevicePresence>> presence(String principal) {
+    return store.presence(principal);
+  }
+
+  @Override
+  public PresenceCounts presenceCounts() {
+    long[] here = sessions.devices.onlineCounts();
+    ClusterStore.PresenceTotals t = presenceTotals;
+    return new PresenceCounts(here[0], here[1], t.sessions(), t.users());
   }
 
   @Override

@@ -50,9 +50,10 @@ final class Gateway {
     this.handshakeTimeoutNanos = config.handshakeTimeout().toNanos();
     this.heartbeatMinTenths = (int) Math.max(1, config.heartbeatMin().toMillis() / 100);
     this.heartbeatMaxTenths = (int) (config.heartbeatMax().toMillis() / 100);
-    LocalSessions sessions = new LocalSessions(config, counters);
-    this.directory = clusterStore == null ? new LocalDirectory(sessions, counters, ticker)
-        : new ClusterDirectory(clusterStore, sessions, config, ticker);
+    java.time.Clock clock = java.time.Clock.systemUTC(); // wall time only for presence's "since" and "at"
+    LocalSessions sessions = new LocalSessions(config, counters, clock);
+    this.directory = clusterStore == null ? new LocalDirectory(sessions, counters, ticker, config, clock)
+        : new ClusterDirectory(clusterStore, sessions, config, ticker, clock);
     this.handshake = new Handshake(config, authenticator, authorizer, directory, counters, ticker);
     this.requests = new RequestDispatcher(requestHandler, config.maxRequestsInFlight(), System::currentTimeMillis,
         sessions.store);

@@ -456,7 +456,7 @@ public final class GatewayNode implements AutoCloseable {
     if (c != null) {
       c.goAway(ErrorCode.KICKED, reason);
     }
-    log.info("session {} of client {} kicked: {}", sessionId, s.clientId, reason);
+    log.info("session {} of client {} kicked: {}", sessionId, s.clientId(), reason);
     return true;
   }
 

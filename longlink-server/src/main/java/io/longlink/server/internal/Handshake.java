@@ -144,7 +144,8 @@ final class Handshake {
       return;
     }
     counters.resumeAttempts.increment();
-    whenAnswered(c, directory.find(hello.clientId(), hello.resumeSessionId(), subject, c.loop()),
+    whenAnswered(c, directory.find(Session.keyOf(hello.clientId(), hello.deviceId()), hello.resumeSessionId(), subject,
+        c.loop()),
         found -> onFound(c, hello, subject, found));
   }
 
@@ -188,7 +189,7 @@ final class Handshake {
    * session kept for a resume with a valid token.
    */
   void onRefresh(Party c, Session s, String token) {
-    verdict(c, s.clientId, token).thenAccept(v -> c.execute(() -> {
+    verdict(c, s.clientId(), token).thenAccept(v -> c.execute(() -> {
       if (!c.isOpen()) {
         return;
       }
@@ -198,12 +199,12 @@ final class Handshake {
       }
       if (!r.accepted()) {
         counters.refreshesFailed.increment();
-        Lifecycle.authFailed(s.clientId, c.remote(), "refresh: " + r.reason());
+        Lifecycle.authFailed(s.clientId(), c.remote(), "refresh: " + r.reason());
         c.refuse(ErrorCode.AUTH_FAILED, "fresh token refused");
         return;
       }
       counters.refreshes.increment();
-      c.authenticated(connectionAuth(s.clientId, r));
+      c.authenticated(connectionAuth(s.clientId(), r));
       log.debug("{}: token refreshed", c);
     }));
   }
@@ -245,7 +246,7 @@ final class Handshake {
     counters.resumed.increment();
     c.open(s, welcome(hello, s, SessionStatus.RESUMED, r.lastReceivedSeq(), 0), hello.lastReceivedSeq());
     counters.handshakesOk.get(SessionStatus.RESUMED).increment();
-    Lifecycle.resumed(s.clientId, s.id(), c.remote(), s.bufferedMessages());
+    Lifecycle.resumed(s.clientId(), s.id(), c.remote(), s.bufferedMessages());
     if (r.previous() != null && r.previous() != c) {
       // The usual case after a NAT expiry or silent partition: the old connection looks alive.
       r.previous().goAway(ErrorCode.REPLACED, "session " + s.id() + " resumed on another connection");
@@ -264,6 +265,29 @@ final class Handshake {
   }
 
   private void login(Party c, Frame.Hello hello, String subject, SessionStatus status, long lost) {
+    if (hello.deviceId().isEmpty()) {
+      create(c, hello, subject, status, lost);
+      return;
+    }
+    whenAnswered(c, directory.admitDevice(subject, Session.keyOf(hello.clientId(), hello.deviceId())), a -> {
+      switch (a) {
+        case SessionDirectory.Admission.Admitted ok -> create(c, hello, subject, status, lost);
+        case SessionDirectory.Admission.Refused r -> {
+          counters.limitHits.get(Limits.Limit.SESSIONS_PER_USER).increment();
+          log.debug("{}: device {} of {} refused: {}", c, hello.deviceId(), subject, r.reason());
+          c.refuse(ErrorCode.LIMIT_EXCEEDED, Connection.truncate(r.reason()));
+        }
+        case SessionDirectory.Admission.EndOldest e -> {
+          counters.limitHits.get(Limits.Limit.SESSIONS_PER_USER).increment();
+          log.debug("{}: device {} of {} ends the user's oldest session", c, hello.deviceId(), subject);
+          directory.endOldest(e);
+          create(c, hello, subject, status, lost);
+        }
+      }
+    });
+  }
+
+  private void create(Party c, Frame.Hello hello, String subject, SessionStatus status, long lost) {
     whenAnswered(c, directory.create(hello, subject, c), s -> loggedIn(c, s, hello, status, lost),
         s -> directory.end(s, null, true)); // the connection went away meanwhile: nobody holds the session
   }

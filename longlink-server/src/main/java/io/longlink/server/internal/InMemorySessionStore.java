@@ -33,7 +33,7 @@ final class InMemorySessionStore implements SessionStore {
 
   @Override
   public Session register(Session session) {
-    return byClientId.put(session.clientId, session);
+    return byClientId.put(session.key, session);
   }
 
   @Override
@@ -82,7 +82,7 @@ final class InMemorySessionStore implements SessionStore {
 
   @Override
   public void remove(Session session) {
-    byClientId.remove(session.clientId, session);
+    byClientId.remove(session.key, session);
     attached(session);
   }
 

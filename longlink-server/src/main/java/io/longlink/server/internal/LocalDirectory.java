@@ -23,10 +23,68 @@ final class LocalDirectory implements SessionDirectory {
   private final SenderBackpressure backpressure;
   private final Ticker ticker;
 
-  LocalDirectory(LocalSessions sessions, NodeCounters counters, Ticker ticker) {
+  private final PresenceEvents events;
+  private final java.time.Clock clock;
+  private final io.longlink.server.DeviceOptions deviceOptions;
+  private volatile String nodeId = "";
+
+  LocalDirectory(LocalSessions sessions, NodeCounters counters, Ticker ticker, io.longlink.server.ServerConfig config,
+      java.time.Clock clock) {
     this.sessions = sessions;
     this.backpressure = new SenderBackpressure(sessions.replayLimits, counters.senderPauses);
     this.ticker = ticker;
+    this.clock = clock;
+    this.deviceOptions = config.devices();
+    this.events = new PresenceEvents(config.devices());
+    sessions.presence(new Devices.Listener() {
+      @Override
+      public void online(Devices.Device d, boolean wasOnline) {
+        if (!wasOnline) {
+          publish(PresenceEvents.Kind.ONLINE, d);
+        }
+      }
+
+      @Override
+      public void offline(Devices.Device d) {
+        publish(PresenceEvents.Kind.OFFLINE, d);
+      }
+    });
+  }
+
+  private void publish(PresenceEvents.Kind kind, Devices.Device d) {
+    PresenceEvents.Event e = events.event(kind, PresenceEvents.of(d, nodeId), clock.millis());
+    if (e != null) {
+      sessions.deliver("", TargetKind.TOPIC, e.topic(), e.payload());
+    }
+  }
+
+  @Override
+  public CompletionStage<Admission> admitDevice(String principal, String key) {
+    return CompletableFuture.completedFuture(
+        Admission.decide(deviceOptions, principal, sessions.devices.count(principal, key),
+            () -> oldestKey(principal, key)));
+  }
+
+  private String oldestKey(String principal, String key) {
+    Session s = sessions.devices.oldest(principal, key);
+    return s == null ? null : s.key;
+  }
+
+  @Override
+  public CompletionStage<java.util.List<io.longlink.server.DevicePresence>> presence(String principal) {
+    java.util.List<io.longlink.server.DevicePresence> out = new java.util.ArrayList<>();
+    for (Devices.Device d : sessions.devices.of(principal)) {
+      if (d.online()) {
+        out.add(PresenceEvents.of(d, nodeId));
+      }
+    }
+    return CompletableFuture.completedFuture(out);
+  }
+
+  @Override
+  public PresenceCounts presenceCounts() {
+    long[] here = sessions.devices.onlineCounts();
+    return new PresenceCounts(here[0], here[1], here[0], here[1]);
   }
 
   @Override
@@ -35,16 +93,16 @@ final class LocalDirectory implements SessionDirectory {
   }
 
   @Override
-  public CompletionStage<Found> find(String clientId, String sessionId, String subject, Executor loop) {
-    Session old = sessions.find(clientId, sessionId);
+  public CompletionStage<Found> find(String key, String sessionId, String subject, Executor loop) {
+    Session old = sessions.find(key, sessionId);
     if (old == null) {
       return CompletableFuture.completedFuture(new Found.Gone());
     }
     if (!old.subject.equals(subject)) {
-      log.warn("client {} (subject {}) tried to resume {}, owned by subject {}; refused", clientId, subject, old,
-          old.subject);
+      log.warn("client {} (subject {}) tried to resume {}, owned by subject {}; refused", Session.clientIdOf(key),
+          subject, old, old.subject);
       return CompletableFuture.completedFuture(new Found.Refused(ErrorCode.RESUME_REFUSED,
-          "session " + sessionId + " of client " + clientId + " belongs to another subject"));
+          "session " + sessionId + " of client " + Session.clientIdOf(key) + " belongs to another subject"));
     }
     return CompletableFuture.completedFuture(new Found.Resumable(old));
   }
@@ -52,7 +110,8 @@ final class LocalDirectory implements SessionDirectory {
   @Override
   public CompletionStage<Session> create(Frame.Hello hello, String subject, Connection on) {
     return CompletableFuture.completedFuture(
-        new Session(hello.clientId(), subject, SessionIds.next(), on, hello.attemptStamp()));
+        new Session(Session.keyOf(hello.clientId(), hello.deviceId()), subject, SessionIds.next(), on,
+            hello.attemptStamp()));
   }
 
   @Override
@@ -65,11 +124,11 @@ final class LocalDirectory implements SessionDirectory {
     if (!route) {
       return;
     }
-    if (d.targetKind() != TargetKind.CLIENT) {
-      sessions.deliver(s.clientId, d.targetKind(), d.target(), d.payload());
+    if (d.targetKind() != TargetKind.CLIENT) { // a topic's subscribers, a user's devices: no sender backpressure
+      sessions.deliver(s.clientId(), d.targetKind(), d.target(), d.payload());
       return;
     }
-    Session to = sessions.offerToClient(s.clientId, d.target(), d.payload());
+    Session to = sessions.offerToClient(s.clientId(), d.target(), d.payload());
     if (to != null) {
       backpressure.sent(from, to);
     }
@@ -106,7 +165,7 @@ final class LocalDirectory implements SessionDirectory {
 
   @Override
   public void connectionLost(Session s, Connection c) {
-    if (!sessions.detach(s, c)) {
+    if (!sessions.detach(s, c, ticker.nanoTime())) {
       return;
     }
     if (!sessions.retains()) {
@@ -136,7 +195,7 @@ final class LocalDirectory implements SessionDirectory {
 
   @Override
   public void start(String nodeId, EventExecutorGroup loops) {
-    // nothing shared to join
+    this.nodeId = nodeId; // nothing shared to join
   }
 
   @Override

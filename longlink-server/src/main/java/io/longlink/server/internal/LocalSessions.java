@@ -25,21 +25,43 @@ final class LocalSessions {
 
   final SessionStore store;
   final TopicRegistry topics = new TopicRegistry();
+  /** The device sessions (protocol version 3) by principal, and their presence here. */
+  final Devices devices;
   final Session.ReplayLimits replayLimits;
   private final NodeCounters counters;
   private final long retentionMillis;
   private final AtomicLong probes = new AtomicLong();
+  private final java.time.Clock clock;
+  /** Where device presence changes go; set once by the directory. */
+  private volatile Devices.Listener presence;
 
   /** A session that ended here, and the topics it left without a subscriber on this node. */
   record Ended(Session session, List<String> topicsLeftEmpty) {}
 
-  LocalSessions(ServerConfig config, NodeCounters counters) {
+  LocalSessions(ServerConfig config, NodeCounters counters, java.time.Clock clock) {
     this.counters = counters;
+    this.clock = clock;
+    this.devices = new Devices(config.devices().presenceGrace().toNanos(), new Devices.Listener() {
+      @Override
+      public void online(Devices.Device d, boolean wasOnline) {
+        presence.online(d, wasOnline);
+      }
+
+      @Override
+      public void offline(Devices.Device d) {
+        presence.offline(d);
+      }
+    });
     this.retentionMillis = config.sessionRetention().toMillis();
     this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
         config.maxDetachedBytes());
     this.replayLimits = new Session.ReplayLimits(config.replayBufferMessages(), config.replayBufferBytes(),
         config.slowConsumerPolicy() == ServerConfig.SlowConsumerPolicy.DROP_OLDEST);
+  }
+
+  /** The directory's handler of presence changes; called once, before the node starts. */
+  void presence(Devices.Listener listener) {
+    this.presence = listener;
   }
 
   /** True if sessions are kept for resume at all ({@code --session-retention} above zero). */
@@ -55,13 +77,16 @@ final class LocalSessions {
    */
   Ended register(Session s) {
     Session old = store.register(s);
+    if (s.isDevice()) {
+      devices.add(s, clock.millis()); // before the replaced one ends: the device stays online
+    }
     if (old == null || old == s) {
       return null;
     }
     Connection oldConnection = old.connection();
     Ended ended = end(old, null, true);
     if (oldConnection != null) {
-      oldConnection.goAway(ErrorCode.REPLACED, "client " + s.clientId + " logged in on another connection");
+      oldConnection.goAway(ErrorCode.REPLACED, "client " + s.clientId() + " logged in on another connection");
     }
     return ended;
   }
@@ -73,11 +98,23 @@ final class LocalSessions {
    * @return what ended, or {@code null} if nothing did
    */
   Ended end(Session s, Connection unless, boolean force) {
+    return end(s, unless, force, false);
+  }
+
+  /** Ends {@code s} here because another node holds it now: unlike {@link #end}, its device stays online. */
+  Ended moved(Session s) {
+    return end(s, null, true, true);
+  }
+
+  private Ended end(Session s, Connection unless, boolean force, boolean moved) {
     Set<String> topicsOf = s.end(unless, force, replayLimits);
     if (topicsOf == null) {
       return null;
     }
     store.remove(s);
+    if (s.isDevice()) {
+      devices.remove(s, moved);
+    }
     List<String> empty = List.of();
     for (String topic : topicsOf) {
       topics.unsubscribe(topic, s);
@@ -92,11 +129,14 @@ final class LocalSessions {
   }
 
   /** {@code c} dropped; true if it held {@code s}, which is now DETACHED (and holds no empty buffer). */
-  boolean detach(Session s, Connection c) {
+  boolean detach(Session s, Connection c, long nowNanos) {
     if (!s.detach(c)) {
       return false; // already resumed elsewhere, or ended
     }
-    Lifecycle.detached(s.clientId, s.id());
+    if (s.isDevice()) {
+      devices.detached(s, nowNanos);
+    }
+    Lifecycle.detached(s.clientId(), s.id());
     s.releaseIdleBuffer();
     return true;
   }
@@ -138,9 +178,32 @@ final class LocalSessions {
 
   /** Delivers a message to a client's session or a topic's subscribers on this node; how many took it. */
   int deliver(String from, TargetKind kind, String target, byte[] payload) {
-    if (kind == TargetKind.CLIENT) {
-      return offerToClient(from, target, payload) != null ? 1 : 0;
+    return switch (kind) {
+      case CLIENT -> offerToClient(from, target, payload) != null ? 1 : 0;
+      case TOPIC -> toSubscribers(from, target, payload);
+      case USER -> toDevices(from, target, payload);
+    };
+  }
+
+  /** Hands a message to every device session of {@code principal} here, each in its own sequence; how many took it. */
+  int toDevices(String from, String principal, byte[] payload) {
+    Devices.Device[] ds = devices.of(principal);
+    if (ds.length == 0) {
+      undeliverable();
+      return 0;
     }
+    Outgoing message = new Outgoing(from, TargetKind.USER, principal, payload, ds.length > 1);
+    int n = 0;
+    for (Devices.Device d : ds) {
+      if (d.session.offer(message, replayLimits)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private int toSubscribers(String from, String target, byte[] payload) {
+    TargetKind kind = TargetKind.TOPIC;
     int n = 0;
     Outgoing message = null; // encoded once for all subscribers
     Set<Session> subscribers = topics.subscribers(target);
@@ -183,6 +246,6 @@ final class LocalSessions {
 
   /** Visits the sessions until {@code visitor} returns false; readiness probes are not visited. */
   void forEachClient(Predicate<Session> visitor) {
-    store.forEach(s -> s.clientId.startsWith(PROBE_PREFIX) || visitor.test(s));
+    store.forEach(s -> s.key.startsWith(PROBE_PREFIX) || visitor.test(s));
   }
 }

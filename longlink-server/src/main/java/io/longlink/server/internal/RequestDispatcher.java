@@ -89,7 +89,7 @@ final class RequestDispatcher {
         forward(from, session, r, mine);
         return;
       }
-      RequestHandler.Request request = new RequestHandler.Request(session.clientId, session.id().toString(),
+      RequestHandler.Request request = new RequestHandler.Request(session.clientId(), session.id().toString(),
           r.requestId(), Instant.ofEpochMilli(r.deadline()), r.payload());
       try {
         mine.put(r.requestId(), executor().submit(() -> run(from, mine, request)));
@@ -113,7 +113,7 @@ final class RequestDispatcher {
     forwards.put(fw.id(), fw);
     forwardedTo.computeIfAbsent(to, c -> ConcurrentHashMap.newKeySet()).add(fw.id());
     forwarded.increment();
-    to.sendIfOpen(new Frame.Request(fw.id(), r.deadline(), "", session.clientId, r.payload()));
+    to.sendIfOpen(new Frame.Request(fw.id(), r.deadline(), "", session.clientId(), r.payload()));
   }
 
   /** An asked client answered on {@code from}. Any thread. */

@@ -594,11 +594,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   }
 
   private void onData(Frame.Data d) {
-    Authorizer.Action action = d.targetKind() == io.longlink.protocol.TargetKind.CLIENT ? Authorizer.Action.SEND
-        : Authorizer.Action.PUBLISH;
+    // Sending to a user is sending to its principal's name: the SEND rules decide (clientId = sub by default).
+    Authorizer.Action action = switch (d.targetKind()) {
+      case CLIENT, USER -> Authorizer.Action.SEND;
+      case TOPIC -> Authorizer.Action.PUBLISH;
+    };
     if (!allows(action, d.target())) {
-      forbidden(d.seq(), (action == Authorizer.Action.SEND ? "may not send to client " : "may not publish to topic ")
-          + d.target());
+      forbidden(d.seq(), switch (d.targetKind()) {
+        case CLIENT -> "may not send to client ";
+        case USER -> "may not send to user ";
+        case TOPIC -> "may not publish to topic ";
+      } + d.target());
       gateway().directory.fromClient(this, session, d, false); // accepted, not routed: acknowledged in order
       return;
     }
@@ -607,7 +613,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     if (handler != MessageHandler.routeAll()) { // the default needs no InboundMessage per message
       try {
         route = handler.onMessage(
-            new InboundMessage(session.clientId, session.id().toString(), d.targetKind(), d.target(), d.payload()));
+            new InboundMessage(session.clientId(), session.id().toString(), d.targetKind(), d.target(), d.payload()));
       } catch (RuntimeException e) {
         log.warn("{}: message handler failed on message {}; not routed", this, d.seq(), e);
         route = false;
@@ -823,7 +829,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   private void goAwaySent(Frame.GoAway g) {
     Session s = session;
-    Lifecycle.goAwaySent(s == null ? null : s.clientId, s == null ? null : s.id(), remote(), g.code().name(),
+    Lifecycle.goAwaySent(s == null ? null : s.clientId(), s == null ? null : s.id(), remote(), g.code().name(),
         g.reconnectDelayMs());
   }
 
@@ -887,7 +893,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
           break;
         }
         long silentMs = deadPeerTimeoutNanos() / 1_000_000;
-        Lifecycle.heartbeatMissed(session.clientId, session.id(), remote(), silentMs);
+        Lifecycle.heartbeatMissed(session.clientId(), session.id(), remote(), silentMs);
         fail(ErrorCode.HEARTBEAT_TIMEOUT, "nothing received for " + silentMs + " ms (expected: a frame at least every "
             + silentMs / gateway().config.heartbeatMisses() + " ms)");
         break;
@@ -934,7 +940,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     if (Lifecycle.closedWanted()) {
       Session s = session;
       long durationMs = (gateway().ticker.nanoTime() - gateway().startNanos) / 1_000_000 - acceptedAtTenth * 100L;
-      Lifecycle.closed(s == null ? null : s.clientId, s == null ? null : s.id(), peerAddress,
+      Lifecycle.closed(s == null ? null : s.clientId(), s == null ? null : s.id(), peerAddress,
           (closeReason < 0 ? CloseReason.OTHER : CloseReason.values()[closeReason]).label(), durationMs);
     }
     releaseCumulation();
@@ -992,6 +998,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   public String toString() {
     String remote = ctx == null ? "?" : String.valueOf(remote());
     Session s = session;
-    return s == null ? "connection " + remote : "connection " + remote + " client " + s.clientId + " session " + s.id();
+    return s == null ? "connection " + remote : "connection " + remote + " client " + s.clientId() + " session " + s.id();
   }
 }

@@ -34,7 +34,13 @@ final class Session {
     GAP
   }
 
-  final String clientId;
+  /**
+   * What the node finds the session by: the client id, or for a device (protocol version 3) the
+   * client id, {@link #DEVICE_SEPARATOR} and the device id. No client id contains the separator (a
+   * control character), so a device's key is never a client id another client could send to or log
+   * in with. One string, not a device field: an idle session stays at 80 bytes.
+   */
+  final String key;
   final String subject;
   /** The 128-bit session id, inline: an id object would cost a header and a reference more. */
   private final long idHi;
@@ -85,8 +91,35 @@ final class Session {
     }
   }
 
-  Session(String clientId, String subject, SessionIds id, Connection connection, long attemptStamp) {
-    this.clientId = clientId;
+  static final char DEVICE_SEPARATOR = '\u001f';
+
+  /** The key of the session of {@code clientId} on device {@code deviceId} (empty: no device). */
+  static String keyOf(String clientId, String deviceId) {
+    return deviceId.isEmpty() ? clientId : clientId + DEVICE_SEPARATOR + deviceId;
+  }
+
+  /** Whether {@code key} names a device's session. */
+  static boolean isDeviceKey(String key) {
+    return key.indexOf(DEVICE_SEPARATOR) >= 0;
+  }
+
+  /** The client id in {@code key}. */
+  static String clientIdOf(String key) {
+    int i = key.indexOf(DEVICE_SEPARATOR);
+    return i < 0 ? key : key.substring(0, i);
+  }
+
+  /** The device id in {@code key}; empty if none. */
+  static String deviceIdOf(String key) {
+    int i = key.indexOf(DEVICE_SEPARATOR);
+    return i < 0 ? "" : key.substring(i + 1);
+  }
+
+  /**
+   * Session {@code key} (see {@link #key}) of principal {@code subject}.
+   */
+  Session(String key, String subject, SessionIds id, Connection connection, long attemptStamp) {
+    this.key = key;
     this.subject = subject;
     this.idHi = id.hi();
     this.idLo = id.lo();
@@ -98,8 +131,8 @@ final class Session {
    * A session taken over from the cluster store (another node owned it, or this one before a
    * restart): detached until the resuming connection attaches it.
    */
-  static Session restored(String clientId, SessionIds id, ClusterStore.Snapshot from, ReplayLimits limits) {
-    Session s = new Session(clientId, from.subject(), id, null, 0);
+  static Session restored(String key, SessionIds id, ClusterStore.Snapshot from, ReplayLimits limits) {
+    Session s = new Session(key, from.subject(), id, null, 0);
     s.state = State.DETACHED;
     s.lastSentSeq = from.entries().isEmpty() ? from.lastSentSeq() : from.entries().get(0).seq() - 1;
     s.lastReceivedSeq = from.lastReceivedSeq();
@@ -475,17 +508,37 @@ final class Session {
     SessionInfo partial;
     synchronized (this) {
       c = connection;
-      partial = new SessionInfo(clientId, id().toString(), subject, state.name(), null,
+      partial = new SessionInfo(clientId(), deviceId(), id().toString(), subject, state.name(), null,
           outbound == null ? 0 : outbound.size(), outbound == null ? 0 : outbound.bytes(), lastSentSeq,
           lastReceivedSeq, topics == null ? 0 : topics.size());
     }
-    return c == null ? partial : new SessionInfo(partial.clientId(), partial.sessionId(), partial.subject(),
+    return c == null ? partial : new SessionInfo(partial.clientId(), partial.deviceId(), partial.sessionId(),
+        partial.subject(),
         partial.state(), c.link(), partial.bufferedMessages(), partial.bufferedBytes(), partial.lastSentSeq(),
         partial.lastReceivedSeq(), partial.topics());
   }
 
   @Override
   public String toString() {
-    return "session " + id() + " (client " + clientId + ")";
+    return "session " + id() + " (client " + clientId() + (isDevice() ? ", device " + deviceId() : "") + ")";
+  }
+
+  /**
+   * The client id (the sender of what it sends). Without a device, the key itself; a device's
+   * client id is cut from its key on each call, which costs a device's messages one small string
+   * each rather than every idle session a field.
+   */
+  String clientId() {
+    return clientIdOf(key);
+  }
+
+  /** The device id; empty for a session without one. */
+  String deviceId() {
+    return deviceIdOf(key);
+  }
+
+  /** Whether the session is one of its principal's devices (reachable with the USER target kind). */
+  boolean isDevice() {
+    return isDeviceKey(key);
   }
 }

@@ -50,13 +50,14 @@ sealed interface SessionDirectory permits LocalDirectory, ClusterDirectory {
   // ---- handshake ----
 
   /**
-   * What a HELLO asking to resume {@code sessionId} of {@code clientId} (authenticated as {@code
+   * What a HELLO asking to resume {@code sessionId} of session key {@code key} (the client id, with
+   * its device id if any: {@link Session#keyOf}), authenticated as {@code
    * subject}) finds. A {@link Found.Resumable} session is then resumed on the connection's loop, if
    * its buffers and the client's counters allow (else the client gets a new session, LOST). An answer
    * that needs the store is worked out on {@code loop} (the connection's event loop), so the session
    * it registers and the resume that follows see one order.
    */
-  CompletionStage<Found> find(String clientId, String sessionId, String subject, Executor loop);
+  CompletionStage<Found> find(String key, String sessionId, String subject, Executor loop);
 
   /** What {@link #find} found. */
   sealed interface Found {
@@ -87,10 +88,74 @@ sealed interface SessionDirectory permits LocalDirectory, ClusterDirectory {
    */
   void register(Session s);
 
-  /** {@code s} was resumed on a connection: no longer subject to retention. */
+  /** {@code s} was resumed on a connection: no longer subject to retention (and online again, for a device). */
   default void resumed(Session s) {
     sessions().store.attached(s);
+    if (s.isDevice()) {
+      sessions().devices.resumed(s);
+    }
   }
+
+  // ---- devices (protocol version 3) ----
+
+  /**
+   * Whether a new device session {@code key} of {@code principal} may log in under the per-user
+   * session limit, counting the principal's other device sessions (cluster-wide in a cluster).
+   */
+  CompletionStage<Admission> admitDevice(String principal, String key);
+
+  /** What {@link #admitDevice} decided. */
+  sealed interface Admission {
+    /** Under the limit. */
+    record Admitted() implements Admission {}
+
+    /** At the limit, policy REFUSE_NEWEST: the login gets LIMIT_EXCEEDED. */
+    record Refused(String reason) implements Admission {}
+
+    /** At the limit, policy END_OLDEST: {@code principal}'s session {@code key} ends first. */
+    record EndOldest(String principal, String key) implements Admission {}
+
+    /**
+     * The decision for a login of {@code principal} that finds {@code others} device sessions of it,
+     * the oldest of them {@code oldestKey} (asked only when needed; empty or null: none).
+     */
+    static Admission decide(io.longlink.server.DeviceOptions o, String principal, int others,
+        java.util.function.Supplier<String> oldestKey) {
+      if (others < o.maxSessionsPerUser()) {
+        return new Admitted();
+      }
+      if (o.limitPolicy() == io.longlink.server.DeviceOptions.LimitPolicy.REFUSE_NEWEST) {
+        return new Refused("user has " + others + " sessions (limit: " + o.maxSessionsPerUser() + ")");
+      }
+      String key = oldestKey.get();
+      return key == null || key.isEmpty() ? new Admitted() : new EndOldest(principal, key);
+    }
+  }
+
+  /**
+   * Ends the user's oldest session to make room (END_OLDEST): its connection gets GOAWAY REPLACED,
+   * its device goes offline.
+   */
+  default void endOldest(Admission.EndOldest e) {
+    Session s = sessions().get(e.key());
+    if (s == null) {
+      return;
+    }
+    Connection c = s.connection();
+    end(s, null, true);
+    if (c != null) {
+      c.goAway(ErrorCode.REPLACED, "the user's newest device logged in past the session limit");
+    }
+  }
+
+  /** The online devices of {@code principal} (cluster-wide in a cluster). */
+  CompletionStage<java.util.List<io.longlink.server.DevicePresence>> presence(String principal);
+
+  /** Online device sessions and users: on this node, and cluster-wide (the same on a single node). */
+  PresenceCounts presenceCounts();
+
+  /** {@link #presenceCounts()}'s answer; cluster-wide figures are at most a presence lease old. */
+  record PresenceCounts(long nodeSessions, long nodeUsers, long clusterSessions, long clusterUsers) {}
 
   // ---- a logged-in client's frames (its connection's event loop) ----
 
@@ -129,6 +194,7 @@ sealed interface SessionDirectory permits LocalDirectory, ClusterDirectory {
 
   /** Ends the detached sessions whose retention ran out at {@code nowNanos}. Called periodically. */
   default void expireDetached(long nowNanos) {
+    sessions().devices.sweep(nowNanos);
     for (Session s : sessions().expire(nowNanos)) {
       end(s, null, false);
     }

@@ -1,6 +1,7 @@
 package io.longlink.server.spi;
 
 import io.longlink.protocol.TargetKind;
+import io.longlink.server.DevicePresence;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
@@ -138,6 +139,69 @@ public interface ClusterStore extends AutoCloseable {
 
   /** What {@link #restore} did. */
   record Restored(long epoch, List<Entry> renumbered) {}
+
+  // ---- devices and presence (protocol version 3) ----
+  //
+  // A device session's key is its client id, U+001F and its device id (no client id contains the
+  // separator). A principal's device list and the cluster's presence are kept apart from the
+  // sessions' keys: they are found by principal, not by session.
+
+  /** The keys of {@code principal}'s device sessions (live or kept for resume) whose listing has not run out. */
+  CompletionStage<List<String>> devices(String principal);
+
+  /** {@code principal}'s listed device sessions other than {@code key}: how many, and the one listed first. */
+  CompletionStage<DeviceCount> countDevices(String principal, String key);
+
+  /** What {@link #countDevices} found; {@code oldestKey} empty when there are none. */
+  record DeviceCount(int others, String oldestKey) {}
+
+  /**
+   * Lists device session {@code key} of {@code principal} for {@code millis} more (adding it, as of
+   * {@code sinceMillis}, if new): renewed with the session's own lease and retention.
+   */
+  CompletionStage<Void> keepDevice(String principal, String key, long sinceMillis, long millis);
+
+  /** The device session ended: no longer listed. */
+  CompletionStage<Void> removeDevice(String principal, String key);
+
+  /**
+   * Ends session {@code key} wherever it is (its owner is told it moved, and lets go of it): the
+   * per-user limit making room. Completes with what ended, or {@code null} if there was none.
+   */
+  CompletionStage<Evicted> evict(String key);
+
+  /** What {@link #evict} ended: the session and the node that held it. */
+  record Evicted(String sessionId, String owner) {}
+
+  /**
+   * Device {@code p} is online on {@code p.node()} (replacing what the cluster had for that device:
+   * another session, or the same one on the node it came from). Also renews that node's presence
+   * lease. Completes with true if the device was not online anywhere before: an online event is due.
+   */
+  CompletionStage<Boolean> online(DevicePresence p, long leaseMillis);
+
+  /**
+   * Device {@code deviceId} of {@code principal} is offline, if the cluster still has it as session
+   * {@code sessionId} on {@code node}. Completes with true if it did: an offline event is due (exactly
+   * one caller gets true per online).
+   */
+  CompletionStage<Boolean> offline(String principal, String deviceId, String sessionId, String node);
+
+  /** The online devices of {@code principal}, on any node. */
+  CompletionStage<List<DevicePresence>> presence(String principal);
+
+  /**
+   * Renews {@code nodeId}'s presence lease for {@code leaseMillis}, and takes the presence of every
+   * node whose lease ran out (killed, partitioned): those devices are offline from now on, and only
+   * one caller gets each. Completes with them.
+   */
+  CompletionStage<List<DevicePresence>> renewPresence(String nodeId, long leaseMillis);
+
+  /** Online device sessions and users, cluster-wide. */
+  CompletionStage<PresenceTotals> presenceTotals();
+
+  /** What {@link #presenceTotals} counted. */
+  record PresenceTotals(long sessions, long users) {}
 
   @Override
   void close();
