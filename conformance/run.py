@@ -604,9 +604,9 @@ def _(t, o):
 @case("error-unsupported-version")
 def _(t, o):
     s = t.raw()
-    s.send(hello(uid(t, "v"), version=3))
+    s.send(hello(uid(t, "v"), version=4))
     f = expect_error(s, "UNSUPPORTED_VERSION")
-    check("1" in f["message"] and "2" in f["message"], f"message names the versions spoken: {f['message']!r}")
+    check("1" in f["message"] and "3" in f["message"], f"message names the versions spoken: {f['message']!r}")
 
 
 @case("error-unknown-frame-type")

@@ -81,7 +81,16 @@ final class ClientCommand implements Callable<Integer> {
 
     @Option(names = "--topic", paramLabel = "TOPIC", description = "Send to this topic.")
     String topic;
+
+    @Option(names = "--to-user", paramLabel = "PRINCIPAL",
+        description = "Send to every device of this user (sessions that logged in with --device).")
+    String user;
   }
+
+  @Option(names = "--device", paramLabel = "ID",
+      description = "Log in as this device of its user (protocol version 3): kept beside the user's other devices, "
+          + "reached by --to-user, shown in presence.")
+  String device;
 
   @ArgGroup(exclusive = true)
   Target target;
@@ -122,7 +131,7 @@ final class ClientCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     if (send != null && target == null) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--send needs --to ID or --topic TOPIC");
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--send needs --to ID, --topic TOPIC or --to-user PRINCIPAL");
     }
     if (sendCount != null && (sendCount < 1 || send == null)) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--send-count needs --send and N >= 1");
@@ -165,6 +174,9 @@ final class ClientCommand implements Callable<Integer> {
       builder.fallback(fallback.fallback());
     }
     builder.connectTimeout(connectTimeout);
+    if (device != null) {
+      builder.deviceId(device);
+    }
     LonglinkClient client = builder
         .endpoint(HostPort.parse(server, "--server"))
         .clientId(id)
@@ -275,7 +287,7 @@ final class ClientCommand implements Callable<Integer> {
 
   private int interactive(LonglinkClient client, CompletableFuture<Throwable> lost, PrintWriter err) throws Exception {
     if (target == null) {
-      err.println("[longlink] receiving only (give --to or --topic to send typed lines); Ctrl-D to quit");
+      err.println("[longlink] receiving only (give --to, --topic or --to-user to send typed lines); Ctrl-D to quit");
     }
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     for (String line; (line = in.readLine()) != null && !lost.isDone(); ) {
@@ -292,7 +304,8 @@ final class ClientCommand implements Callable<Integer> {
   }
 
   private Destination destination() {
-    return target.to != null ? Destination.client(target.to) : Destination.topic(target.topic);
+    return target.to != null ? Destination.client(target.to)
+        : target.topic != null ? Destination.topic(target.topic) : Destination.user(target.user);
   }
 
   private static void await(CompletableFuture<?> f, long deadline) throws Exception {
@@ -301,7 +314,11 @@ final class ClientCommand implements Callable<Integer> {
 
   static String toJson(ReceivedMessage m) {
     StringBuilder b = new StringBuilder("{\"from\":").append(Json.quote(m.from()))
-        .append(m.targetKind() == TargetKind.CLIENT ? ",\"to\":" : ",\"topic\":").append(Json.quote(m.target()))
+        .append(switch (m.targetKind()) {
+          case CLIENT -> ",\"to\":";
+          case TOPIC -> ",\"topic\":";
+          case USER -> ",\"user\":";
+        }).append(Json.quote(m.target()))
         .append(",\"seq\":").append(m.seq());
     String text = utf8OrNull(m.payload());
     if (text != null) {
@@ -314,7 +331,11 @@ final class ClientCommand implements Callable<Integer> {
 
   static String toText(ReceivedMessage m) {
     String text = utf8OrNull(m.payload());
-    String where = m.targetKind() == TargetKind.CLIENT ? "" : " [" + m.target() + "]";
+    String where = switch (m.targetKind()) {
+      case CLIENT -> "";
+      case TOPIC -> " [" + m.target() + "]";
+      case USER -> " [user " + m.target() + "]";
+    };
     String from = m.from().isEmpty() ? "(server)" : m.from();
     return from + where + ": " + (text != null ? text : "<" + m.payload().length + " bytes>");
   }

@@ -1,6 +1,7 @@
 package io.longlink.cli;
 
 import io.longlink.server.Limits;
+import io.longlink.server.DeviceOptions;
 import io.longlink.server.ServerConfig;
 import io.longlink.server.TcpOptions;
 import java.time.Duration;
@@ -120,6 +121,39 @@ public final class GatewayOptions {
       description = "Per-connection write-buffer high watermark, bytes (default: ${DEFAULT-VALUE}).")
   int writeBufferHigh;
 
+  @Option(names = "--max-sessions-per-user", defaultValue = "10",
+      description = "Most device sessions (HELLO with a device id) one user may have, cluster-wide "
+          + "(default: ${DEFAULT-VALUE}).")
+  int maxSessionsPerUser;
+
+  @Option(names = "--session-limit-policy", defaultValue = "refuse-newest", converter = LimitPolicyConverter.class,
+      description = "What a device login past --max-sessions-per-user does: refuse-newest (LIMIT_EXCEEDED) or "
+          + "end-oldest (GOAWAY REPLACED to the user's oldest session) (default: ${DEFAULT-VALUE}).")
+  DeviceOptions.LimitPolicy limitPolicy;
+
+  @Option(names = "--presence-topic", defaultValue = "",
+      description = "Topic that gets presence events (online, offline) of users' devices; {principal} stands for "
+          + "the user, e.g. presence/{principal} (default: none).")
+  String presenceTopic;
+
+  @Option(names = "--presence-grace", defaultValue = "10s",
+      description = "A device whose connection dropped counts as online this long: a resume within it produces no "
+          + "offline/online pair (default: ${DEFAULT-VALUE}).")
+  Duration presenceGrace;
+
+  @Option(names = "--presence-lease", defaultValue = "30s",
+      description = "Cluster: a node's presence entries outlive its last renewal (every third of this) by this "
+          + "long, so a killed node's devices go offline within it (default: ${DEFAULT-VALUE}).")
+  Duration presenceLease;
+
+  /** {@code refuse-newest} / {@code end-oldest}. */
+  static final class LimitPolicyConverter implements picocli.CommandLine.ITypeConverter<DeviceOptions.LimitPolicy> {
+    @Override
+    public DeviceOptions.LimitPolicy convert(String value) {
+      return DeviceOptions.LimitPolicy.valueOf(value.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+    }
+  }
+
   /** These settings on {@code b} (everything else it has stays). */
   public ServerConfig.Builder applyTo(ServerConfig.Builder b) {
     return b.ioThreads(ioThreads)
@@ -136,6 +170,8 @@ public final class GatewayOptions {
         .replayBufferBytes(replayBufferBytes)
         .slowConsumerPolicy(slowConsumer)
         .writeCoalescing(writeCoalescing)
+        .devices(DeviceOptions.builder().maxSessionsPerUser(maxSessionsPerUser).limitPolicy(limitPolicy)
+            .presenceTopic(presenceTopic).presenceGrace(presenceGrace).presenceLease(presenceLease).build())
         .tcp(TcpOptions.builder()
             .keepAlive(tcpKeepAlive, tcpKeepAliveIdle, tcpKeepAliveInterval, tcpKeepAliveCount)
             .userTimeout(tcpUserTimeout)

@@ -50,4 +50,5 @@ record ClientConfig(
     AdaptiveHeartbeat adaptiveHeartbeat,
     Fallback fallback,
     Duration raceStagger,
-    int raceMaxInFlight) {}
+    int raceMaxInFlight,
+    String deviceId) {}

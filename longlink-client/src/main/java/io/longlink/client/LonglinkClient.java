@@ -692,10 +692,17 @@ public final class LonglinkClient implements AutoCloseable {
       String resume = sessionId == null ? "" : sessionId;
       // Wall-clock based so that it also grows across restarts of the client process.
       attemptStamp = Math.max(attemptStamp + 1, System.currentTimeMillis());
-      write(new Frame.Hello(tuner == null || versionOneOnly ? Frame.VERSION : Frame.VERSION_ADAPTIVE_HEARTBEAT,
-          config.clientId(), token,
-          resume, resume.isEmpty() ? 0 : lastReceivedSeq, attemptStamp));
+      write(new Frame.Hello(helloVersion(), config.clientId(), token, resume, resume.isEmpty() ? 0 : lastReceivedSeq,
+          attemptStamp, config.deviceId()));
     }));
+  }
+
+  /** The lowest version that carries what this client uses: a device id needs 3, adapting its heartbeat 2. */
+  private int helloVersion() {
+    if (!config.deviceId().isEmpty()) {
+      return Frame.VERSION_DEVICES;
+    }
+    return tuner == null || versionOneOnly ? Frame.VERSION : Frame.VERSION_ADAPTIVE_HEARTBEAT;
   }
 
   /** The provider's token; a provider that throws or answers {@code null} is a failed stage. */
@@ -944,7 +951,8 @@ public final class LonglinkClient implements AutoCloseable {
       }
       case ERROR -> {
         Frame.Error e = (Frame.Error) frame;
-        if (e.code() == ErrorCode.UNSUPPORTED_VERSION && tuner != null && !versionOneOnly) {
+        if (e.code() == ErrorCode.UNSUPPORTED_VERSION && tuner != null && !versionOneOnly
+            && config.deviceId().isEmpty()) { // a device cannot log in without its device id: that error stands
           // A gateway from before protocol version 2: log in again at once with version 1, fixed heartbeat.
           log.warn("client {}: the gateway does not speak protocol version 2 ({}); adaptive heartbeat off for this "
               + "client", config.clientId(), e.message());
@@ -1456,6 +1464,7 @@ public final class LonglinkClient implements AutoCloseable {
   public static final class Builder {
     private final List<InetSocketAddress> endpoints = new ArrayList<>();
     private String clientId;
+    private String deviceId = "";
     private TokenProvider tokenProvider = TokenProvider.fixed("");
     private ClientListener listener = new ClientListener() {};
     private Duration connectTimeout = Duration.ofSeconds(10);
@@ -1557,6 +1566,22 @@ public final class LonglinkClient implements AutoCloseable {
     /** Who this client is; others address it by this id. 1..128 UTF-8 bytes, no control characters. */
     public Builder clientId(String clientId) {
       this.clientId = FieldRule.CLIENT_ID.require(clientId);
+      return this;
+    }
+
+    /**
+     * Logs in as one of its user's devices (protocol version 3): the gateway then keeps this
+     * session beside the user's other devices instead of replacing them, delivers messages sent to
+     * {@link Destination#user} of its principal here too, and shows the device in the user's
+     * presence. 1..64 UTF-8 bytes, no control characters; stable per device (a new login with the
+     * same device id replaces that device's session). Default: none (one session per client id).
+     */
+    public Builder deviceId(String deviceId) {
+      io.longlink.protocol.FieldRule.DEVICE_ID.require(deviceId);
+      if (deviceId.isEmpty()) {
+        throw new IllegalArgumentException("deviceId: \"\" (expected: 1..64 bytes; leave it unset for no device)");
+      }
+      this.deviceId = deviceId;
       return this;
     }
 
@@ -1708,7 +1733,7 @@ public final class LonglinkClient implements AutoCloseable {
       return new LonglinkClient(new ClientConfig(List.copyOf(endpoints), clientId, tokenProvider, listener, connectTimeout,
           maxFrameSize, ticker, random, group, reconnect, retryInitialConnect, maxAttempts, stableAfter, backoffInitial,
           backoffMax, maxPendingMessages, maxPendingBytes, overflowPolicy, ackBatchMessages, ackDelay, blockTimeout,
-          requestHandler, requestExecutor, tls, adaptiveHeartbeat, fallback, raceStagger, raceMaxInFlight));
+          requestHandler, requestExecutor, tls, adaptiveHeartbeat, fallback, raceStagger, raceMaxInFlight, deviceId));
     }
   }
 }

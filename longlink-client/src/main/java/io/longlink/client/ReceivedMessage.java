@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
  * A message the gateway delivered to this client.
  *
  * @param from the sender's client id; empty when the server's backend published it
- * @param targetKind whether it was sent to this client or to a topic
- * @param target this client's id, or the topic
+ * @param targetKind whether it was sent to this client, to a topic, or to this device's user
+ * @param target this client's id, the topic, or the user's principal
  * @param seq its server → client sequence number in this session
  * @param payload the bytes as sent; the array is the receiver's to keep
  */

@@ -230,7 +230,12 @@ public final class FrameCodec {
         String resume = readString(frame, FieldRule.SESSION_ID);
         long lastReceived = readU63(frame, "lastReceivedSeq");
         long stamp = readU63(frame, "attemptStamp");
-        String device = version >= Frame.VERSION_DEVICES ? readString(frame, FieldRule.DEVICE_ID) : "";
+        String device = version >= Frame.VERSION_DEVICES && version <= Frame.MAX_VERSION
+            ? readString(frame, FieldRule.DEVICE_ID) : "";
+        if (version > Frame.MAX_VERSION) {
+          // A later version's fields: unknown here, skipped, so that the answer is UNSUPPORTED_VERSION.
+          frame.skipBytes(frame.readableBytes());
+        }
         result = new Frame.Hello(version, clientId, token, resume, lastReceived, stamp, device);
         break;
       }

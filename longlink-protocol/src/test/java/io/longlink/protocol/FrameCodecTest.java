@@ -51,6 +51,28 @@ class FrameCodecTest {
   }
 
   @Test
+  void versionThreeHelloCarriesTheDeviceIdAndDataMayGoToAUser() {
+    // HELLO v3: the version 1 fields, then deviceId "phone".
+    String v3 = "00000025 01 0003 0005616c696365 0000 0000 0000000000000000 0000000000000000 000570686f6e65";
+    assertEncodes(new Frame.Hello(3, "alice", "", "", 0, 0, "phone"), v3);
+    assertEncodes(new Frame.Hello(3, "alice", "", "", 0, 0, ""), "00000020 01 0003 0005616c696365 0000 0000 "
+        + "0000000000000000 0000000000000000 0000");
+    // Versions 1 and 2 have no device id on the wire, and cannot carry one.
+    assertThat(((Frame.Hello) decode(HELLO_ALICE)).deviceId()).isEmpty();
+    assertThatThrownBy(() -> new Frame.Hello(2, "alice", "", "", 0, 0, "phone"))
+        .hasMessageContaining("deviceId: \"phone\" in a version 2 HELLO (expected: version >= 3)");
+    assertRejected("01 0003 0005616c696365 0000 0000 0000000000000000 0000000000000000 000107", ErrorCode.PROTOCOL_ERROR,
+        "control character");
+    // A later version's HELLO decodes as far as this codec knows it, so the answer can be UNSUPPORTED_VERSION.
+    assertThat(((Frame.Hello) decode("00000021 01 0004 0005616c696365 0000 0000 0000000000000000 0000000000000000 "
+        + "00ffee")).version()).isEqualTo(4);
+    // A DATA to user alice (kind 3); the target follows the client id's rules.
+    assertEncodes(new Frame.Data(1, TargetKind.USER, "alice", "", bytes("hi")),
+        "00000019 10 0000000000000001 03 0005616c696365 0000 000000026869");
+    assertRejected("10 0000000000000001 03 0000 0000 000000026869", ErrorCode.PROTOCOL_ERROR, "clientId: 0 UTF-8 bytes");
+  }
+
+  @Test
   void aDataTailEncodedOnceMakesTheSameFrameUnderAnyNumber() {
     byte[] tail = FrameCodec.encodeDataTail(TargetKind.CLIENT, "bob", "alice", bytes("hello"));
     ByteBuf b = Unpooled.buffer();
@@ -169,8 +191,8 @@ class FrameCodecTest {
 
   @Test
   void badTargetKindIsRejected() {
-    assertRejected("10 0000000000000001 03 0003626f62 0000 0000000568656c6c6f", ErrorCode.PROTOCOL_ERROR,
-        "targetKind: 3");
+    assertRejected("10 0000000000000001 04 0003626f62 0000 0000000568656c6c6f", ErrorCode.PROTOCOL_ERROR,
+        "targetKind: 4 (expected: 1 CLIENT, 2 TOPIC or 3 USER)");
   }
 
   @Test

@@ -148,6 +148,28 @@ public final class LonglinkServer implements AutoCloseable {
   }
 
   /**
+   * Sends a message from the backend to every device of a user: each session of {@code principal}
+   * that logged in with a device id (protocol version 3), on every node, in its own sequence. Returns
+   * once every device's session holds it (in a cluster: the store, at most 5 s).
+   *
+   * @return how many device sessions took it (0: the user has none, counted as undeliverable)
+   * @throws IllegalStateException in a cluster whose store is unavailable (the message was not sent)
+   */
+  public int publishToUser(String principal, byte[] payload) {
+    return node.publishToUser(principal, payload);
+  }
+
+  /**
+   * The online devices of {@code principal}: sessions with a device id whose connection is up or
+   * dropped less than the presence grace ago, on every node (blocks at most 5 s in a cluster).
+   *
+   * @throws IllegalStateException in a cluster whose store is unavailable
+   */
+  public List<DevicePresence> presence(String principal) {
+    return node.presence(principal);
+  }
+
+  /**
    * Sessions of this node for the admin API: those of {@code clientId} (empty: any), at most
    * {@code limit}.
    */

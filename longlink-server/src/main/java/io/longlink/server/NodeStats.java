@@ -34,12 +34,26 @@ import java.util.Objects;
  * @param clusterUnavailable why the node cannot reach its cluster store now; empty when it can (or
  *     runs alone). While it cannot, local clients are served from memory, messages to other nodes are
  *     rejected, and {@code /readyz} says "degraded"
+ * @param online online devices and users (sessions with a device id, protocol version 3), on this node
+ *     and cluster-wide
  */
 public record NodeStats(int connections, int sessions, int detachedSessions, int topics, long resumed,
     long resumesLost, Map<Limits.Limit, Long> limitHits, int trackedAddresses, long droppedMessages,
     long senderPauses, long coalescedWrites, long undeliverable, long requestsHandled, long requestsForwarded,
     long requestsExpired, long requestsCancelled, int requestsInFlight, SweepTotals livenessSweeps,
-    String clusterUnavailable) {
+    String clusterUnavailable, Online online) {
+
+  /**
+   * Online devices (sessions with a device id whose connection is up or dropped within the presence
+   * grace) and the users they belong to.
+   *
+   * @param sessions online device sessions on this node
+   * @param users users with an online device on this node
+   * @param clusterSessions online device sessions cluster-wide (the same as {@code sessions} on a
+   *     single node; in a cluster at most a presence lease old)
+   * @param clusterUsers users online cluster-wide
+   */
+  public record Online(long sessions, long users, long clusterSessions, long clusterUsers) {}
 
   public NodeStats {
     EnumMap<Limits.Limit, Long> hits = new EnumMap<>(Limits.Limit.class);
@@ -49,6 +63,7 @@ public record NodeStats(int connections, int sessions, int detachedSessions, int
     limitHits = java.util.Collections.unmodifiableMap(hits);
     Objects.requireNonNull(livenessSweeps, "livenessSweeps");
     Objects.requireNonNull(clusterUnavailable, "clusterUnavailable");
+    Objects.requireNonNull(online, "online");
   }
 
   /** Clients refused or cut for breaking {@code limit}. */

@@ -16,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -220,6 +221,8 @@ public final class AdminServer implements AutoCloseable {
         only(ex, "GET", this::listSessions);
       } else if (path.startsWith("/v1/sessions/")) {
         session(ex, path.substring("/v1/sessions/".length()));
+      } else if (path.startsWith("/v1/presence/")) {
+        only(ex, "GET", e -> presence(e, path.substring("/v1/presence/".length())));
       } else if (path.equals("/v1/nodes")) {
         only(ex, "GET", this::nodes);
       } else if (path.equals("/v1/publish")) {
@@ -496,6 +499,9 @@ public final class AdminServer implements AutoCloseable {
   static Map<String, Object> toJson(SessionInfo s) {
     Map<String, Object> m = new java.util.LinkedHashMap<>();
     m.put("clientId", s.clientId());
+    if (!s.deviceId().isEmpty()) {
+      m.put("deviceId", s.deviceId());
+    }
     m.put("sessionId", s.sessionId());
     m.put("subject", s.subject());
     m.put("state", s.state());
@@ -514,15 +520,17 @@ public final class AdminServer implements AutoCloseable {
   }
 
   /**
-   * {@code POST /v1/publish} with {@code {"to": "bob"}} or {@code {"topic": "news"}}, and
-   * {@code "payload"} (UTF-8 text) or {@code "payloadBase64"}: the backend's push.
+   * {@code POST /v1/publish} with {@code {"to": "bob"}}, {@code {"topic": "news"}} or {@code {"user":
+   * "alice"}} (every device of that principal), and {@code "payload"} (UTF-8 text) or {@code
+   * "payloadBase64"}: the backend's push.
    */
   private void publish(HttpExchange ex) throws IOException {
     JsonNode body = body(ex, "{\"to\": \"bob\", \"payload\": \"hello\"}");
     String to = text(body, "to");
     String topic = text(body, "topic");
-    if ((to == null) == (topic == null)) {
-      throw new BadRequest(400, "give exactly one of \"to\" (a client id) and \"topic\"");
+    String user = text(body, "user");
+    if ((to != null ? 1 : 0) + (topic != null ? 1 : 0) + (user != null ? 1 : 0) != 1) {
+      throw new BadRequest(400, "give exactly one of \"to\" (a client id), \"topic\" and \"user\" (a principal)");
     }
     byte[] payload;
     if (text(body, "payload") != null) {
@@ -538,15 +546,53 @@ public final class AdminServer implements AutoCloseable {
     }
     int accepted;
     try {
-      accepted = to != null ? node.publishToClient(to, payload) : node.publishToTopic(topic, payload);
+      accepted = to != null ? node.publishToClient(to, payload)
+          : topic != null ? node.publishToTopic(topic, payload) : node.publishToUser(user, payload);
     } catch (IllegalArgumentException e) {
       throw new BadRequest(400, e.getMessage());
     } catch (IllegalStateException e) {
       throw new BadRequest(503, "not sent: " + e.getMessage()); // the cluster store is unavailable
     }
     Map<String, Object> out = new java.util.LinkedHashMap<>();
-    out.put(to != null ? "to" : "topic", to != null ? to : topic);
+    if (to != null) {
+      out.put("to", to);
+    } else if (topic != null) {
+      out.put("topic", topic);
+    } else {
+      out.put("user", user);
+    }
     out.put("sessions", accepted); // buffered for delivery in this many sessions (0: nobody there)
+    respond(ex, 200, JSON.writeValueAsString(out));
+  }
+
+  /**
+   * {@code GET /v1/presence/{principal}}: the user's online devices on every node, with the node
+   * and since when: {@code {"principal", "online", "devices": [{"device", "clientId", "sessionId",
+   * "node", "since"}]}}.
+   */
+  private void presence(HttpExchange ex, String principal) throws IOException {
+    List<io.longlink.server.DevicePresence> devices;
+    try {
+      devices = node.presence(java.net.URLDecoder.decode(principal, StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException e) {
+      throw new BadRequest(400, e.getMessage());
+    } catch (IllegalStateException e) {
+      throw new BadRequest(503, e.getMessage());
+    }
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    out.put("principal", java.net.URLDecoder.decode(principal, StandardCharsets.UTF_8));
+    out.put("online", !devices.isEmpty());
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (io.longlink.server.DevicePresence d : devices) {
+      Map<String, Object> m = new java.util.LinkedHashMap<>();
+      m.put("device", d.deviceId());
+      m.put("clientId", d.clientId());
+      m.put("sessionId", d.sessionId());
+      m.put("node", d.node());
+      m.put("since", d.since().toString());
+      list.add(m);
+    }
+    out.put("devices", list);
     respond(ex, 200, JSON.writeValueAsString(out));
   }
 

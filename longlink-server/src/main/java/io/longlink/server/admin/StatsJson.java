@@ -28,6 +28,12 @@ final class StatsJson {
     sessions.put("detached", (long) gauge(r, "longlink.sessions", "state", "detached"));
     m.put("sessions", sessions);
     m.put("topics", (long) gauge(r, "longlink.topics", null, null));
+    Map<String, Object> online = new LinkedHashMap<>();
+    online.put("sessions", (long) gauge(r, "longlink.presence.sessions", "scope", "node"));
+    online.put("users", (long) gauge(r, "longlink.presence.users", "scope", "node"));
+    online.put("clusterSessions", (long) gauge(r, "longlink.presence.sessions", "scope", "cluster"));
+    online.put("clusterUsers", (long) gauge(r, "longlink.presence.users", "scope", "cluster"));
+    m.put("online", online);
     Map<String, Object> handshakes = new LinkedHashMap<>();
     handshakes.put("ok", byTag(r, "longlink.handshakes", "session"));
     handshakes.put("failed", byTag(r, "longlink.handshakes.failed", "reason"));

@@ -55,6 +55,15 @@ final class GatewayMetrics {
         .register(r);
     Gauge.builder("longlink.replay.buffer", sessions.replayLimits.bufferedBytes(), LongAdder::sum).baseUnit("bytes")
         .description("Replay buffer occupancy in bytes (payloads, names and per-message overhead)").register(r);
+    SessionDirectory d = g.directory;
+    Gauge.builder("longlink.presence.sessions", d, x -> x.presenceCounts().nodeSessions()).tag("scope", "node")
+        .description("Online device sessions (protocol version 3): on this node, or cluster-wide").register(r);
+    Gauge.builder("longlink.presence.sessions", d, x -> x.presenceCounts().clusterSessions()).tag("scope", "cluster")
+        .description("Online device sessions (protocol version 3): on this node, or cluster-wide").register(r);
+    Gauge.builder("longlink.presence.users", d, x -> x.presenceCounts().nodeUsers()).tag("scope", "node")
+        .description("Users with an online device: on this node, or cluster-wide").register(r);
+    Gauge.builder("longlink.presence.users", d, x -> x.presenceCounts().clusterUsers()).tag("scope", "cluster")
+        .description("Users with an online device: on this node, or cluster-wide").register(r);
     Gauge.builder("longlink.requests.in.flight", g.requests, RequestDispatcher::inFlightCount)
         .description("Requests being processed or awaiting another client's answer").register(r);
     for (SessionStatus s : SessionStatus.values()) {

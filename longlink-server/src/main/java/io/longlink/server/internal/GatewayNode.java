@@ -418,7 +418,32 @@ public final class GatewayNode implements AutoCloseable {
         n.resumed.sum(), n.resumesLost.sum(), hits, gateway.addresses.trackedAddresses(),
         s.replayLimits.dropped().sum(), n.senderPauses.sum(), n.coalescedWrites.sum(), n.undeliverable.sum(),
         r.handled.sum() + r.failed.sum(), r.forwarded.sum(), r.expired.sum(), r.cancelled.sum(), r.inFlightCount(),
-        livenessSweeps(), gateway.directory.unavailableWhy());
+        livenessSweeps(), gateway.directory.unavailableWhy(), online());
+  }
+
+  private NodeStats.Online online() {
+    SessionDirectory.PresenceCounts p = gateway.directory.presenceCounts();
+    return new NodeStats.Online(p.nodeSessions(), p.nodeUsers(), p.clusterSessions(), p.clusterUsers());
+  }
+
+  public int publishToUser(String principal, byte[] payload) {
+    FieldRule.CLIENT_ID.require(principal);
+    return gateway.directory.publish("", TargetKind.USER, principal, Objects.requireNonNull(payload, "payload"));
+  }
+
+  /** The online devices of {@code principal}, cluster-wide; blocks at most 5 s in a cluster. */
+  public List<io.longlink.server.DevicePresence> presence(String principal) {
+    FieldRule.CLIENT_ID.require(principal);
+    try {
+      return gateway.directory.presence(principal).toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("presence of " + principal + ": " + e.getCause().getMessage(), e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("presence of " + principal + ": the cluster store did not answer within 5 s", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
   }
 
   public List<SessionInfo> sessions(String clientId, int limit) {
@@ -428,6 +453,11 @@ public final class GatewayNode implements AutoCloseable {
       Session s = sessions.get(clientId);
       if (s != null && limit > 0) {
         out.add(s.info());
+      }
+      for (Devices.Device d : sessions.devices.of(clientId)) { // its devices, when it is its own principal
+        if (out.size() < limit && d.session.clientId().equals(clientId)) {
+          out.add(d.session.info());
+        }
       }
       return out;
     }

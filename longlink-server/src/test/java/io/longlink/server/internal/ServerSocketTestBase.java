@@ -252,8 +252,8 @@ abstract class ServerSocketTestBase {
   @Test
   void wrongVersionIsRefusedNamingTheSupportedOne() throws IOException {
     RawClient c = connect(start());
-    c.send(new Frame.Hello(3, "alice", "", "", 0, 0));
-    assertThat(assertErrorAndClosed(c, ErrorCode.UNSUPPORTED_VERSION).message()).isEqualTo("version 3 (expected: 1..2)");
+    c.send(new Frame.Hello(4, "alice", "", "", 0, 0));
+    assertThat(assertErrorAndClosed(c, ErrorCode.UNSUPPORTED_VERSION).message()).isEqualTo("version 4 (expected: 1..3)");
   }
 
   /** Attempt stamps: increasing, like a client's. */
