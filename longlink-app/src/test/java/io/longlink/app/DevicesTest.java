@@ -316,8 +316,14 @@ class DevicesTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> watcher.events.size() == 2);
     assertThat(server.presence("alice")).extracting(DevicePresence::deviceId).containsExactlyInAnyOrder("phone", "laptop");
 
-    // A flash disconnect: resumed well within the grace, no offline/online pair.
-    proxy.resetAll();
+    // A flash disconnect: the path is down for 700 ms (7 presence sweeps), the phone resumes within the
+    // grace: still online meanwhile, and no offline/online pair.
+    proxy.setEnabled(false);
+    await().atMost(Duration.ofSeconds(5)).until(() -> server.sessions("alice", 10).stream()
+        .anyMatch(i -> i.deviceId().equals("phone") && i.state().equals("DETACHED")));
+    await().pollDelay(Duration.ofMillis(700)).atMost(Duration.ofSeconds(1))
+        .until(() -> server.presence("alice").size() == 2);
+    proxy.setEnabled(true);
     await().atMost(Duration.ofSeconds(5)).until(() -> phone.connects() == 2);
     await().during(grace.plusMillis(500)).atMost(grace.plusSeconds(3))
         .until(() -> watcher.events.equals(List.of("online phone", "online laptop")));
