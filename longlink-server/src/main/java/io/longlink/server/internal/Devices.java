@@ -25,8 +25,9 @@ final class Devices {
   /** Where this node's transitions go: the directory tells the cluster (if any) and publishes the events. */
   interface Listener {
     /**
-     * {@code d} is online on this node: a new login ({@code previous} is the replaced session of the
-     * same device, or null), or a resume after it had gone offline.
+     * {@code d} is online on this node: a new login or a session taken over from another node
+     * ({@code wasOnline}: it replaced a session of the same device that was online here), or a resume
+     * after it had gone offline.
      */
     void online(Device d, boolean wasOnline);
 
