@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The longlink conformance runner (protocol versions 1 and 2): plays conformance/cases.json at the wire level against a gateway.
+"""The longlink conformance runner (protocol versions 1, 2 and 3): plays conformance/cases.json at the wire level against a gateway.
 
 Written from docs/PROTOCOL.md alone, with the Python standard library only (it grew out of
 docs/examples/python_client.py). Two ways to run it:
@@ -26,7 +26,7 @@ NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", PING: "PING", PONG: "PONG", HEARTBE
 CODES = dict(NORMAL=0, PROTOCOL_ERROR=1, UNSUPPORTED_VERSION=2, FRAME_TOO_LARGE=3, UNKNOWN_FRAME_TYPE=4, UNEXPECTED_FRAME=5,
              SEQUENCE_GAP=6, AUTH_FAILED=10, HANDSHAKE_TIMEOUT=11, RESUME_REFUSED=12, HEARTBEAT_TIMEOUT=20, REPLACED=30,
              SERVER_SHUTDOWN=31, KICKED=32, LIMIT_EXCEEDED=40, SLOW_CONSUMER=41, RATE_LIMITED=42)
-CLIENT, TOPIC = 1, 2
+CLIENT, TOPIC, USER = 1, 2, 3
 NEW, RESUMED, LOST = 0, 1, 2
 
 
@@ -39,9 +39,12 @@ def frame(typ, body):
     return struct.pack(">IB", 1 + len(body), typ) + body
 
 
-def hello(cid, token="", resume="", last=0, stamp=None, version=1):
+def hello(cid, token="", resume="", last=0, stamp=None, version=1, device=None):
     stamp = int(time.time() * 1000) if stamp is None else stamp
-    return frame(HELLO, struct.pack(">H", version) + s16(cid) + s16(token) + s16(resume) + struct.pack(">QQ", last, stamp))
+    body = struct.pack(">H", version) + s16(cid) + s16(token) + s16(resume) + struct.pack(">QQ", last, stamp)
+    if version >= 3:
+        body += s16(device or "")
+    return frame(HELLO, body)
 
 
 def data(seq, kind, target, payload, frm=""):
@@ -332,6 +335,42 @@ def _(t, o):
     d = bob.until("DATA")
     check((d["seq"], d["kind"], d["target"], d["frm"], d["payload"]) == (1, CLIENT, b, a, b"hello"), f"bob got {d}")
     bob.send(ack(1))
+
+
+@case("devices-user-target")
+def _(t, o):
+    u, c = uid(t, "user"), uid(t, "carol")
+    phone, w = t.login(u, version=3, device="phone")
+    check(w["version"] == 3 and "hbmin" in w, f"a version 3 HELLO gets a version 3 WELCOME with the heartbeat bounds: {w}")
+    laptop, _ = t.login(u, version=3, device="laptop")
+    plain, _ = t.login(u)  # no device id: not one of the user's devices, and it replaces no device
+    carol, _ = t.login(c)
+    carol.send(data(1, USER, u, b"to every device"))
+    check(carol.until("ACK")["seq"] == 1, "ACK 1")
+    for dev in (phone, laptop):
+        d = dev.until("DATA")
+        check((d["seq"], d["kind"], d["target"], d["frm"], d["payload"]) == (1, USER, u, c, b"to every device"),
+              f"a device got {d}")
+        dev.send(ack(1))
+    carol.send(data(2, CLIENT, u, b"to the client id"))
+    d = plain.until("DATA")
+    check((d["seq"], d["kind"], d["payload"]) == (1, CLIENT, b"to the client id"),
+          f"the session without a device got only the client message, first: {d}")
+
+
+@case("devices-same-device-replaces")
+def _(t, o):
+    u = uid(t, "user")
+    first, _ = t.login(u, version=3, device="phone")
+    other, _ = t.login(u, version=3, device="tablet")
+    again, _ = t.login(u, version=3, device="phone")
+    g = first.until("GOAWAY")
+    check(g["code"] == CODES["REPLACED"], f"the phone's first session gets GOAWAY REPLACED: {g}")
+    other.send(ping(7))
+    check(other.until("PONG", skip=("PING", "ACK", "REAUTH"))["ts"] == 7, "the tablet is not disturbed")
+    bad = t.raw()
+    bad.send(hello(u, version=3, device="a\x07b"))
+    expect_error(bad, "PROTOCOL_ERROR")
 
 
 @case("route-to-topic")
