@@ -1,4 +1,5 @@
-import { encode, FrameDecoder, ProtocolError, SessionStatus, TARGET_CLIENT, TARGET_TOPIC, assertNever } from "./codec.js";
+import { encode, FrameDecoder, ProtocolError, SessionStatus, TARGET_CLIENT, TARGET_TOPIC, TARGET_USER, VERSION_DEVICES,
+  assertNever } from "./codec.js";
 import type { Frame, FrameOf } from "./codec.js";
 import { ConnectionError, ErrorCode, LonglinkError, OutboxFullError, SessionLostError } from "./errors.js";
 import { Outbox } from "./outbox.js";
@@ -47,14 +48,15 @@ export type TokenProvider = () => string | Promise<string>;
 export type ClientState = "disconnected" | "connecting" | "handshaking" | "connected" | "reconnecting" | "closed";
 
 /** Where a message goes: one client id, or every subscriber of a topic. */
-export type Destination = { readonly client: string } | { readonly topic: string };
+/** A client id, a topic, or every device of a user (its principal; protocol version 3). */
+export type Destination = { readonly client: string } | { readonly topic: string } | { readonly user: string };
 
 export interface ReceivedMessage {
   /** The sender's client id; empty for a message the gateway's backend published. */
   readonly from: string;
   /** The client id or topic it was sent to. */
   readonly target: string;
-  readonly targetKind: "client" | "topic";
+  readonly targetKind: "client" | "topic" | "user";
   /** Its server → client sequence number in this session. */
   readonly seq: number;
   readonly payload: Uint8Array;
@@ -99,6 +101,12 @@ export interface ClientOptions {
   /** Gateway WebSocket URL(s), e.g. `ws://127.0.0.1:7002/longlink`; tried in order. */
   url: string | readonly string[];
   clientId: string;
+  /**
+   * Log in as this device of its user (protocol version 3): kept beside the user's other devices,
+   * reached by `{ user }` sends, shown in presence. 1..64 UTF-8 bytes, no control characters. Default:
+   * none (one session per client id, protocol version 1).
+   */
+  deviceId?: string;
   /** A fixed token or a provider (asked at every login and on REAUTH). Default: no token. */
   token?: string | TokenProvider;
   /** The WebSocket constructor; default `globalThis.WebSocket` (browsers; Node 22+). */
@@ -203,6 +211,7 @@ export class LonglinkClient {
     }
     this.endpoints = urls;
     checkId("clientId", options.clientId, MAX_ID_BYTES);
+    if (options.deviceId !== undefined) checkId("deviceId", options.deviceId, 64);
     const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (ctor === undefined) {
       throw new TypeError("no WebSocket constructor: this runtime has no global WebSocket (Node 20); pass options.WebSocket, e.g. from the 'ws' package");
@@ -291,7 +300,9 @@ export class LonglinkClient {
     try {
       const frame: FrameOf<0x10> = "client" in to
         ? { type: 0x10, seq: 0, targetKind: TARGET_CLIENT, target: checkId("client id", to.client, MAX_ID_BYTES), from: "", payload: bytes }
-        : { type: 0x10, seq: 0, targetKind: TARGET_TOPIC, target: checkId("topic", to.topic, MAX_TOPIC_BYTES), from: "", payload: bytes };
+        : "topic" in to
+          ? { type: 0x10, seq: 0, targetKind: TARGET_TOPIC, target: checkId("topic", to.topic, MAX_TOPIC_BYTES), from: "", payload: bytes }
+          : { type: 0x10, seq: 0, targetKind: TARGET_USER, target: checkId("user", to.user, MAX_ID_BYTES), from: "", payload: bytes };
       return this.sequenced(frame, 32 + bytes.length + 2 * frame.target.length);
     } catch (e) {
       return Promise.reject(e);
@@ -485,8 +496,10 @@ export class LonglinkClient {
         const stamp = Math.max(Math.floor(this.clock.wallNow()), this.lastStamp + 1);
         this.lastStamp = stamp;
         const resume = this.session ?? "";
-        this.write({ type: 0x01, version: 1, clientId: this.clientId, token, resumeSessionId: resume,
-          lastReceivedSeq: resume === "" ? 0 : this.lastReceived, attemptStamp: stamp });
+        const device = this.options.deviceId ?? "";
+        this.write({ type: 0x01, version: device === "" ? 1 : VERSION_DEVICES, clientId: this.clientId, token,
+          resumeSessionId: resume, lastReceivedSeq: resume === "" ? 0 : this.lastReceived, attemptStamp: stamp,
+          deviceId: device });
       }, (e) => this.lost(ws, new ConnectionError(`token provider failed: ${String(e)}`)));
   }
 
@@ -724,7 +737,8 @@ export class LonglinkClient {
     this.unackedInbound++;
     const payload = d.payload;
     this.emit("message", {
-      from: d.from, target: d.target, targetKind: d.targetKind === TARGET_CLIENT ? "client" : "topic", seq: d.seq, payload,
+      from: d.from, target: d.target,
+      targetKind: d.targetKind === TARGET_CLIENT ? "client" : d.targetKind === TARGET_TOPIC ? "topic" : "user", seq: d.seq, payload,
       text: () => utf8Decoder.decode(payload),
     });
     if (this.unackedInbound >= (this.options.ackEvery ?? 64) && this.ws !== null) this.sendAck();

@@ -27,19 +27,26 @@ export const FrameType = {
   CANCEL: 0x32,
 } as const;
 
-export type TargetKind = 1 | 2;
+export type TargetKind = 1 | 2 | 3;
 export const TARGET_CLIENT: TargetKind = 1;
 export const TARGET_TOPIC: TargetKind = 2;
+/** Every device of a user (protocol version 3, docs/PROTOCOL.md 5.6). */
+export const TARGET_USER: TargetKind = 3;
+/** The protocol version whose HELLO carries a device id. */
+export const VERSION_DEVICES = 3;
 
 export const SessionStatus = { NEW: 0, RESUMED: 1, LOST: 2 } as const;
 export type SessionStatusCode = (typeof SessionStatus)[keyof typeof SessionStatus];
 
 export type Frame =
-  | { type: 0x01; version: number; clientId: string; token: string; resumeSessionId: string; lastReceivedSeq: number; attemptStamp: number }
+  | {
+      type: 0x01; version: number; clientId: string; token: string; resumeSessionId: string; lastReceivedSeq: number;
+      attemptStamp: number; deviceId?: string;
+    }
   | {
       type: 0x02; version: number; sessionId: string; sessionStatus: SessionStatusCode; lastReceivedSeq: number; lostMessages: number;
       heartbeatIntervalMs: number; heartbeatMisses: number; maxFrameSize: number; backoffInitialMs: number; backoffMaxMs: number;
-      sessionRetentionMs: number;
+      sessionRetentionMs: number; heartbeatMinMs?: number; heartbeatMaxMs?: number;
     }
   | { type: 0x03; timestamp: number }
   | { type: 0x04; timestamp: number }
@@ -86,11 +93,13 @@ export function encode(frame: Frame): Uint8Array {
     case 0x01:
       w.u16(frame.version).str(frame.clientId).str(frame.token).str(frame.resumeSessionId).u64(frame.lastReceivedSeq)
         .u64(frame.attemptStamp);
+      if (frame.version >= VERSION_DEVICES) w.str(frame.deviceId ?? "");
       break;
     case 0x02:
       w.u16(frame.version).str(frame.sessionId).u8(frame.sessionStatus).u64(frame.lastReceivedSeq).u64(frame.lostMessages)
         .u32(frame.heartbeatIntervalMs).u8(frame.heartbeatMisses).u32(frame.maxFrameSize).u32(frame.backoffInitialMs)
         .u32(frame.backoffMaxMs).u32(frame.sessionRetentionMs);
+      if (frame.version >= 2) w.u32(frame.heartbeatMinMs ?? frame.heartbeatIntervalMs).u32(frame.heartbeatMaxMs ?? frame.heartbeatIntervalMs);
       break;
     case 0x03:
     case 0x04:
@@ -267,6 +276,7 @@ export function decodeBody(b: Uint8Array): Frame {
     case 0x01:
       f = { type, version: r.u16(), clientId: r.str(), token: r.str(), resumeSessionId: r.str(), lastReceivedSeq: r.u64(),
         attemptStamp: r.u64() };
+      if (f.version >= VERSION_DEVICES) f.deviceId = r.str();
       break;
     case 0x02: {
       const version = r.u16();
@@ -276,6 +286,10 @@ export function decodeBody(b: Uint8Array): Frame {
       f = { type, version, sessionId, sessionStatus: status as SessionStatusCode, lastReceivedSeq: r.u64(),
         lostMessages: r.u64(), heartbeatIntervalMs: r.u32(), heartbeatMisses: r.u8(), maxFrameSize: r.u32(),
         backoffInitialMs: r.u32(), backoffMaxMs: r.u32(), sessionRetentionMs: r.u32() };
+      if (version >= 2) { // versions 2 and 3 also carry the heartbeat bounds
+        f.heartbeatMinMs = r.u32();
+        f.heartbeatMaxMs = r.u32();
+      }
       break;
     }
     case 0x03:
@@ -285,7 +299,9 @@ export function decodeBody(b: Uint8Array): Frame {
     case 0x10: {
       const seq = r.u64();
       const kind = r.u8();
-      if (kind !== 1 && kind !== 2) throw new ProtocolError(PROTOCOL_ERROR, `DATA targetKind ${kind} (expected: 1 or 2)`);
+      if (kind !== 1 && kind !== 2 && kind !== 3) {
+        throw new ProtocolError(PROTOCOL_ERROR, `DATA targetKind ${kind} (expected: 1, 2 or 3)`);
+      }
       f = { type, seq, targetKind: kind, target: r.str(), from: r.str(), payload: r.bytes() };
       break;
     }

@@ -299,3 +299,23 @@ test("ping() resolves on the PONG with the same timestamp, and fails when the co
   conn.kill();
   await assert.rejects(unanswered, /connection lost before the PONG/);
 });
+
+test("a device logs in with version 3 and its device id, sends to a user and receives user messages", async () => {
+  const { client, received } = await setUp({ deviceId: "phone" });
+  const connected = client.connect();
+  const conn = await gateway.accept();
+  const hello = await conn.expect(0x01);
+  assert.deepEqual([hello.version, hello.clientId, hello.deviceId], [3, "me", "phone"]);
+  conn.send(welcome({ version: 3, heartbeatMinMs: 10_000, heartbeatMaxMs: 300_000 }));
+  await connected;
+  const sent = client.send({ user: "alice" }, "hi");
+  const d = await conn.expect(0x10);
+  assert.deepEqual([d.seq, d.targetKind, d.target], [1, 3, "alice"]);
+  conn.send({ type: 0x11, seq: 1 });
+  await sent;
+  conn.send({ ...data(1, "carol", "to my devices", "me"), targetKind: 3 });
+  await until(client, () => received.length === 1);
+  const got = received[0]!;
+  assert.deepEqual([got.targetKind, got.from, got.text()], ["user", "carol", "to my devices"]);
+  assert.throws(() => new LonglinkClient({ url: "ws://x", clientId: "me", deviceId: "a\u0007" }), RangeError);
+});

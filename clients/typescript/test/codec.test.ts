@@ -68,7 +68,7 @@ const bad: [string, string, number][] = [
   ["u32 beyond 2^31", "00000005 23 80000000", 1],
   ["GAP with toSeq < fromSeq", "00000011 14 0000000000000005 0000000000000004", 1],
   ["GAP from 0", "00000011 14 0000000000000000 0000000000000004", 1],
-  ["DATA with target kind 3", "00000012 10 0000000000000001 03 0000 0000 00000000", 1],
+  ["DATA with target kind 4", "00000012 10 0000000000000001 04 0000 0000 00000000", 1],
   ["WELCOME status 3", "0000002b 02 0001 0000 03 0000000000000000 0000000000000000 00007530 03 00100000 000003e8 0000ea60 0001d4c0", 1],
 ];
 
@@ -94,4 +94,20 @@ test("the encoder refuses fields out of range", () => {
   assert.throws(() => encode({ type: 0x11, seq: 2 ** 53 }), RangeError);
   assert.throws(() => encode({ type: 0x23, expiresInMs: 2 ** 31 }), RangeError);
   assert.throws(() => encode({ type: 0x24, token: "x".repeat(70_000) }), RangeError);
+});
+
+test("version 3: HELLO carries the device id, WELCOME the heartbeat bounds, DATA may target a user", () => {
+  const hello: Frame = { type: 0x01, version: 3, clientId: "alice", token: "", resumeSessionId: "", lastReceivedSeq: 0,
+    attemptStamp: 0, deviceId: "phone" };
+  const bytes = "00000025 01 0003 0005616c696365 0000 0000 0000000000000000 0000000000000000 000570686f6e65";
+  assert.deepEqual(encode(hello), hex(bytes));
+  assert.deepEqual(new FrameDecoder(1 << 20).push(hex(bytes)), [hello]);
+  const welcome: Frame = { type: 0x02, version: 3, sessionId: "s", sessionStatus: 0, lastReceivedSeq: 0, lostMessages: 0,
+    heartbeatIntervalMs: 30000, heartbeatMisses: 3, maxFrameSize: 1 << 20, backoffInitialMs: 1000, backoffMaxMs: 60000,
+    sessionRetentionMs: 120000, heartbeatMinMs: 10000, heartbeatMaxMs: 300000 };
+  assert.deepEqual(new FrameDecoder(1 << 20).push(encode(welcome)), [welcome]);
+  const toUser: Frame = { type: 0x10, seq: 1, targetKind: 3, target: "alice", from: "", payload: utf8("hi") };
+  assert.deepEqual(encode(toUser), hex("00000019 10 0000000000000001 03 0005616c696365 0000 000000026869"));
+  assert.throws(() => new FrameDecoder(1 << 20).push(hex("00000019 10 0000000000000001 04 0005616c696365 0000 000000026869")),
+    ProtocolError);
 });

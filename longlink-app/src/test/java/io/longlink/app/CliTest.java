@@ -110,7 +110,7 @@ class CliTest {
 
   @Test
   void usageErrorsExplainThemselves() {
-    assertThat(run("client", "--id", "a", "--send", "x").err()).contains("--send needs --to ID or --topic TOPIC");
+    assertThat(run("client", "--id", "a", "--send", "x").err()).contains("--send needs --to ID, --topic TOPIC or --to-user PRINCIPAL");
     assertThat(run("client", "--id", "a", "--to", "b", "--topic", "t").code()).isEqualTo(2);
     assertThat(run("client").err()).contains("Missing required option: '--id=<id>'");
     assertThat(run("server", "--heartbeat-interval", "soon").err()).contains("soon");
