@@ -44,9 +44,12 @@ public final class RandomFaults {
       proxy.addToxic(Toxic.blackhole("hole-down", Toxic.Stream.DOWNSTREAM));
       blackholes.incrementAndGet();
       long ms = r.nextLong(blackholeMinMs, blackholeMaxMs);
-      await().pollDelay(Duration.ofMillis(ms)).atMost(Duration.ofMillis(ms + 5000)).until(() -> true);
-      proxy.removeToxic("hole-up");
-      proxy.removeToxic("hole-down");
+      try {
+        await().pollDelay(Duration.ofMillis(ms)).atMost(Duration.ofMillis(ms + 5000)).until(() -> true);
+      } finally { // an interrupted wait (an executor shut down mid-fault) must not leave the path dead for good
+        proxy.removeToxic("hole-up");
+        proxy.removeToxic("hole-down");
+      }
     }
     cuts.incrementAndGet();
   }

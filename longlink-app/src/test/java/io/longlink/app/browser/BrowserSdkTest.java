@@ -80,7 +80,9 @@ class BrowserSdkTest {
     List<String> atJava = Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<Void> browserSpoke = new CompletableFuture<>();
     java = LonglinkClient.builder().endpoint(tcpProxy.address()).clientId("java").maxPending(20_000, 64 << 20)
-        .backoff(Duration.ofMillis(5), Duration.ofMillis(50)).listener(new ClientListener() {
+        .backoff(Duration.ofMillis(5), Duration.ofMillis(50))
+        // A HELLO swallowed by a blackhole must be retried well inside the 4 s retention, as the page's is.
+        .connectTimeout(Duration.ofSeconds(1)).listener(new ClientListener() {
           @Override
           public void onMessage(ReceivedMessage m) {
             atJava.add(m.payloadText());
