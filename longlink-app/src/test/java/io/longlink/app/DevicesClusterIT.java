@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.longlink.testing.Closer;
 import io.longlink.client.ClientListener;
 import io.longlink.client.LonglinkClient;
 import io.longlink.client.ReceivedMessage;
@@ -24,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -35,14 +37,11 @@ import org.junit.jupiter.api.io.TempDir;
 class DevicesClusterIT {
   static final ObjectMapper JSON = new ObjectMapper();
   static final HttpClient HTTP = HttpClient.newHttpClient();
-  final List<AutoCloseable> open = new ArrayList<>();
+  @RegisterExtension final Closer open = new Closer();
   final List<Process> processes = new ArrayList<>();
 
   @AfterEach
-  void stop() throws Exception {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      open.get(i).close();
-    }
+  void stop() {
     processes.forEach(Process::destroyForcibly);
   }
 

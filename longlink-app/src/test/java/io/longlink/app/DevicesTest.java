@@ -21,6 +21,7 @@ import io.longlink.server.DeviceOptions;
 import io.longlink.server.DevicePresence;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
+import io.longlink.testing.Closer;
 import io.longlink.testing.RedisProcess;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -33,8 +34,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,18 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DevicesTest {
   static final ObjectMapper JSON = new ObjectMapper();
-  final List<AutoCloseable> open = new ArrayList<>();
-
-  @AfterEach
-  void stop() throws Exception {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      try {
-        open.get(i).close();
-      } catch (Exception e) {
-        // already stopped by the test
-      }
-    }
-  }
+  @RegisterExtension final Closer open = new Closer();
 
   /** A client that records what it receives and how its connection went. */
   static final class Device implements ClientListener {
@@ -327,6 +317,7 @@ class DevicesTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> phone.connects() == 2);
     await().during(grace.plusMillis(500)).atMost(grace.plusSeconds(3))
         .until(() -> watcher.events.equals(List.of("online phone", "online laptop")));
+    assertThat(server.stats().online()).extracting("sessions", "users").containsExactly(2L, 1L);
 
     // A real departure: the laptop closes its session.
     laptop.client.close();
@@ -335,8 +326,10 @@ class DevicesTest {
     proxy.setEnabled(false);
     await().atMost(grace.plusSeconds(5)).until(() -> watcher.events.size() == 4);
     assertThat(server.presence("alice")).isEmpty();
+    assertThat(server.stats().online()).extracting("sessions", "users").containsExactly(0L, 0L);
     proxy.setEnabled(true);
     await().atMost(Duration.ofSeconds(10)).until(() -> watcher.events.size() == 5);
+    assertThat(server.stats().online()).extracting("sessions", "users").containsExactly(1L, 1L);
     assertThat(watcher.events).containsExactly("online phone", "online laptop", "offline laptop", "offline phone",
         "online phone");
     assertThat(phone.client.state()).isEqualTo(ClientState.CONNECTED);

@@ -37,7 +37,7 @@ import picocli.CommandLine.Model.CommandSpec;
         + "bare-server), a million in-memory sessions, reliable flow (throughput, fanout), a crash-restart storm, "
         + "resume and ack costs. Results: one line, JSON with --out, an HTML plot with --plot where offered.",
     subcommands = {BenchCommand.Resume.class, BenchCommand.Acks.class, ConnectionsBench.class, SessionsBench.class,
-        BareServer.class, ThroughputBench.class, FanoutBench.class, StormBench.class})
+        BareServer.class, ThroughputBench.class, FanoutBench.class, UserBench.class, StormBench.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
 

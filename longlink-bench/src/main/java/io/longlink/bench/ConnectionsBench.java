@@ -70,6 +70,11 @@ final class ConnectionsBench implements Callable<Integer> {
       description = "What the server speaks: ${COMPLETION-CANDIDATES} (TCP: a bare server that echoes; default: ${DEFAULT-VALUE}).")
   PeerProtocol protocol;
 
+  @Option(names = "--devices-per-user", defaultValue = "0", description = "LONGLINK: log in as devices "
+      + "(protocol version 3), this many per user, connection i being device d(i % N) of user u(i / N); 0: no device "
+      + "id, one client per connection (default: ${DEFAULT-VALUE}). At most the gateway's --max-sessions-per-user.")
+  int devicesPerUser;
+
   @Option(names = "--heartbeat", defaultValue = "30s", description = "Client heartbeat interval (default: ${DEFAULT-VALUE}).")
   Duration heartbeat;
 
@@ -114,6 +119,10 @@ final class ConnectionsBench implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter console = spec.commandLine().getOut();
     java.net.InetSocketAddress target = io.longlink.protocol.HostPort.parse(server, "--server");
+    if (devicesPerUser < 0 || devicesPerUser > 0 && protocol != PeerProtocol.LONGLINK) {
+      throw new IllegalArgumentException("--devices-per-user: " + devicesPerUser + " with --protocol " + protocol
+          + " (expected: 0, or >= 1 with LONGLINK)");
+    }
     String host = target.getHostString();
     int port = target.getPort();
     int half = count / 2;
@@ -281,13 +290,9 @@ final class ConnectionsBench implements Callable<Integer> {
           "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
           LoadWorker.class.getName(), host, String.valueOf(port), String.valueOf(k),
           String.valueOf(Math.max(1, rate / Math.max(1, (n + perProcess - 1) / perProcess))), source, "w" + nextSource + "-",
-          "86400", String.valueOf(inFlight), protocol.name(), String.valueOf(heartbeat.toMillis())));
-      if (tls || ws != null) {
-        cmd.add(!tls ? "-" : tlsCa == null ? BenchTls.TRUST_ANY : tlsCa.toAbsolutePath().toString());
-      }
-      if (ws != null) {
-        cmd.add(ws);
-      }
+          "86400", String.valueOf(inFlight), protocol.name(), String.valueOf(heartbeat.toMillis()),
+          !tls ? "-" : tlsCa == null ? BenchTls.TRUST_ANY : tlsCa.toAbsolutePath().toString(), ws == null ? "-" : ws,
+          String.valueOf(devicesPerUser)));
       Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       workers.add(p);
       started.add(p);

@@ -1,5 +1,6 @@
 package io.longlink.bench;
 
+import io.longlink.protocol.TargetKind;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -23,7 +24,7 @@ final class FanoutBench extends FlowBench {
   }
 
   @Override
-  boolean topic() {
-    return true;
+  TargetKind target() {
+    return TargetKind.TOPIC;
   }
 }

@@ -1,6 +1,7 @@
 package io.longlink.bench;
 
 import io.longlink.protocol.HostPort;
+import io.longlink.protocol.TargetKind;
 import io.longlink.server.LonglinkServer;
 import io.longlink.server.SchedulerSlice;
 import io.longlink.cli.GatewayOptions;
@@ -65,9 +66,9 @@ abstract class FlowBench implements Callable<Integer> {
 
   @Mixin GatewayOptions gateway;
 
-  @Option(names = "--receivers-on", description = "Connect the receivers to this HOST:PORT instead (another node "
-      + "of a cluster: cross-node delivery).")
-  String receiversOn;
+  @Option(names = "--receivers-on", split = ",", paramLabel = "HOST:PORT", description = "Connect the receivers to "
+      + "these nodes instead, in turn (another node of a cluster: cross-node delivery; several: receivers spread).")
+  List<String> receiversOn;
 
   @Option(names = "--rate", defaultValue = "100000", description = "Messages per second the sender offers (default: ${DEFAULT-VALUE}).")
   int rate;
@@ -150,8 +151,11 @@ abstract class FlowBench implements Callable<Integer> {
   /** How many receivers; each gets every message. */
   abstract int receivers();
 
-  /** True: the sender publishes to a topic all receivers subscribe to; false: to one client. */
-  abstract boolean topic();
+  /**
+   * What the sender addresses: CLIENT, one receiver by its client id; TOPIC, a topic every receiver
+   * subscribes to; USER, one principal every receiver is a device of.
+   */
+  abstract TargetKind target();
 
   @Override
   public Integer call() throws Exception {
@@ -177,6 +181,10 @@ abstract class FlowBench implements Callable<Integer> {
     if (server == null && wire != FlowWire.LONGLINK) {
       throw new IllegalArgumentException("--wire " + wire + " needs --server HOST:PORT (a running peer)");
     }
+    if (!wire.addresses(target())) {
+      throw new IllegalArgumentException("bench " + name() + " --wire " + wire + ": " + wire
+          + " has no " + target().name().toLowerCase(Locale.ROOT) + " destination (expected: --wire LONGLINK)");
+    }
     if (server == null) {
       local = BenchCommand.gateway(gateway.applyTo(ServerConfig.builder()));
       target = local.localAddress();
@@ -190,18 +198,37 @@ abstract class FlowBench implements Callable<Integer> {
     try {
       String run = Long.toHexString(System.nanoTime());
       List<Receiver> rs = new ArrayList<>();
-      InetSocketAddress receiverTarget = receiversOn == null ? target : HostPort.parse(receiversOn, "--receivers-on");
+      List<InetSocketAddress> receiverTargets = new ArrayList<>();
+      for (String hostPort : receiversOn == null ? List.<String>of() : receiversOn) {
+        receiverTargets.add(HostPort.parse(hostPort, "--receivers-on"));
+      }
+      if (receiverTargets.isEmpty()) {
+        receiverTargets.add(target);
+      }
+      String user = "flow-user-" + run;
+      String topicName = "flow-" + run;
       for (int i = 0; i < receivers(); i++) {
         Receiver r = new Receiver();
-        String id = "flow-rx-" + run + "-" + i;
-        connect(group, receiverTarget, id, wire.subscription(id, topic() ? "flow-" + run : null), r, acks, channels);
+        InetSocketAddress at = receiverTargets.get(i % receiverTargets.size());
+        switch (target()) {
+          case CLIENT -> {
+            String id = "flow-rx-" + run + "-" + i;
+            connect(group, at, id, "", wire.subscription(id, null), r, acks, channels);
+          }
+          case TOPIC -> connect(group, at, "flow-rx-" + run + "-" + i, "", topicName, r, acks, channels);
+          case USER -> connect(group, at, user, "d" + i, null, r, acks, channels);
+        }
         rs.add(r);
       }
       for (Receiver r : rs) {
         r.ready.get(10, TimeUnit.SECONDS); // logged in (and subscribed: the ACK of the SUBSCRIBE)
       }
-      Sender sender = new Sender(topic() ? "flow-" + run : "flow-rx-" + run + "-0");
-      Channel tx = connect(group, target, "flow-tx-" + run, null, sender, acks, channels);
+      Sender sender = new Sender(switch (target()) {
+        case CLIENT -> "flow-rx-" + run + "-0";
+        case TOPIC -> topicName;
+        case USER -> user;
+      });
+      Channel tx = connect(group, target, "flow-tx-" + run, "", null, sender, acks, channels);
       sender.ready.get(10, TimeUnit.SECONDS);
       // The set-up's garbage (a thousand logins) collected now, not by a pause in the measured flow.
       System.gc();
@@ -408,8 +435,12 @@ abstract class FlowBench implements Callable<Integer> {
         .render());
   }
 
-  /** Connects and logs in as {@code id}, subscribed to {@code subscribe} (a receiver) or nothing. */
-  private Channel connect(EventLoopGroup group, InetSocketAddress target, String id, String subscribe, Peer peer,
+  /**
+   * Connects and logs in as {@code id} (device {@code device} unless empty), subscribed to {@code
+   * subscribe} (a receiver) or nothing.
+   */
+  private Channel connect(EventLoopGroup group, InetSocketAddress target, String id, String device, String subscribe,
+      Peer peer,
       FlowWire.Acks acks, List<Channel> channels) throws InterruptedException {
     Channel ch = new Bootstrap().group(group).channel(EpollSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
@@ -420,7 +451,7 @@ abstract class FlowBench implements Callable<Integer> {
           }
         }).connect(target).sync().channel();
     channels.add(ch);
-    ch.writeAndFlush(wire.login(ch.alloc(), id, subscribe));
+    ch.writeAndFlush(wire.login(ch.alloc(), id, device, subscribe));
     return ch;
   }
 
@@ -511,7 +542,7 @@ abstract class FlowBench implements Callable<Integer> {
         while (next < due && out.readableBytes() < CHUNK) {
           header.putLong(0, start + next * 1_000_000_000L / rate).putLong(8, next); // the codec copies it
           next++;
-          wire.message(out, next, destination, topic(), body);
+          wire.message(out, next, destination, target(), body);
         }
         ch.write(out, ch.voidPromise());
         wrote = true;

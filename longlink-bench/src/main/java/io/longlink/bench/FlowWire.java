@@ -25,15 +25,15 @@ import java.util.concurrent.TimeUnit;
 enum FlowWire {
   LONGLINK {
     @Override
-    ByteBuf login(ByteBufAllocator a, String id, String subscribe) {
-      ByteBuf b = FrameCodec.encode(a, Frame.Hello.newSession(id, ""));
+    ByteBuf login(ByteBufAllocator a, String id, String device, String subscribe) {
+      ByteBuf b = FrameCodec.encode(a, Frame.Hello.newSession(id, "", device));
       return subscribe == null ? b : a.compositeBuffer().addComponents(true, b,
           FrameCodec.encode(a, new Frame.Subscribe(1, subscribe)));
     }
 
     @Override
-    void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload) {
-      FrameCodec.encodeData(index, topic ? TargetKind.TOPIC : TargetKind.CLIENT, destination, "", payload, out);
+    void message(ByteBuf out, long index, String destination, TargetKind kind, byte[] payload) {
+      FrameCodec.encodeData(index, kind, destination, "", payload, out);
     }
 
     @Override
@@ -44,14 +44,14 @@ enum FlowWire {
 
   NATS {
     @Override
-    ByteBuf login(ByteBufAllocator a, String id, String subscribe) {
+    ByteBuf login(ByteBufAllocator a, String id, String device, String subscribe) {
       String s = "CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"" + id + "\"}\r\n"
           + (subscribe == null ? "" : "SUB " + subscribe + " 1\r\n") + "PING\r\n"; // PONG: all of it is in
       return a.buffer(s.length()).writeBytes(s.getBytes(StandardCharsets.US_ASCII));
     }
 
     @Override
-    void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload) {
+    void message(ByteBuf out, long index, String destination, TargetKind kind, byte[] payload) {
       out.writeCharSequence("PUB ", StandardCharsets.US_ASCII);
       out.writeCharSequence(destination, StandardCharsets.US_ASCII);
       out.writeByte(' ');
@@ -67,7 +67,7 @@ enum FlowWire {
 
   MQTT {
     @Override
-    ByteBuf login(ByteBufAllocator a, String id, String subscribe) {
+    ByteBuf login(ByteBufAllocator a, String id, String device, String subscribe) {
       byte[] cid = id.getBytes(StandardCharsets.US_ASCII);
       ByteBuf b = a.buffer();
       b.writeByte(0x10);
@@ -85,7 +85,7 @@ enum FlowWire {
     }
 
     @Override
-    void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload) {
+    void message(ByteBuf out, long index, String destination, TargetKind kind, byte[] payload) {
       out.writeByte(0x32); // PUBLISH, QoS 1
       writeLength(out, 2 + destination.length() + 2 + payload.length);
       out.writeShort(destination.length());
@@ -121,11 +121,22 @@ enum FlowWire {
    */
   record Acks(int messages, long delayNanos) {}
 
-  /** The login bytes: log in as {@code id} and, for a receiver, subscribe to {@code subscribe}. */
-  abstract ByteBuf login(ByteBufAllocator a, String id, String subscribe);
+  /**
+   * The login bytes: log in as {@code id} (with a device id unless empty: longlink only) and, for a
+   * receiver, subscribe to {@code subscribe}.
+   */
+  abstract ByteBuf login(ByteBufAllocator a, String id, String device, String subscribe);
 
-  /** Appends one message (the {@code index}-th, from 1) to {@code destination} to {@code out}. */
-  abstract void message(ByteBuf out, long index, String destination, boolean topic, byte[] payload);
+  /**
+   * Appends one message (the {@code index}-th, from 1) to {@code destination} to {@code out}: a
+   * client, a topic or (longlink only) a user; the peers address both of theirs by subject.
+   */
+  abstract void message(ByteBuf out, long index, String destination, TargetKind kind, byte[] payload);
+
+  /** Whether this wire can address {@code kind}: every wire a client and a topic, only longlink a user. */
+  boolean addresses(TargetKind kind) {
+    return this == LONGLINK || kind != TargetKind.USER;
+  }
 
   /**
    * A new decoder for one connection, reporting to {@code sink}; {@code subscribing}: its login

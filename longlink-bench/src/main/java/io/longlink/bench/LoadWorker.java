@@ -66,6 +66,8 @@ public final class LoadWorker {
   private io.netty.handler.ssl.SslContext tls;
   /** The WebSocket path to upgrade at; {@code null}: frames straight over TCP. */
   private String wsPath;
+  /** Connection i is device d(i % n) of user u(i / n); 0: no device ids, connection i is client i. */
+  private int devicesPerUser;
 
   public static void main(String[] args) throws Exception {
     InetSocketAddress server = new InetSocketAddress(args[0], Integer.parseInt(args[1]));
@@ -78,8 +80,9 @@ public final class LoadWorker {
     PeerProtocol protocol = PeerProtocol.valueOf(args[8]);
     long heartbeatMillis = Long.parseLong(args[9]);
     LoadWorker w = new LoadWorker(server, source, prefix, protocol);
-    w.tls = args.length > 10 && !args[10].equals("-") ? BenchTls.clientContext(args[10]) : null;
-    w.wsPath = args.length > 11 ? args[11] : null;
+    w.tls = args[10].equals("-") ? null : BenchTls.clientContext(args[10]);
+    w.wsPath = args[11].equals("-") ? null : args[11];
+    w.devicesPerUser = Integer.parseInt(args[12]);
     w.run(count, rate, holdSeconds, maxInFlight, heartbeatMillis);
   }
 
@@ -110,7 +113,8 @@ public final class LoadWorker {
         java.util.concurrent.locks.LockSupport.parkNanos(wait);
       }
       inFlight.acquire();
-      Handshake handshake = new Handshake(idPrefix + i, inFlight);
+      Handshake handshake = devicesPerUser == 0 ? new Handshake(idPrefix + i, "", inFlight)
+          : new Handshake(idPrefix + "u" + i / devicesPerUser, "d" + i % devicesPerUser, inFlight);
       io.netty.channel.ChannelHandler first = tls == null && wsPath == null ? handshake
           : new io.netty.channel.ChannelInitializer<Channel>() {
             @Override
@@ -198,12 +202,14 @@ public final class LoadWorker {
   /** A connection's handler until it is logged in: its start time and in-flight permit. */
   private final class Handshake extends ChannelInboundHandlerAdapter {
     private final String id;
+    private final String device;
     private final Semaphore permit;
     private final long startNanos = System.nanoTime();
     private boolean done;
 
-    Handshake(String id, Semaphore permit) {
+    Handshake(String id, String device, Semaphore permit) {
       this.id = id;
+      this.device = device;
       this.permit = permit;
     }
 
@@ -227,7 +233,7 @@ public final class LoadWorker {
     }
 
     private void hello(ChannelHandlerContext ctx) {
-      ByteBuf hello = protocol.hello(ctx.alloc(), id);
+      ByteBuf hello = protocol.hello(ctx.alloc(), id, device);
       if (hello == null) {
         loggedIn(ctx);
       } else {

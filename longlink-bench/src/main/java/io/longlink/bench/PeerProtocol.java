@@ -15,8 +15,8 @@ import java.nio.charset.StandardCharsets;
 enum PeerProtocol {
   LONGLINK {
     @Override
-    ByteBuf hello(ByteBufAllocator alloc, String id) {
-      return FrameCodec.encode(alloc, Frame.Hello.newSession(id, ""));
+    ByteBuf hello(ByteBufAllocator alloc, String id, String device) {
+      return FrameCodec.encode(alloc, Frame.Hello.newSession(id, "", device));
     }
 
     @Override
@@ -44,7 +44,7 @@ enum PeerProtocol {
         .getBytes(StandardCharsets.US_ASCII);
 
     @Override
-    ByteBuf hello(ByteBufAllocator alloc, String id) {
+    ByteBuf hello(ByteBufAllocator alloc, String id, String device) {
       return alloc.buffer(connect.length).writeBytes(connect);
     }
 
@@ -74,7 +74,7 @@ enum PeerProtocol {
 
   MQTT {
     @Override
-    ByteBuf hello(ByteBufAllocator alloc, String id) {
+    ByteBuf hello(ByteBufAllocator alloc, String id, String device) {
       byte[] clientId = id.getBytes(StandardCharsets.UTF_8);
       int remaining = 10 + 2 + clientId.length;
       ByteBuf b = alloc.buffer(2 + remaining);
@@ -111,7 +111,7 @@ enum PeerProtocol {
   /** A bare TCP server that echoes: connected is logged in; a heartbeat is one byte. */
   TCP {
     @Override
-    ByteBuf hello(ByteBufAllocator alloc, String id) {
+    ByteBuf hello(ByteBufAllocator alloc, String id, String device) {
       return null;
     }
 
@@ -135,8 +135,11 @@ enum PeerProtocol {
     ANSWER_PING
   }
 
-  /** The login message, or {@code null} if connecting is all it takes. */
-  abstract ByteBuf hello(ByteBufAllocator alloc, String id);
+  /**
+   * The login message, or {@code null} if connecting is all it takes; {@code device} is empty but
+   * for longlink's devices (the caller checks).
+   */
+  abstract ByteBuf hello(ByteBufAllocator alloc, String id, String device);
 
   /** Interprets (and consumes) what the server sent. */
   abstract Reply read(ByteBuf in, ByteBufAllocator alloc);

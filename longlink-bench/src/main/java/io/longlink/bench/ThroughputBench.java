@@ -1,5 +1,6 @@
 package io.longlink.bench;
 
+import io.longlink.protocol.TargetKind;
 import picocli.CommandLine.Command;
 
 /** {@code longlink bench throughput}: one sender to one receiver, open loop. */
@@ -19,7 +20,7 @@ final class ThroughputBench extends FlowBench {
   }
 
   @Override
-  boolean topic() {
-    return false;
+  TargetKind target() {
+    return TargetKind.CLIENT;
   }
 }

@@ -87,6 +87,15 @@ public sealed interface Frame
       return new Hello(VERSION, clientId, token, "", 0, 0);
     }
 
+    /**
+     * A HELLO for a new session of device {@code deviceId}: version 3; without a device (empty), as
+     * {@link #newSession(String, String)}.
+     */
+    public static Hello newSession(String clientId, String token, String deviceId) {
+      return deviceId.isEmpty() ? newSession(clientId, token)
+          : new Hello(VERSION_DEVICES, clientId, token, "", 0, 0, deviceId);
+    }
+
     @Override
     public FrameType type() {
       return FrameType.HELLO;

@@ -16,6 +16,7 @@ import io.longlink.server.LonglinkServer;
 import io.longlink.server.ServerConfig;
 import io.longlink.protocol.testing.RawClient;
 import io.longlink.server.spi.ClusterStore;
+import io.longlink.testing.Closer;
 import io.longlink.testing.RedisProcess;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +28,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,18 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * application sees each message once and in order.
  */
 class ClusterTest {
-  final List<AutoCloseable> open = new ArrayList<>();
-
-  @AfterEach
-  void stop() throws Exception {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      try {
-        open.get(i).close();
-      } catch (Exception e) {
-        // already stopped by the test
-      }
-    }
-  }
+  @RegisterExtension final Closer open = new Closer();
 
   /** Starts the Redis the scenario runs against (one standalone here) and returns its URI. */
   String redis(Path dir) throws Exception {

@@ -12,6 +12,7 @@ import io.longlink.server.ServerConfig;
 import io.longlink.server.admin.AdminServer;
 import io.longlink.protocol.testing.RawClient;
 import io.longlink.server.spi.NodeInfo;
+import io.longlink.testing.Closer;
 import io.longlink.testing.RedisProcess;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,21 +23,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Three gateway nodes find each other through a real Redis; nodes that stop, die or drain show so. */
 class NodeRegistryTest {
   static final Duration TTL = Duration.ofMillis(900);
-  final List<AutoCloseable> open = new ArrayList<>();
-
-  @AfterEach
-  void stop() throws Exception {
-    for (int i = open.size() - 1; i >= 0; i--) {
-      open.get(i).close();
-    }
-  }
+  @RegisterExtension final Closer open = new Closer();
 
   LonglinkServer node(RedisProcess redis, String id) {
     LonglinkServer s = LonglinkServer.builder().config(ServerConfig.builder().port(0).build())

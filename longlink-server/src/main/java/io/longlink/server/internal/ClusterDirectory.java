@@ -79,7 +79,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     this.clock = clock;
     this.deviceOptions = config.devices();
     this.events = new PresenceEvents(config.devices());
-    sessions.presence(new Devices.Listener() {
+    sessions.devices.listen(new Devices.Listener() {
       @Override
       public void online(Devices.Device d, boolean wasOnline) {
         DevicePresence p = PresenceEvents.of(d, nodeId);
@@ -942,9 +942,8 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
 
   @Override
   public PresenceCounts presenceCounts() {
-    long[] here = sessions.devices.onlineCounts();
     ClusterStore.PresenceTotals t = presenceTotals;
-    return new PresenceCounts(here[0], here[1], t.sessions(), t.users());
+    return new PresenceCounts(sessions.devices.onlineSessions(), sessions.devices.onlineUsers(), t.sessions(), t.users());
   }
 
   @Override

@@ -18,7 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * device online. A session that moved to another node leaves without going offline (the node that
  * took it over keeps it online). Transitions go to the {@link Listener}, outside any lock.
  *
- * <p>Thread-safe: changes under the object's monitor; {@link #of} reads lock-free.
+ * <p>Thread-safe: changes under the object's monitor; {@link #of}, {@link Device#online()} and the
+ * counts read lock-free. The counts are kept as transitions happen, so a metrics scrape costs
+ * nothing per device.
  */
 final class Devices {
 
@@ -40,8 +42,8 @@ final class Devices {
     final Session session;
     final String principal;
     final long sinceMillis;
-    /** Guarded by the {@link Devices}. */
-    private boolean online = true;
+    /** Written under the {@link Devices}' monitor. */
+    private volatile boolean online;
     /** When its connection dropped, on the node's ticker; {@code NOT_DETACHED} while attached. Guarded. */
     private long detachedAtNanos = NOT_DETACHED;
 
@@ -55,7 +57,7 @@ final class Devices {
       return session.deviceId();
     }
 
-    synchronized boolean online() {
+    boolean online() {
       return online;
     }
   }
@@ -67,28 +69,26 @@ final class Devices {
   /** Detached devices in detach order (one grace for all, so also the order their grace runs out). Guarded. */
   private final ArrayDeque<Detach> detaching = new ArrayDeque<>();
   private final long graceNanos;
-  private final Listener listener;
+  private volatile Listener listener;
+  /** Online device sessions here, and principals with at least one; written under the monitor. */
+  private volatile long onlineSessions;
+  private volatile long onlineUsers;
 
   private record Detach(Device device, long atNanos) {}
 
-  Devices(long graceNanos, Listener listener) {
+  Devices(long graceNanos) {
     this.graceNanos = graceNanos;
-    this.listener = listener;
+  }
+
+  /** Where transitions go: the directory's, set once before the node takes a connection. */
+  void listen(Listener l) {
+    this.listener = l;
   }
 
   /** The device sessions of {@code principal} here (live or kept for resume); do not modify. */
   Device[] of(String principal) {
     Device[] d = byPrincipal.get(principal);
     return d == null ? NONE : d;
-  }
-
-  /** Device sessions here, of any principal. */
-  List<Device> all() {
-    List<Device> out = new ArrayList<>();
-    for (Device[] ds : byPrincipal.values()) {
-      out.addAll(Arrays.asList(ds));
-    }
-    return out;
   }
 
   /** How many device sessions {@code principal} has here, not counting the one of {@code key}. */
@@ -130,13 +130,12 @@ final class Devices {
       if (replaced != null && replaced.session == s) {
         return; // registered again (a cluster node that held it all along)
       }
-      if (replaced != null) {
-        synchronized (replaced) {
-          wasOnline = replaced.online;
-          replaced.online = false; // it leaves without an event of its own
-        }
-      }
+      wasOnline = replaced != null && replaced.online;
       d = new Device(s, wasOnline ? replaced.sinceMillis : nowMillis);
+      if (wasOnline) { // the new session takes the old one's place: the counts stay, no event for the old one
+        replaced.online = false;
+        d.online = true;
+      }
       Device[] next;
       if (at >= 0) {
         next = current.clone();
@@ -146,6 +145,9 @@ final class Devices {
         next[current.length] = d;
       }
       byPrincipal.put(s.subject, next);
+      if (!wasOnline) {
+        turn(d, true);
+      }
     }
     listener.online(d, wasOnline);
   }
@@ -157,9 +159,7 @@ final class Devices {
       return;
     }
     synchronized (this) {
-      synchronized (d) {
-        d.detachedAtNanos = nowNanos;
-      }
+      d.detachedAtNanos = nowNanos;
       detaching.addLast(new Detach(d, nowNanos));
     }
   }
@@ -171,10 +171,9 @@ final class Devices {
       return;
     }
     boolean back;
-    synchronized (d) {
+    synchronized (this) {
       d.detachedAtNanos = NOT_DETACHED;
-      back = !d.online;
-      d.online = true;
+      back = turn(d, true);
     }
     if (back) {
       listener.online(d, false);
@@ -187,6 +186,7 @@ final class Devices {
    */
   void remove(Session s, boolean moved) {
     Device gone = null;
+    boolean wentOffline = false;
     synchronized (this) {
       Device[] current = of(s.subject);
       for (int i = 0; i < current.length; i++) {
@@ -200,19 +200,12 @@ final class Devices {
             System.arraycopy(current, i + 1, next, i, current.length - i - 1);
             byPrincipal.put(s.subject, next);
           }
+          wentOffline = turn(gone, false);
           break;
         }
       }
     }
-    if (gone == null) {
-      return;
-    }
-    boolean wasOnline;
-    synchronized (gone) {
-      wasOnline = gone.online;
-      gone.online = false;
-    }
-    if (wasOnline && !moved) {
+    if (wentOffline && !moved) {
       listener.offline(gone);
     }
   }
@@ -225,11 +218,8 @@ final class Devices {
       while ((head = detaching.peekFirst()) != null && nowNanos - head.atNanos() >= graceNanos) {
         detaching.removeFirst();
         Device d = head.device();
-        synchronized (d) {
-          if (d.detachedAtNanos != head.atNanos() || !d.online) {
-            continue; // resumed (maybe dropped again: a later entry), or already offline
-          }
-          d.online = false;
+        if (d.detachedAtNanos != head.atNanos() || !turn(d, false)) {
+          continue; // resumed (maybe dropped again: a later entry), or already offline
         }
         if (offline == null) {
           offline = new ArrayList<>();
@@ -244,21 +234,34 @@ final class Devices {
     }
   }
 
-  /** Online device sessions here and the principals they belong to: {sessions, users}. */
-  long[] onlineCounts() {
-    long sessions = 0;
-    long users = 0;
-    for (Device[] ds : byPrincipal.values()) {
-      int n = 0;
-      for (Device d : ds) {
-        if (d.online()) {
-          n++;
-        }
-      }
-      sessions += n;
-      users += n > 0 ? 1 : 0;
+  /** Online device sessions here. */
+  long onlineSessions() {
+    return onlineSessions;
+  }
+
+  /** Principals with at least one online device session here. */
+  long onlineUsers() {
+    return onlineUsers;
+  }
+
+  /**
+   * Under the monitor: {@code d} turns online or offline, and the counts follow; false if it already
+   * was. {@code d} may have left its principal's array already (it is never counted as another).
+   */
+  private boolean turn(Device d, boolean on) {
+    if (d.online == on) {
+      return false;
     }
-    return new long[] {sessions, users};
+    d.online = on;
+    boolean othersOnline = false;
+    for (Device o : of(d.principal)) {
+      othersOnline |= o != d && o.online;
+    }
+    onlineSessions += on ? 1 : -1;
+    if (!othersOnline) {
+      onlineUsers += on ? 1 : -1;
+    }
+    return true;
   }
 
   private Device find(Session s) {

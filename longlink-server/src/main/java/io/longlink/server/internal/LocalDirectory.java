@@ -36,7 +36,7 @@ final class LocalDirectory implements SessionDirectory {
     this.clock = clock;
     this.deviceOptions = config.devices();
     this.events = new PresenceEvents(config.devices());
-    sessions.presence(new Devices.Listener() {
+    sessions.devices.listen(new Devices.Listener() {
       @Override
       public void online(Devices.Device d, boolean wasOnline) {
         if (!wasOnline) {
@@ -83,8 +83,9 @@ final class LocalDirectory implements SessionDirectory {
 
   @Override
   public PresenceCounts presenceCounts() {
-    long[] here = sessions.devices.onlineCounts();
-    return new PresenceCounts(here[0], here[1], here[0], here[1]);
+    long sessionsHere = sessions.devices.onlineSessions();
+    long usersHere = sessions.devices.onlineUsers();
+    return new PresenceCounts(sessionsHere, usersHere, sessionsHere, usersHere);
   }
 
   @Override

@@ -32,8 +32,6 @@ final class LocalSessions {
   private final long retentionMillis;
   private final AtomicLong probes = new AtomicLong();
   private final java.time.Clock clock;
-  /** Where device presence changes go; set once by the directory. */
-  private volatile Devices.Listener presence;
 
   /** A session that ended here, and the topics it left without a subscriber on this node. */
   record Ended(Session session, List<String> topicsLeftEmpty) {}
@@ -41,27 +39,12 @@ final class LocalSessions {
   LocalSessions(ServerConfig config, NodeCounters counters, java.time.Clock clock) {
     this.counters = counters;
     this.clock = clock;
-    this.devices = new Devices(config.devices().presenceGrace().toNanos(), new Devices.Listener() {
-      @Override
-      public void online(Devices.Device d, boolean wasOnline) {
-        presence.online(d, wasOnline);
-      }
-
-      @Override
-      public void offline(Devices.Device d) {
-        presence.offline(d);
-      }
-    });
+    this.devices = new Devices(config.devices().presenceGrace().toNanos());
     this.retentionMillis = config.sessionRetention().toMillis();
     this.store = new InMemorySessionStore(config.sessionRetention().toNanos(), config.maxDetachedSessions(),
         config.maxDetachedBytes());
     this.replayLimits = new Session.ReplayLimits(config.replayBufferMessages(), config.replayBufferBytes(),
         config.slowConsumerPolicy() == ServerConfig.SlowConsumerPolicy.DROP_OLDEST);
-  }
-
-  /** The directory's handler of presence changes; called once, before the node starts. */
-  void presence(Devices.Listener listener) {
-    this.presence = listener;
   }
 
   /** True if sessions are kept for resume at all ({@code --session-retention} above zero). */
