@@ -21,7 +21,7 @@ wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/n
 redis-server --port 16390 --save "" --appendonly no >/dev/null 2>&1 &
 PIDS+=("$!")
 wait_port 16390
-L=(--admin-port -1 --max-inbound-messages-per-second 0 --max-inbound-bytes-per-second 0)
+L=(--admin-port -1 --ws-port -1 --max-inbound-messages-per-second 0 --max-inbound-bytes-per-second 0)
 start() { # PORT ARGS...
   local port=$1
   shift
