@@ -181,6 +181,9 @@ abstract class FlowBench implements Callable<Integer> {
     if (server == null && wire != FlowWire.LONGLINK) {
       throw new IllegalArgumentException("--wire " + wire + " needs --server HOST:PORT (a running peer)");
     }
+    if (receivers() < 1) {
+      throw new IllegalArgumentException("bench " + name() + ": " + receivers() + " receivers (expected: >= 1)");
+    }
     if (!wire.addresses(target())) {
       throw new IllegalArgumentException("bench " + name() + " --wire " + wire + ": " + wire
           + " has no " + target().name().toLowerCase(Locale.ROOT) + " destination (expected: --wire LONGLINK)");
@@ -205,29 +208,27 @@ abstract class FlowBench implements Callable<Integer> {
       if (receiverTargets.isEmpty()) {
         receiverTargets.add(target);
       }
-      String user = "flow-user-" + run;
-      String topicName = "flow-" + run;
+      String destination = switch (target()) {
+        case CLIENT -> "flow-rx-" + run + "-0"; // the first (only) receiver's client id
+        case TOPIC -> "flow-" + run;
+        case USER -> "flow-user-" + run; // the principal whose devices the receivers are
+      };
       for (int i = 0; i < receivers(); i++) {
         Receiver r = new Receiver();
         InetSocketAddress at = receiverTargets.get(i % receiverTargets.size());
-        switch (target()) {
-          case CLIENT -> {
-            String id = "flow-rx-" + run + "-" + i;
-            connect(group, at, id, "", wire.subscription(id, null), r, acks, channels);
-          }
-          case TOPIC -> connect(group, at, "flow-rx-" + run + "-" + i, "", topicName, r, acks, channels);
-          case USER -> connect(group, at, user, "d" + i, null, r, acks, channels);
+        if (target() == TargetKind.USER) {
+          connect(group, at, destination, "d" + i, null, r, acks, channels);
+        } else {
+          String id = "flow-rx-" + run + "-" + i;
+          connect(group, at, id, "", wire.subscription(id, target() == TargetKind.TOPIC ? destination : null), r, acks,
+              channels);
         }
         rs.add(r);
       }
       for (Receiver r : rs) {
         r.ready.get(10, TimeUnit.SECONDS); // logged in (and subscribed: the ACK of the SUBSCRIBE)
       }
-      Sender sender = new Sender(switch (target()) {
-        case CLIENT -> "flow-rx-" + run + "-0";
-        case TOPIC -> topicName;
-        case USER -> user;
-      });
+      Sender sender = new Sender(destination);
       Channel tx = connect(group, target, "flow-tx-" + run, "", null, sender, acks, channels);
       sender.ready.get(10, TimeUnit.SECONDS);
       // The set-up's garbage (a thousand logins) collected now, not by a pause in the measured flow.
@@ -508,6 +509,7 @@ abstract class FlowBench implements Callable<Integer> {
    */
   private final class Sender extends Peer {
     private final String destination;
+    private final TargetKind kind = target();
     private final byte[] body = new byte[payload];
     private final ByteBuffer header = ByteBuffer.wrap(body);
     private Channel ch;
@@ -542,7 +544,7 @@ abstract class FlowBench implements Callable<Integer> {
         while (next < due && out.readableBytes() < CHUNK) {
           header.putLong(0, start + next * 1_000_000_000L / rate).putLong(8, next); // the codec copies it
           next++;
-          wire.message(out, next, destination, target(), body);
+          wire.message(out, next, destination, kind, body);
         }
         ch.write(out, ch.voidPromise());
         wrote = true;
