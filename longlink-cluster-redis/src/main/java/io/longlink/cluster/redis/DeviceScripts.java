@@ -31,9 +31,21 @@ final class DeviceScripts {
       end
       """;
 
-  /** KEYS z h. Returns the listed keys. */
-  static final String DEVICES = PRUNE + """
-      return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+  /**
+   * The device lists of one or more principals: KEYS z h of each in turn. Returns one list of
+   * listed keys per principal, in KEYS order.
+   */
+  static final String DEVICES = NOW + """
+      local out = {}
+      for j = 1, #KEYS, 2 do
+        local gone = redis.call('ZRANGEBYSCORE', KEYS[j], '-inf', now)
+        if #gone > 0 then
+          redis.call('ZREM', KEYS[j], unpack(gone))
+          redis.call('HDEL', KEYS[j + 1], unpack(gone))
+        end
+        out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[j], '(' .. now, '+inf')
+      end
+      return out
       """;
 
   /** KEYS z h; ARGV key. Returns {others, oldestKey}. */

@@ -10,6 +10,8 @@ import io.lettuce.core.XAddArgs;
 import io.lettuce.core.XGroupCreateArgs;
 import io.lettuce.core.XReadArgs;
 import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -22,12 +24,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +62,12 @@ public final class RedisClusterStore implements ClusterStore {
   private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
   private static final String GROUP = "longlink";
   private static final int NODE_QUEUE_MAX = 1_000_000;
+  /** Messages per delivery script call: bounds how long one call holds Redis. */
+  static final int DELIVER_BATCH = 256;
+  /** Principals per device-list script call. */
+  static final int DEVICES_BATCH = 128;
+  /** Unanswered calls per batcher before items wait for the next call. */
+  static final int IN_FLIGHT = 4;
 
   private final AbstractRedisClient client;
   private final StatefulConnection<String, byte[]> connection;
@@ -66,6 +77,10 @@ public final class RedisClusterStore implements ClusterStore {
   private final RedisClusterCommands<String, byte[]> reader;
   private final String prefix;
   private final int maxLogMessages;
+  /** One batcher per Redis Cluster slot (a script's keys must share one), one in all on a single Redis. */
+  private final boolean slotted;
+  private final AtomicReferenceArray<Batcher<Delivering, Delivery>> deliveries;
+  private final AtomicReferenceArray<Batcher<String, List<String>>> deviceLists;
   private volatile boolean closed;
   private Thread readerThread;
 
@@ -79,6 +94,22 @@ public final class RedisClusterStore implements ClusterStore {
     this.reader = reader;
     this.prefix = cluster + ":";
     this.maxLogMessages = maxLogMessages;
+    this.slotted = client instanceof RedisClusterClient;
+    int batchers = slotted ? SlotHash.SLOT_COUNT : 1;
+    this.deliveries = new AtomicReferenceArray<>(batchers);
+    this.deviceLists = new AtomicReferenceArray<>(batchers);
+  }
+
+  /** The batcher of {@code key}'s slot, made when first needed. */
+  private <T, R> Batcher<T, R> batcher(AtomicReferenceArray<Batcher<T, R>> all, String key,
+      java.util.function.Supplier<Batcher<T, R>> make) {
+    int slot = slotted ? SlotHash.getSlot(key) : 0;
+    Batcher<T, R> b = all.get(slot);
+    if (b == null) {
+      all.compareAndSet(slot, null, make.get());
+      b = all.get(slot);
+    }
+    return b;
   }
 
   /**
@@ -256,18 +287,66 @@ public final class RedisClusterStore implements ClusterStore {
         body.getOrDefault("p", new byte[0]));
   }
 
+  /**
+   * Batched (see {@link Batcher}): messages to sessions of one slot that arrive while calls are
+   * unanswered share the next script call, which appends them in order. Each owner node other than
+   * this one gets one wake note per session and call, written before the deliveries complete.
+   */
   @Override
   public CompletionStage<Delivery> deliver(String clientId, Message m, Origin origin) {
-    String[] k = sessionKeys(clientId);
-    return this.<List<Object>>eval(Scripts.DELIVER, ScriptOutputType.MULTI, new String[] {k[0], k[1], k[3]},
-        b(m.from()), b(m.kind().name()), b(m.target()), m.payload(), b(origin.sessionId()), b(origin.seq()),
-        b(maxLogMessages)).thenCompose(r -> {
-          Delivery d = new Delivery(num(r.get(0)), str(r.get(1)));
-          if ((d.seq() > 0 || d.seq() == Delivery.DUPLICATE) && !d.owner().isEmpty() && !d.owner().equals(nodeId)) {
-            // The owner learns through its queue; only then is the message on its way.
-            return note(d.owner(), Map.of("w", b(clientId))).thenApply(id -> d);
+    String m0 = sessionKeys(clientId)[0];
+    return batcher(deliveries, m0, () -> new Batcher<>(DELIVER_BATCH, IN_FLIGHT, this::deliverBatch))
+        .add(new Delivering(clientId, m, origin));
+  }
+
+  /** A message waiting for its delivery call. */
+  private record Delivering(String clientId, Message message, Origin origin) {}
+
+  private CompletableFuture<List<Delivery>> deliverBatch(List<Delivering> batch) {
+    Map<String, Integer> sessionIndex = new LinkedHashMap<>();
+    List<String> keys = new ArrayList<>();
+    List<byte[]> args = new ArrayList<>(1 + 7 * batch.size());
+    args.add(b(maxLogMessages));
+    for (Delivering d : batch) {
+      Integer index = sessionIndex.get(d.clientId());
+      if (index == null) {
+        index = sessionIndex.size() + 1;
+        sessionIndex.put(d.clientId(), index);
+        String[] k = sessionKeys(d.clientId());
+        keys.add(k[0]);
+        keys.add(k[1]);
+        keys.add(k[3]);
+      }
+      Message m = d.message();
+      args.add(b(index));
+      args.add(b(m.from()));
+      args.add(b(m.kind().name()));
+      args.add(b(m.target()));
+      args.add(m.payload());
+      args.add(b(d.origin().sessionId()));
+      args.add(b(d.origin().seq()));
+    }
+    return this.<List<Object>>eval(Scripts.DELIVER, ScriptOutputType.MULTI, keys.toArray(String[]::new),
+        args.toArray(byte[][]::new)).thenCompose(r -> {
+          List<Delivery> out = new ArrayList<>(batch.size());
+          Set<String> wakes = new LinkedHashSet<>();
+          for (int i = 0; i < batch.size(); i++) {
+            Delivery d = new Delivery(num(r.get(2 * i)), str(r.get(2 * i + 1)));
+            out.add(d);
+            if ((d.seq() > 0 || d.seq() == Delivery.DUPLICATE) && !d.owner().isEmpty() && !d.owner().equals(nodeId)) {
+              wakes.add(d.owner() + '\n' + batch.get(i).clientId());
+            }
           }
-          return CompletableFuture.completedFuture(d);
+          if (wakes.isEmpty()) {
+            return CompletableFuture.completedFuture(out);
+          }
+          // The owner learns through its queue; only then is the message on its way.
+          List<CompletableFuture<String>> notes = new ArrayList<>(wakes.size());
+          for (String w : wakes) {
+            int nl = w.indexOf('\n');
+            notes.add(note(w.substring(0, nl), Map.of("w", b(w.substring(nl + 1)))));
+          }
+          return CompletableFuture.allOf(notes.toArray(CompletableFuture[]::new)).thenApply(v -> out);
         });
   }
 
@@ -393,10 +472,30 @@ public final class RedisClusterStore implements ClusterStore {
 
   // ---- devices and presence ----
 
+  /**
+   * Batched like {@link #deliver}: every lookup is answered by a call issued after it was asked,
+   * so a device listed before a message arrived is never missed by it.
+   */
   @Override
   public CompletionStage<List<String>> devices(String principal) {
-    return this.<List<Object>>eval(DeviceScripts.DEVICES, ScriptOutputType.MULTI, deviceKeys(principal))
-        .thenApply(r -> r.stream().map(RedisClusterStore::str).toList());
+    return batcher(deviceLists, deviceKeys(principal)[0],
+        () -> new Batcher<>(DEVICES_BATCH, IN_FLIGHT, this::devicesBatch)).add(principal);
+  }
+
+  private CompletableFuture<List<List<String>>> devicesBatch(List<String> principals) {
+    String[] keys = new String[2 * principals.size()];
+    for (int i = 0; i < principals.size(); i++) {
+      String[] k = deviceKeys(principals.get(i));
+      keys[2 * i] = k[0];
+      keys[2 * i + 1] = k[1];
+    }
+    return this.<List<Object>>eval(DeviceScripts.DEVICES, ScriptOutputType.MULTI, keys).thenApply(r -> {
+      List<List<String>> out = new ArrayList<>(r.size());
+      for (Object list : r) {
+        out.add(((List<?>) list).stream().map(RedisClusterStore::str).toList());
+      }
+      return out;
+    });
   }
 
   @Override

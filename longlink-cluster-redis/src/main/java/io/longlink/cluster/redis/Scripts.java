@@ -37,28 +37,67 @@ final class Scripts {
       """;
 
   /**
-   * KEYS m l d; ARGV from kind target payload originField originSeq maxLen. Returns {seq, owner}:
-   * seq 0 no session, -1 duplicate, -2 log full.
+   * Appends a batch of messages to the logs of one or more sessions, in ARGV order. KEYS m l d of
+   * each session in turn; ARGV maxLen, then per message (session index from 1, from, kind, target,
+   * payload, originField, originSeq). Returns {seq, owner} per message: seq 0 no session, -1
+   * duplicate (that origin already delivered that seq or a later one), -2 log full.
    */
   static final String DELIVER = """
-      local owner = redis.call('HGET', KEYS[1], 'owner')
-      if not owner then return {0, ''} end
-      local ttl = redis.call('PTTL', KEYS[1])
-      if ARGV[5] ~= '' then
-        local last = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
-        if tonumber(ARGV[6]) <= last then return {-1, owner} end
-        redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-        if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+      local maxLen = tonumber(ARGV[1])
+      local out = {}
+      local state = {}
+      local i = 2
+      while i <= #ARGV do
+        local s = tonumber(ARGV[i])
+        local m, l, d = KEYS[3 * s - 2], KEYS[3 * s - 1], KEYS[3 * s]
+        local st = state[s]
+        if not st then
+          local owner = redis.call('HGET', m, 'owner')
+          st = {owner = owner or ''}
+          if owner then
+            st.ttl = redis.call('PTTL', m)
+            st.lost = redis.call('HGET', m, 'lost') == '1'
+            st.len = redis.call('XLEN', l)
+          end
+          state[s] = st
+        end
+        local seq = 0
+        if st.owner ~= '' then
+          if ARGV[i + 5] ~= '' then
+            local last = tonumber(redis.call('HGET', d, ARGV[i + 5]) or '0')
+            if tonumber(ARGV[i + 6]) <= last then
+              seq = -1
+            else
+              redis.call('HSET', d, ARGV[i + 5], ARGV[i + 6])
+              st.deduped = true
+            end
+          end
+          if seq == 0 then
+            if st.lost then
+              seq = -2
+            elseif st.len >= maxLen then
+              redis.call('HSET', m, 'lost', 1)
+              st.lost = true
+              seq = -2
+            else
+              seq = redis.call('HINCRBY', m, 'sent', 1)
+              redis.call('XADD', l, seq .. '-0', 'f', ARGV[i + 1], 'k', ARGV[i + 2], 't', ARGV[i + 3], 'p', ARGV[i + 4])
+              st.len = st.len + 1
+              st.added = true
+            end
+          end
+        end
+        out[#out + 1] = seq
+        out[#out + 1] = st.owner
+        i = i + 7
       end
-      if redis.call('HGET', KEYS[1], 'lost') == '1' then return {-2, owner} end
-      if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[7]) then
-        redis.call('HSET', KEYS[1], 'lost', 1)
-        return {-2, owner}
+      for s, st in pairs(state) do
+        if st.ttl and st.ttl > 0 then
+          if st.deduped then redis.call('PEXPIRE', KEYS[3 * s], st.ttl) end
+          if st.added then redis.call('PEXPIRE', KEYS[3 * s - 1], st.ttl) end
+        end
       end
-      local seq = redis.call('HINCRBY', KEYS[1], 'sent', 1)
-      redis.call('XADD', KEYS[2], seq .. '-0', 'f', ARGV[1], 'k', ARGV[2], 't', ARGV[3], 'p', ARGV[4])
-      if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-      return {seq, owner}
+      return out
       """;
 
   private static final String FENCE = """
