@@ -164,4 +164,7 @@ final class DeviceScripts {
       end
       return out
       """;
+
+  /** Every script above, loaded into Redis when the store connects. */
+  static final java.util.List<String> ALL = java.util.List.of(DEVICES, COUNT, KEEP, REMOVE, EVICT, ONLINE, OFFLINE, RENEW);
 }

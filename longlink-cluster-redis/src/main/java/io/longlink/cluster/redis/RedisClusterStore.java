@@ -67,7 +67,7 @@ public final class RedisClusterStore implements ClusterStore {
   /** Principals per device-list script call. */
   static final int DEVICES_BATCH = 128;
   /** Unanswered calls per batcher before items wait for the next call. */
-  static final int IN_FLIGHT = 4;
+  static final int IN_FLIGHT = 2;
 
   private final AbstractRedisClient client;
   private final StatefulConnection<String, byte[]> connection;
@@ -79,7 +79,8 @@ public final class RedisClusterStore implements ClusterStore {
   private final int maxLogMessages;
   /** One batcher per Redis Cluster slot (a script's keys must share one), one in all on a single Redis. */
   private final boolean slotted;
-  private final AtomicReferenceArray<Batcher<Delivering, Delivery>> deliveries;
+  private final LuaScripts scripts;
+  private final AtomicReferenceArray<Batcher<Delivering, CompletableFuture<Delivery>>> deliveries;
   private final AtomicReferenceArray<Batcher<String, List<String>>> deviceLists;
   private volatile boolean closed;
   private Thread readerThread;
@@ -95,6 +96,13 @@ public final class RedisClusterStore implements ClusterStore {
     this.prefix = cluster + ":";
     this.maxLogMessages = maxLogMessages;
     this.slotted = client instanceof RedisClusterClient;
+    this.scripts = new LuaScripts(redis, java.util.stream.Stream.concat(Scripts.ALL.stream(), DeviceScripts.ALL.stream())
+        .toList(), () -> {
+          Listener l = listener;
+          if (l != null) {
+            l.availability(true, "");
+          }
+        });
     int batchers = slotted ? SlotHash.SLOT_COUNT : 1;
     this.deliveries = new AtomicReferenceArray<>(batchers);
     this.deviceLists = new AtomicReferenceArray<>(batchers);
@@ -128,8 +136,10 @@ public final class RedisClusterStore implements ClusterStore {
       var main = RedisConnections.connect(client, CODEC);
       var blocking = RedisConnections.connect(client, CODEC);
       blocking.setTimeout(Duration.ofSeconds(10));
-      return new RedisClusterStore(client, main, RedisConnections.async(main), blocking, RedisConnections.sync(blocking),
-          cluster, maxLogMessages);
+      RedisClusterStore store = new RedisClusterStore(client, main, RedisConnections.async(main), blocking,
+          RedisConnections.sync(blocking), cluster, maxLogMessages);
+      store.scripts.loadAll(Duration.ofSeconds(10));
+      return store;
     } catch (RuntimeException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
       throw e;
@@ -179,13 +189,9 @@ public final class RedisClusterStore implements ClusterStore {
     return o instanceof Long l ? l : Long.parseLong(str(o));
   }
 
-  /**
-   * Runs a script. Always EVAL, not EVALSHA with a fallback: a script missing after a Redis restart
-   * would make the fallback's retries land after later commands, reordering deliveries (Redis
-   * caches the compiled script either way).
-   */
+  /** Runs one of the store's scripts (by digest: see {@link LuaScripts}). */
   private <T> CompletableFuture<T> eval(String script, ScriptOutputType type, String[] keys, byte[]... args) {
-    return redis.<T>eval(script, type, keys, args).toCompletableFuture();
+    return scripts.run(script, type, keys, args);
   }
 
   /** An owner-only write: 1 done, 0 fenced, -1 gone from Redis (treated as unavailable: the node writes it back). */
@@ -290,19 +296,20 @@ public final class RedisClusterStore implements ClusterStore {
   /**
    * Batched (see {@link Batcher}): messages to sessions of one slot that arrive while calls are
    * unanswered share the next script call, which appends them in order. Each owner node other than
-   * this one gets one wake note per session and call, written before the deliveries complete.
+   * this one gets one wake note per session and call, written before those deliveries complete
+   * (the next call does not wait for it).
    */
   @Override
   public CompletionStage<Delivery> deliver(String clientId, Message m, Origin origin) {
     String m0 = sessionKeys(clientId)[0];
     return batcher(deliveries, m0, () -> new Batcher<>(DELIVER_BATCH, IN_FLIGHT, this::deliverBatch))
-        .add(new Delivering(clientId, m, origin));
+        .add(new Delivering(clientId, m, origin)).thenCompose(d -> d);
   }
 
   /** A message waiting for its delivery call. */
   private record Delivering(String clientId, Message message, Origin origin) {}
 
-  private CompletableFuture<List<Delivery>> deliverBatch(List<Delivering> batch) {
+  private CompletableFuture<List<CompletableFuture<Delivery>>> deliverBatch(List<Delivering> batch) {
     Map<String, Integer> sessionIndex = new LinkedHashMap<>();
     List<String> keys = new ArrayList<>();
     List<byte[]> args = new ArrayList<>(1 + 7 * batch.size());
@@ -327,26 +334,22 @@ public final class RedisClusterStore implements ClusterStore {
       args.add(b(d.origin().seq()));
     }
     return this.<List<Object>>eval(Scripts.DELIVER, ScriptOutputType.MULTI, keys.toArray(String[]::new),
-        args.toArray(byte[][]::new)).thenCompose(r -> {
-          List<Delivery> out = new ArrayList<>(batch.size());
-          Set<String> wakes = new LinkedHashSet<>();
+        args.toArray(byte[][]::new)).thenApply(r -> {
+          List<CompletableFuture<Delivery>> out = new ArrayList<>(batch.size());
+          Map<String, CompletableFuture<String>> wakes = new LinkedHashMap<>();
           for (int i = 0; i < batch.size(); i++) {
             Delivery d = new Delivery(num(r.get(2 * i)), str(r.get(2 * i + 1)));
-            out.add(d);
             if ((d.seq() > 0 || d.seq() == Delivery.DUPLICATE) && !d.owner().isEmpty() && !d.owner().equals(nodeId)) {
-              wakes.add(d.owner() + '\n' + batch.get(i).clientId());
+              // The owner learns through its queue; only then is the message on its way.
+              String clientId = batch.get(i).clientId();
+              CompletableFuture<String> note = wakes.computeIfAbsent(d.owner() + '\n' + clientId,
+                  k -> note(d.owner(), Map.of("w", b(clientId))));
+              out.add(note.thenApply(id -> d));
+            } else {
+              out.add(CompletableFuture.completedFuture(d));
             }
           }
-          if (wakes.isEmpty()) {
-            return CompletableFuture.completedFuture(out);
-          }
-          // The owner learns through its queue; only then is the message on its way.
-          List<CompletableFuture<String>> notes = new ArrayList<>(wakes.size());
-          for (String w : wakes) {
-            int nl = w.indexOf('\n');
-            notes.add(note(w.substring(0, nl), Map.of("w", b(w.substring(nl + 1)))));
-          }
-          return CompletableFuture.allOf(notes.toArray(CompletableFuture[]::new)).thenApply(v -> out);
+          return out;
         });
   }
 

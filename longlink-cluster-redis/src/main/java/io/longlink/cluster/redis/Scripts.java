@@ -181,4 +181,8 @@ final class Scripts {
       for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ARGV[9]) end
       return {epoch, out}
       """;
+
+  /** Every script above, loaded into Redis when the store connects. */
+  static final java.util.List<String> ALL = java.util.List.of(CREATE, CLAIM, DELIVER, RECEIVED, ACKNOWLEDGED, SUBSCRIBE,
+      UNSUBSCRIBE, KEEP_FOR, END, RESTORE);
 }

@@ -571,27 +571,36 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
 
   // ---- the session's other writes ----
 
+  /**
+   * The client acknowledged up to {@code seq}: the store's log is trimmed when {@link TrimRule}
+   * says so, one trim in flight per session.
+   */
   @Override
   public void acknowledged(Session s, long seq) {
     long epoch;
+    long upTo;
     synchronized (s) {
       ClusterState cs = s.shared;
       cs.trimWanted = Math.max(cs.trimWanted, seq);
-      if (cs.trimInFlight || cs.dirty) {
+      if (cs.trimInFlight || cs.dirty || !TrimRule.due(cs.trimmed, cs.trimWanted, s.lastSentSeq())) {
         return;
       }
       cs.trimInFlight = true;
       epoch = cs.epoch;
+      upTo = cs.trimWanted;
     }
-    store.acknowledged(s.key, epoch, seq).whenComplete((v, err) -> {
+    store.acknowledged(s.key, epoch, upTo).whenComplete((v, err) -> {
       if (settle(s, err)) {
         return;
       }
       long again = 0;
       synchronized (s) {
         s.shared.trimInFlight = false;
-        if (err == null && s.shared.trimWanted > seq) {
-          again = s.shared.trimWanted;
+        if (err == null) {
+          s.shared.trimmed = Math.max(s.shared.trimmed, upTo);
+          if (s.shared.trimWanted > upTo) {
+            again = s.shared.trimWanted;
+          }
         }
       }
       if (again > 0) {

@@ -33,8 +33,10 @@ final class ClusterState {
   /** Reading from the client is paused: too many of its frames wait for the store. */
   boolean readingPaused;
 
-  /** The client acknowledged up to here; the store's log is trimmed up to {@code trimmed}. */
+  /** The client acknowledged up to here. */
   long trimWanted;
+  /** The store's log is trimmed up to here. */
+  long trimmed;
   boolean trimInFlight;
 
   boolean catchingUp;
