@@ -64,6 +64,8 @@ public final class RedisClusterStore implements ClusterStore {
   private static final int NODE_QUEUE_MAX = 1_000_000;
   /** Messages per delivery script call: bounds how long one call holds Redis. */
   static final int DELIVER_BATCH = 256;
+  /** Counter writes (received counters, log trims) per script call. */
+  static final int COUNTERS_BATCH = 256;
   /** Principals per device-list script call. */
   static final int DEVICES_BATCH = 128;
   /** Unanswered calls per batcher before items wait for the next call. */
@@ -82,6 +84,7 @@ public final class RedisClusterStore implements ClusterStore {
   private final LuaScripts scripts;
   private final AtomicReferenceArray<Batcher<Delivering, CompletableFuture<Delivery>>> deliveries;
   private final AtomicReferenceArray<Batcher<String, List<String>>> deviceLists;
+  private final AtomicReferenceArray<Batcher<Counting, Long>> counters;
   private volatile boolean closed;
   private Thread readerThread;
 
@@ -106,6 +109,7 @@ public final class RedisClusterStore implements ClusterStore {
     int batchers = slotted ? SlotHash.SLOT_COUNT : 1;
     this.deliveries = new AtomicReferenceArray<>(batchers);
     this.deviceLists = new AtomicReferenceArray<>(batchers);
+    this.counters = new AtomicReferenceArray<>(batchers);
   }
 
   /** The batcher of {@code key}'s slot, made when first needed. */
@@ -196,15 +200,17 @@ public final class RedisClusterStore implements ClusterStore {
 
   /** An owner-only write: 1 done, 0 fenced, -1 gone from Redis (treated as unavailable: the node writes it back). */
   private CompletableFuture<Void> fenced(String what, String clientId, String script, String[] keys, byte[]... args) {
-    return this.<Long>eval(script, ScriptOutputType.INTEGER, keys, args).thenApply(r -> {
-      if (r == 0) {
-        throw new FencedException(what + " of client " + clientId + ": the session moved to another node");
-      }
-      if (r < 0) {
-        throw new IllegalStateException(what + " of client " + clientId + ": the session is not in Redis");
-      }
-      return null;
-    });
+    return this.<Long>eval(script, ScriptOutputType.INTEGER, keys, args).thenApply(r -> fenceOutcome(what, clientId, r));
+  }
+
+  private static Void fenceOutcome(String what, String clientId, long r) {
+    if (r == 0) {
+      throw new FencedException(what + " of client " + clientId + ": the session moved to another node");
+    }
+    if (r < 0) {
+      throw new IllegalStateException(what + " of client " + clientId + ": the session is not in Redis");
+    }
+    return null;
   }
 
   // ---- ClusterStore ----
@@ -373,15 +379,41 @@ public final class RedisClusterStore implements ClusterStore {
     });
   }
 
+  /** Batched with other sessions' counter writes of the slot (see {@link Scripts#COUNTERS}). */
   @Override
   public CompletionStage<Void> received(String clientId, long epoch, long seq) {
-    return fenced("received", clientId, Scripts.RECEIVED, new String[] {sessionKeys(clientId)[0]}, b(epoch), b(seq));
+    return counter("received", clientId, "r", epoch, seq);
   }
 
+  /** Batched with other sessions' counter writes of the slot (see {@link Scripts#COUNTERS}). */
   @Override
   public CompletionStage<Void> acknowledged(String clientId, long epoch, long seq) {
+    return counter("acknowledged", clientId, "a", epoch, seq);
+  }
+
+  /** A counter write waiting for its call. */
+  private record Counting(String clientId, String op, long epoch, long seq) {}
+
+  private CompletableFuture<Void> counter(String what, String clientId, String op, long epoch, long seq) {
     String[] k = sessionKeys(clientId);
-    return fenced("acknowledged", clientId, Scripts.ACKNOWLEDGED, new String[] {k[0], k[1]}, b(epoch), b(seq));
+    return batcher(counters, k[0], () -> new Batcher<>(COUNTERS_BATCH, IN_FLIGHT, this::countersBatch))
+        .add(new Counting(clientId, op, epoch, seq)).thenApply(r -> fenceOutcome(what, clientId, r));
+  }
+
+  private CompletableFuture<List<Long>> countersBatch(List<Counting> batch) {
+    String[] keys = new String[2 * batch.size()];
+    byte[][] args = new byte[3 * batch.size()][];
+    for (int i = 0; i < batch.size(); i++) {
+      Counting c = batch.get(i);
+      String[] k = sessionKeys(c.clientId());
+      keys[2 * i] = k[0];
+      keys[2 * i + 1] = k[1];
+      args[3 * i] = b(c.op());
+      args[3 * i + 1] = b(c.epoch());
+      args[3 * i + 2] = b(c.seq());
+    }
+    return this.<List<Object>>eval(Scripts.COUNTERS, ScriptOutputType.MULTI, keys, args)
+        .thenApply(r -> r.stream().map(RedisClusterStore::num).toList());
   }
 
   @Override

@@ -106,18 +106,32 @@ final class Scripts {
       if e ~= ARGV[1] then return 0 end
       """;
 
-  /** KEYS m; ARGV epoch seq. */
-  static final String RECEIVED = FENCE + """
-      if tonumber(redis.call('HGET', KEYS[1], 'recv')) < tonumber(ARGV[2]) then
-        redis.call('HSET', KEYS[1], 'recv', ARGV[2])
+  /**
+   * The owner's counter writes of one or more sessions, in order: KEYS m l of each in turn; ARGV
+   * per session (op, epoch, seq) where op {@code r} raises the received counter to seq and
+   * {@code a} trims the log up to seq (the client acknowledged it). Returns per session 1 done,
+   * 0 fenced, -1 the session is not in Redis.
+   */
+  static final String COUNTERS = """
+      local out = {}
+      for j = 1, #KEYS / 2 do
+        local m, l = KEYS[2 * j - 1], KEYS[2 * j]
+        local op, epoch, seq = ARGV[3 * j - 2], ARGV[3 * j - 1], ARGV[3 * j]
+        local e = redis.call('HGET', m, 'epoch')
+        if not e then
+          out[j] = -1
+        elseif e ~= epoch then
+          out[j] = 0
+        else
+          if op == 'r' then
+            if tonumber(redis.call('HGET', m, 'recv')) < tonumber(seq) then redis.call('HSET', m, 'recv', seq) end
+          else
+            redis.call('XTRIM', l, 'MINID', (tonumber(seq) + 1) .. '-0')
+          end
+          out[j] = 1
+        end
       end
-      return 1
-      """;
-
-  /** KEYS m l; ARGV epoch seq. */
-  static final String ACKNOWLEDGED = FENCE + """
-      redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[2]) + 1) .. '-0')
-      return 1
+      return out
       """;
 
   /** KEYS m t; ARGV epoch topic. */
@@ -183,6 +197,6 @@ final class Scripts {
       """;
 
   /** Every script above, loaded into Redis when the store connects. */
-  static final java.util.List<String> ALL = java.util.List.of(CREATE, CLAIM, DELIVER, RECEIVED, ACKNOWLEDGED, SUBSCRIBE,
+  static final java.util.List<String> ALL = java.util.List.of(CREATE, CLAIM, DELIVER, COUNTERS, SUBSCRIBE,
       UNSUBSCRIBE, KEEP_FOR, END, RESTORE);
 }
