@@ -52,12 +52,12 @@ final class Scripts {
         local m, l, d = KEYS[3 * s - 2], KEYS[3 * s - 1], KEYS[3 * s]
         local st = state[s]
         if not st then
-          local owner = redis.call('HGET', m, 'owner')
-          st = {owner = owner or ''}
-          if owner then
-            st.ttl = redis.call('PTTL', m)
-            st.lost = redis.call('HGET', m, 'lost') == '1'
+          local h = redis.call('HMGET', m, 'owner', 'lost')
+          st = {owner = h[1] or ''}
+          if h[1] then
+            st.lost = h[2] == '1'
             st.len = redis.call('XLEN', l)
+            st.fresh = st.len == 0
           end
           state[s] = st
         end
@@ -67,9 +67,8 @@ final class Scripts {
             local last = tonumber(redis.call('HGET', d, ARGV[i + 5]) or '0')
             if tonumber(ARGV[i + 6]) <= last then
               seq = -1
-            else
-              redis.call('HSET', d, ARGV[i + 5], ARGV[i + 6])
-              st.deduped = true
+            elseif redis.call('HSET', d, ARGV[i + 5], ARGV[i + 6]) == 1 then
+              st.newOrigin = true
             end
           end
           if seq == 0 then
@@ -83,7 +82,6 @@ final class Scripts {
               seq = redis.call('HINCRBY', m, 'sent', 1)
               redis.call('XADD', l, seq .. '-0', 'f', ARGV[i + 1], 'k', ARGV[i + 2], 't', ARGV[i + 3], 'p', ARGV[i + 4])
               st.len = st.len + 1
-              st.added = true
             end
           end
         end
@@ -91,10 +89,15 @@ final class Scripts {
         out[#out + 1] = st.owner
         i = i + 7
       end
+      -- A key made here gets the session's time to live; existing ones have it (every lease renewal
+      -- sets it on all of a session's keys), so the usual call sets none.
       for s, st in pairs(state) do
-        if st.ttl and st.ttl > 0 then
-          if st.deduped then redis.call('PEXPIRE', KEYS[3 * s], st.ttl) end
-          if st.added then redis.call('PEXPIRE', KEYS[3 * s - 1], st.ttl) end
+        if (st.fresh and st.len > 0) or st.newOrigin then
+          local ttl = redis.call('PTTL', KEYS[3 * s - 2])
+          if ttl > 0 then
+            if st.fresh and st.len > 0 then redis.call('PEXPIRE', KEYS[3 * s - 1], ttl) end
+            if st.newOrigin then redis.call('PEXPIRE', KEYS[3 * s], ttl) end
+          end
         end
       end
       return out

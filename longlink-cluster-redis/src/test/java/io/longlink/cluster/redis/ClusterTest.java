@@ -141,6 +141,39 @@ class ClusterTest {
     }
   }
 
+  /** Redis as the nodes see it (one Redis or a Redis Cluster), for checking what they left there. */
+  io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> inspect(String uri) {
+    io.lettuce.core.AbstractRedisClient client = RedisConnections.client(uri);
+    open.add(() -> client.shutdown());
+    return RedisConnections.sync(RedisConnections.connect(client, io.lettuce.core.codec.StringCodec.UTF8));
+  }
+
+  @Test
+  void whatAClientAcknowledgedLeavesItsLogInRedisAndNewKeysGetTheSessionsTimeToLive(@TempDir Path dir)
+      throws Exception {
+    String redis = redis(dir);
+    LonglinkServer a = node(redis, "a");
+    LonglinkServer b = node(redis, "b");
+    Recorder alice = new Recorder("alice", a);
+    Recorder bob = new Recorder("bob", b);
+    var r = inspect(redis);
+    // 10 messages: fewer than a trim waits for, so the sweep trims them; then 200: trimmed as they go.
+    for (int round : new int[] {10, 200}) {
+      bob.got.clear();
+      List<CompletableFuture<Void>> sent = new ArrayList<>();
+      for (String m : numbered("m", round)) {
+        sent.add(alice.client.send(Destination.client("bob"), utf8(m)));
+      }
+      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(10)).until(() -> bob.got.size() == round);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(r.xlen("test:s:{bob}:l")).as("bob's log in Redis after he acknowledged").isZero());
+    }
+    for (String key : List.of("test:s:{bob}:m", "test:s:{bob}:l", "test:s:{bob}:d")) {
+      assertThat(r.pttl(key)).as("time to live of %s", key).isPositive();
+    }
+  }
+
   @Test
   void clientsOfAStoppedNodeResumeOnAnotherWithNothingLostOrDuplicated(@TempDir Path dir) throws Exception {
     String redis = redis(dir);

@@ -58,6 +58,8 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
   private final java.util.concurrent.atomic.AtomicBoolean availableFlag = new java.util.concurrent.atomic.AtomicBoolean(true);
   private volatile String unavailableWhy = "";
   private final Set<Session> dirty = ConcurrentHashMap.newKeySet();
+  /** Sessions whose log holds acknowledged messages that no trim was due for yet. */
+  private final Set<Session> trimLater = ConcurrentHashMap.newKeySet();
 
   final LongAdder rejected = new LongAdder();
   final LongAdder fenced = new LongAdder();
@@ -161,6 +163,7 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     this.nodeId = nodeId;
     store.start(nodeId, leaseMillis(), this);
     loops.next().scheduleAtFixedRate(this::restoreDirty, 1, 1, TimeUnit.SECONDS);
+    loops.next().scheduleAtFixedRate(this::trimSweep, TrimRule.SWEEP_MILLIS, TrimRule.SWEEP_MILLIS, TimeUnit.MILLISECONDS);
     long renew = leaseMillis() / 3;
     loops.next().scheduleAtFixedRate(this::renewLeases, renew, renew, TimeUnit.MILLISECONDS);
     long presence = presenceLeaseMillis() / 3;
@@ -572,17 +575,25 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
   // ---- the session's other writes ----
 
   /**
-   * The client acknowledged up to {@code seq}: the store's log is trimmed when {@link TrimRule}
-   * says so, one trim in flight per session.
+   * The client acknowledged up to {@code seq}: the store's log is trimmed once {@link TrimRule}
+   * says so, and what is left by the next sweep; one trim in flight per session.
    */
   @Override
   public void acknowledged(Session s, long seq) {
+    trim(s, seq, false);
+  }
+
+  private void trim(Session s, long seq, boolean anyAmount) {
     long epoch;
     long upTo;
     synchronized (s) {
       ClusterState cs = s.shared;
       cs.trimWanted = Math.max(cs.trimWanted, seq);
-      if (cs.trimInFlight || cs.dirty || !TrimRule.due(cs.trimmed, cs.trimWanted, s.lastSentSeq())) {
+      if (cs.trimInFlight || cs.dirty || cs.trimWanted <= cs.trimmed) {
+        return; // a trim in flight goes on with the newest when it completes; a dirty one is restored whole
+      }
+      if (!anyAmount && !TrimRule.due(cs.trimmed, cs.trimWanted)) {
+        trimLater.add(s);
         return;
       }
       cs.trimInFlight = true;
@@ -598,15 +609,25 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
         s.shared.trimInFlight = false;
         if (err == null) {
           s.shared.trimmed = Math.max(s.shared.trimmed, upTo);
-          if (s.shared.trimWanted > upTo) {
-            again = s.shared.trimWanted;
-          }
+        }
+        if (s.shared.trimWanted > s.shared.trimmed) {
+          again = s.shared.trimWanted;
         }
       }
       if (again > 0) {
-        acknowledged(s, again);
+        trim(s, again, false);
       }
     });
+  }
+
+  /** Trims what acknowledgements left below {@link TrimRule#EVERY}, for every session that has some. */
+  private void trimSweep() {
+    for (Session s : trimLater) {
+      trimLater.remove(s);
+      if (s.state() != Session.State.ENDED) {
+        trim(s, 0, true);
+      }
+    }
   }
 
   /** Subscribes the session here and in the store; completes when stored (or the session went dirty). */
