@@ -49,13 +49,15 @@ final class Scripts {
       local i = 2
       while i <= #ARGV do
         local s = tonumber(ARGV[i])
-        local m, l, d = KEYS[3 * s - 2], KEYS[3 * s - 1], KEYS[3 * s]
+        local m, l = KEYS[3 * s - 2], KEYS[3 * s - 1]
         local st = state[s]
         if not st then
-          local h = redis.call('HMGET', m, 'owner', 'lost')
-          st = {owner = h[1] or ''}
+          local h = redis.call('HMGET', m, 'owner', 'lost', 'sent')
+          st = {owner = h[1] or '', last = {}, origins = {}}
           if h[1] then
             st.lost = h[2] == '1'
+            st.sent = tonumber(h[3] or '0')
+            st.sent0 = st.sent
             st.len = redis.call('XLEN', l)
             st.fresh = st.len == 0
           end
@@ -63,23 +65,32 @@ final class Scripts {
         end
         local seq = 0
         if st.owner ~= '' then
-          if ARGV[i + 5] ~= '' then
-            local last = tonumber(redis.call('HGET', d, ARGV[i + 5]) or '0')
-            if tonumber(ARGV[i + 6]) <= last then
+          local origin = ARGV[i + 5]
+          if origin ~= '' then
+            local last = st.last[origin]
+            if last == nil then
+              last = tonumber(redis.call('HGET', KEYS[3 * s], origin) or '0')
+              st.last[origin] = last
+              st.origins[#st.origins + 1] = origin
+            end
+            local n = tonumber(ARGV[i + 6])
+            if n <= last then
               seq = -1
-            elseif redis.call('HSET', d, ARGV[i + 5], ARGV[i + 6]) == 1 then
-              st.newOrigin = true
+            else
+              st.last[origin] = n
+              st.deduped = true
             end
           end
           if seq == 0 then
             if st.lost then
               seq = -2
             elseif st.len >= maxLen then
-              redis.call('HSET', m, 'lost', 1)
               st.lost = true
+              st.marklost = true
               seq = -2
             else
-              seq = redis.call('HINCRBY', m, 'sent', 1)
+              st.sent = st.sent + 1
+              seq = st.sent
               redis.call('XADD', l, seq .. '-0', 'f', ARGV[i + 1], 'k', ARGV[i + 2], 't', ARGV[i + 3], 'p', ARGV[i + 4])
               st.len = st.len + 1
             end
@@ -89,14 +100,27 @@ final class Scripts {
         out[#out + 1] = st.owner
         i = i + 7
       end
-      -- A key made here gets the session's time to live; existing ones have it (every lease renewal
-      -- sets it on all of a session's keys), so the usual call sets none.
+      -- Each session's counters and last seq per origin are written once per call. A key made here
+      -- gets the session's time to live; existing ones have it (every lease renewal sets it on all
+      -- of a session's keys), so the usual call sets none.
       for s, st in pairs(state) do
-        if (st.fresh and st.len > 0) or st.newOrigin then
-          local ttl = redis.call('PTTL', KEYS[3 * s - 2])
-          if ttl > 0 then
-            if st.fresh and st.len > 0 then redis.call('PEXPIRE', KEYS[3 * s - 1], ttl) end
-            if st.newOrigin then redis.call('PEXPIRE', KEYS[3 * s], ttl) end
+        if st.owner ~= '' then
+          local m, l, d = KEYS[3 * s - 2], KEYS[3 * s - 1], KEYS[3 * s]
+          if st.sent ~= st.sent0 then redis.call('HSET', m, 'sent', st.sent) end
+          if st.marklost then redis.call('HSET', m, 'lost', 1) end
+          local made = false
+          if st.deduped then
+            for _, origin in ipairs(st.origins) do
+              if redis.call('HSET', d, origin, st.last[origin]) == 1 then made = true end
+            end
+          end
+          local fresh = st.fresh and st.len > 0
+          if fresh or made then
+            local ttl = redis.call('PTTL', m)
+            if ttl > 0 then
+              if fresh then redis.call('PEXPIRE', l, ttl) end
+              if made then redis.call('PEXPIRE', d, ttl) end
+            end
           end
         end
       end
