@@ -110,6 +110,11 @@ public final class GatewayOptions {
   @Option(names = "--backlog", defaultValue = "4096", description = "Listen backlog (default: ${DEFAULT-VALUE}).")
   int backlog;
 
+  @Option(names = "--reuse-port", description = "SO_REUSEPORT on the client port: several gateway processes on this "
+      + "host share the port and the kernel spreads connections over them. Use with --redis, so a session resumes "
+      + "on whichever process a reconnect reaches.")
+  boolean reusePort;
+
   @Option(names = "--tcp-nodelay", defaultValue = "true", arity = "1", description = "TCP_NODELAY (default: ${DEFAULT-VALUE}).")
   boolean noDelay;
 
@@ -177,6 +182,7 @@ public final class GatewayOptions {
             .userTimeout(tcpUserTimeout)
             .buffers(receiveBuffer, sendBuffer)
             .backlog(backlog)
+            .reusePort(reusePort)
             .noDelay(noDelay)
             .writeBufferWaterMarks(writeBufferLow, writeBufferHigh)
             .build());

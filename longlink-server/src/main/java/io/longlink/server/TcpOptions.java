@@ -39,7 +39,8 @@ public record TcpOptions(
     int backlog,
     boolean noDelay,
     int writeBufferLowWaterMark,
-    int writeBufferHighWaterMark) {
+    int writeBufferHighWaterMark,
+    boolean reusePort) {
 
   public TcpOptions {
     Objects.requireNonNull(keepAliveIdle, "keepAliveIdle");
@@ -78,6 +79,7 @@ public record TcpOptions(
     b.noDelay = noDelay;
     b.writeBufferLowWaterMark = writeBufferLowWaterMark;
     b.writeBufferHighWaterMark = writeBufferHighWaterMark;
+    b.reusePort = reusePort;
     return b;
   }
 
@@ -95,6 +97,7 @@ public record TcpOptions(
     private boolean noDelay = true;
     private int writeBufferLowWaterMark = 32 * 1024;
     private int writeBufferHighWaterMark = 64 * 1024;
+    private boolean reusePort;
 
     private Builder() {}
 
@@ -133,9 +136,22 @@ public record TcpOptions(
       return this;
     }
 
+    /**
+     * {@code SO_REUSEPORT} on the listening socket: several gateway processes on one host bind the
+     * same port and the kernel spreads new connections over them (by a hash of the connection's
+     * addresses). Every process must set it; off by default, so a second gateway started on a
+     * port by mistake fails to bind instead of silently taking half the connections. With in-memory
+     * sessions a client that reconnects may land on another process and lose its session: use it
+     * with a cluster (`--redis`), where a session resumes on any process.
+     */
+    public Builder reusePort(boolean reusePort) {
+      this.reusePort = reusePort;
+      return this;
+    }
+
     public TcpOptions build() {
       return new TcpOptions(keepAlive, keepAliveIdle, keepAliveInterval, keepAliveCount, userTimeout, receiveBuffer,
-          sendBuffer, backlog, noDelay, writeBufferLowWaterMark, writeBufferHighWaterMark);
+          sendBuffer, backlog, noDelay, writeBufferLowWaterMark, writeBufferHighWaterMark, reusePort);
     }
   }
 }

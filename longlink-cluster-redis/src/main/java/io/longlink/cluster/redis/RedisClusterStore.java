@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *       told was delivered is in Redis, not in a pub/sub message that a disconnected node would
  *       miss.
  *   <li>A node: one stream of notes for it (consumer group, read by the node): "wake" (messages
- *       appended for a session it owns), "moved" (a session it had went elsewhere) and topic
+ *       appended for a session it owns), "overflowed" (the log of a session it owns is full),
+ *       "moved" (a session it had went elsewhere) and topic
  *       messages for its subscribers. A node that was away reads what it missed; topic messages
  *       are acknowledged only after they are stored in the subscribers' logs.
  *   <li>A topic: the set of nodes with subscribers.
@@ -345,11 +346,17 @@ public final class RedisClusterStore implements ClusterStore {
           Map<String, CompletableFuture<String>> wakes = new LinkedHashMap<>();
           for (int i = 0; i < batch.size(); i++) {
             Delivery d = new Delivery(num(r.get(2 * i)), str(r.get(2 * i + 1)));
-            if ((d.seq() > 0 || d.seq() == Delivery.DUPLICATE) && !d.owner().isEmpty() && !d.owner().equals(nodeId)) {
+            boolean elsewhere = !d.owner().isEmpty() && !d.owner().equals(nodeId);
+            String clientId = batch.get(i).clientId();
+            if (elsewhere && (d.seq() > 0 || d.seq() == Delivery.DUPLICATE)) {
               // The owner learns through its queue; only then is the message on its way.
-              String clientId = batch.get(i).clientId();
-              CompletableFuture<String> note = wakes.computeIfAbsent(d.owner() + '\n' + clientId,
+              CompletableFuture<String> note = wakes.computeIfAbsent(d.owner() + "\nw" + clientId,
                   k -> note(d.owner(), Map.of("w", b(clientId))));
+              out.add(note.thenApply(id -> d));
+            } else if (elsewhere && d.seq() == Delivery.FULL) {
+              // The owner's client is losing messages: its owner tells it (the slow-consumer policy).
+              CompletableFuture<String> note = wakes.computeIfAbsent(d.owner() + "\no" + clientId,
+                  k -> note(d.owner(), Map.of("o", b(clientId))));
               out.add(note.thenApply(id -> d));
             } else {
               out.add(CompletableFuture.completedFuture(d));
@@ -684,6 +691,9 @@ public final class RedisClusterStore implements ClusterStore {
         done.add(m.getId());
       } else if (body.containsKey("m")) {
         listener.moved(str(body.get("m")), str(body.get("s")));
+        done.add(m.getId());
+      } else if (body.containsKey("o")) {
+        listener.overflowed(str(body.get("o")));
         done.add(m.getId());
       } else if (body.containsKey("topic")) {
         CompletableFuture<String> stored = new CompletableFuture<>();

@@ -53,6 +53,9 @@ class BatchedDeliveryTest {
       public void moved(String clientId, String sessionId) {}
 
       @Override
+      public void overflowed(String clientId) {}
+
+      @Override
       public void topicMessage(String topic, Message message, Origin origin, Runnable done) {
         done.run();
       }

@@ -174,6 +174,37 @@ class ClusterTest {
     }
   }
 
+  /** A node whose sessions keep at most {@code buffer} unacknowledged messages, in memory and in Redis. */
+  LonglinkServer node(String uri, String id, int buffer) {
+    LonglinkServer s = LonglinkServer.builder()
+        .config(ServerConfig.builder().port(0).replayBufferMessages(buffer).build())
+        .cluster(RedisNodeRegistry.connect(uri, "test", Duration.ofSeconds(3)), id, "", "")
+        .clusterStore(RedisClusterStore.connect(uri, "test", buffer))
+        .build().start();
+    open.add(s);
+    return s;
+  }
+
+  @Test
+  void aClientTooSlowForItsLogOnAnotherNodeIsToldInsteadOfLeftWaiting(@TempDir Path dir) throws Exception {
+    String redis = redis(dir);
+    LonglinkServer a = node(redis, "a", 10); // a's deliveries hold a log to 10 messages
+    LonglinkServer b = node(redis, "b", 20); // b's sessions buffer 20
+    Recorder alice = new Recorder("alice", a);
+    try (RawClient slow = RawClient.login(b.localAddress(), "slow")) { // reads, never acknowledges
+      List<CompletableFuture<Void>> sent = new ArrayList<>();
+      for (String m : numbered("m", 30)) {
+        sent.add(alice.client.send(Destination.client("slow"), utf8(m)));
+      }
+      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+      // Its log in Redis took 10; the rest were refused there, on a's side, while b's own buffer
+      // (20) had room. b, which holds the session, is told and applies the slow-consumer policy
+      // rather than leaving its client to wait for messages that will never come.
+      Frame.Error error = slow.readUntil(Frame.Error.class);
+      assertThat(error.code()).isEqualTo(ErrorCode.SLOW_CONSUMER);
+    }
+  }
+
   @Test
   void clientsOfAStoppedNodeResumeOnAnotherWithNothingLostOrDuplicated(@TempDir Path dir) throws Exception {
     String redis = redis(dir);

@@ -503,11 +503,9 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
           return 1;
         }
         if (d.seq() == ClusterStore.Delivery.FULL) {
-          Session s = sessions.get(clientId);
-          Connection c = s == null ? null : s.connection();
-          if (c != null) {
-            c.replayBufferOverflowed();
-          }
+          if (nodeId.equals(d.owner())) {
+            overflowed(clientId);
+          } // else its owner is told through its queue
           return 0;
         }
         sessions.undeliverable();
@@ -761,6 +759,15 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
     Session s = sessions.get(clientId);
     if (s != null && s.shared != null) {
       catchUp(s);
+    }
+  }
+
+  @Override
+  public void overflowed(String clientId) {
+    Session s = sessions.get(clientId);
+    Connection c = s == null ? null : s.connection();
+    if (c != null) {
+      c.replayBufferOverflowed();
     }
   }
 

@@ -151,12 +151,12 @@ public final class GatewayNode implements AutoCloseable {
     try {
       SocketAddress bindTo = transport.socket() ? new InetSocketAddress(c.host(), c.port())
           : c.port() == 0 ? LocalAddress.ANY : new LocalAddress(c.host() + ":" + c.port());
-      serverChannel = bootstrap.bind(bindTo).syncUninterruptibly().channel();
+      serverChannel = bind(bootstrap, bindTo);
       for (int alt : c.altPorts()) {
         if (!transport.socket()) {
           throw new IllegalArgumentException("altPorts: need a socket transport (got " + transport.name() + ")");
         }
-        altChannels.add(bootstrap.bind(new InetSocketAddress(c.host(), alt)).syncUninterruptibly().channel());
+        altChannels.add(bind(bootstrap, new InetSocketAddress(c.host(), alt)));
       }
       if (c.webSocket().enabled()) {
         wsChannel = bindWebSocket(bootstrap, transport, loops);
@@ -234,6 +234,17 @@ public final class GatewayNode implements AutoCloseable {
   }
 
   /** The WebSocket listener: the same loops and connections, an HTTP upgrade in front of each. */
+  /** Binds a listener; a failure names the address (and, if it is taken, what shares a port). */
+  private Channel bind(ServerBootstrap b, SocketAddress address) {
+    try {
+      return b.bind(address).syncUninterruptibly().channel();
+    } catch (Exception e) { // Netty rethrows the bind's checked exception undeclared
+      String hint = String.valueOf(e.getMessage()).contains("Address already in use")
+          ? " (another process has it; gateways that share a port need --reuse-port, every one of them)" : "";
+      throw new IllegalStateException("cannot listen on " + format(address) + ": " + e.getMessage() + hint, e);
+    }
+  }
+
   private Channel bindWebSocket(ServerBootstrap tcp, Transports transport, Map<EventExecutor, LoopContext> loops) {
     ServerConfig c = gateway.config;
     if (!transport.socket()) {
@@ -246,7 +257,7 @@ public final class GatewayNode implements AutoCloseable {
           + "(no Origin header) served; name the pages' origins with --ws-allowed-origins", c.host());
     }
     WsListener ws = new WsListener(c.webSocket(), loopback, c.maxFrameSize(), gateway.counters);
-    return tcp.clone().childHandler(new Connections(loops, ws)).bind(bindTo).syncUninterruptibly().channel();
+    return bind(tcp.clone().childHandler(new Connections(loops, ws)), bindTo);
   }
 
   /**

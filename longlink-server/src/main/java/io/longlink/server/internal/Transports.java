@@ -77,6 +77,13 @@ record Transports(String name, IoHandlerFactory ioHandlerFactory, Class<? extend
     if (tcp.sendBuffer() > 0) {
       b.childOption(ChannelOption.SO_SNDBUF, tcp.sendBuffer());
     }
+    if (tcp.reusePort()) {
+      switch (name) {
+        case "epoll" -> b.option(EpollChannelOption.SO_REUSEPORT, true);
+        case "io_uring" -> b.option(IoUringChannelOption.SO_REUSEPORT, true);
+        default -> b.option(NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT), true);
+      }
+    }
     if (name.equals("epoll")) {
       b.childOption(EpollChannelOption.TCP_KEEPIDLE, (int) tcp.keepAliveIdle().toSeconds())
           .childOption(EpollChannelOption.TCP_KEEPINTVL, (int) tcp.keepAliveInterval().toSeconds())

@@ -65,6 +65,13 @@ public interface ClusterStore extends AutoCloseable {
     void moved(String clientId, String sessionId);
 
     /**
+     * The log of {@code clientId}, whose owner this node is, is full: messages to it are being
+     * refused (its client reads too slowly, or this node fell behind fetching), so its session is
+     * losing messages and its client must be told.
+     */
+    void overflowed(String clientId);
+
+    /**
      * A topic message from another node for this node's subscribers: deliver it, then run
      * {@code done} (until then the store keeps it, so a node that dies before finishing gets it
      * again).

@@ -75,6 +75,43 @@ abstract class ServerSocketTestBase {
   }
 
   @Test
+  void withReusePortTwoGatewaysShareOnePortAndTheKernelSpreadsClientsOverBoth() throws Exception {
+    io.longlink.server.TcpOptions reuse = io.longlink.server.TcpOptions.builder().reusePort(true).build();
+    InetSocketAddress a = start(ServerConfig.builder().tcp(reuse), Authenticator.acceptAll());
+    GatewayNode second = TestNodes.node(ServerConfig.builder().host("127.0.0.1").port(a.getPort()).ioThreads(1)
+        .transport(transport()).tcp(reuse).build(), Authenticator.acceptAll()).start();
+    try {
+      assertThat(second.localAddress()).isEqualTo(a);
+      int n = 40;
+      for (int i = 0; i < n; i++) {
+        login(a, "c" + i); // each handshake is answered by whichever gateway the kernel chose
+      }
+      // 40 source ports hashed over two listeners: all on one would be a 1 in 2^39 chance.
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+        assertThat(server.stats().connections()).isPositive();
+        assertThat(second.stats().connections()).isPositive();
+        assertThat(server.stats().connections() + second.stats().connections()).isEqualTo(n);
+      });
+    } finally {
+      second.close();
+    }
+  }
+
+  @Test
+  void withoutReusePortASecondGatewayOnTheSamePortFailsToStart() {
+    InetSocketAddress a = start();
+    GatewayNode second = TestNodes.node(ServerConfig.builder().host("127.0.0.1").port(a.getPort()).ioThreads(1)
+        .transport(transport()).build(), Authenticator.acceptAll());
+    try {
+      org.assertj.core.api.Assertions.assertThatThrownBy(second::start)
+          .hasMessageContaining("cannot listen on 127.0.0.1:" + a.getPort())
+          .hasMessageContaining("--reuse-port");
+    } finally {
+      second.close();
+    }
+  }
+
+  @Test
   void anIdleConnectionGivesUpItsOutboundBufferAndIsWrittenToWithANewOne() throws Exception {
     InetSocketAddress a = start(ServerConfig.builder().sweepInterval(Duration.ofMillis(100)), Authenticator.acceptAll());
     RawClient quiet = login(a, "quiet");
