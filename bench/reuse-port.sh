@@ -17,7 +17,7 @@ echo "== two processes, --reuse-port, $COUNT connections"
 env LONGLINK_LIFECYCLE_LOG=WARN ./longlink server --port 7700 --admin-port 7701 --reuse-port "${L[@]}" >/dev/null 2>&1 & A=$!
 env LONGLINK_LIFECYCLE_LOG=WARN ./longlink server --port 7700 --admin-port 7702 --reuse-port "${L[@]}" >/dev/null 2>&1 & B=$!
 wait_port 7701; wait_port 7702
-( ./longlink bench connections --server 127.0.0.1:7700 --count $COUNT --rate 4000 --hold 20s 2>&1 | grep "^connections" ) &
+( ./longlink bench connections --server 127.0.0.1:7700 --count $COUNT --rate 4000 --hold 20s 2>&1 | tr "\r" "\n" | grep -o "connections (LONGLINK).*" ) &
 BP=$!
 sleep 15
 for i in 1 2 3; do echo "t+$((15 + (i-1)*4))s: process A $(stats 7701) connections, RSS $(rss $A) kB; process B $(stats 7702) connections, RSS $(rss $B) kB"; sleep 4; done
@@ -26,7 +26,7 @@ kill $A $B; wait $A $B 2>/dev/null
 echo "== one process, $COUNT connections"
 env LONGLINK_LIFECYCLE_LOG=WARN ./longlink server --port 7700 --admin-port 7701 "${L[@]}" >/dev/null 2>&1 & A=$!
 wait_port 7701
-( ./longlink bench connections --server 127.0.0.1:7700 --count $COUNT --rate 4000 --hold 20s 2>&1 | grep "^connections" ) &
+( ./longlink bench connections --server 127.0.0.1:7700 --count $COUNT --rate 4000 --hold 20s 2>&1 | tr "\r" "\n" | grep -o "connections (LONGLINK).*" ) &
 BP=$!
 sleep 15
 for i in 1 2 3; do echo "t+$((15 + (i-1)*4))s: process A $(stats 7701) connections, RSS $(rss $A) kB"; sleep 4; done
