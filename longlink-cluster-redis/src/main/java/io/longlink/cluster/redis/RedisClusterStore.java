@@ -356,7 +356,7 @@ public final class RedisClusterStore implements ClusterStore {
             } else if (elsewhere && d.seq() == Delivery.FULL) {
               // The owner's client is losing messages: its owner tells it (the slow-consumer policy).
               CompletableFuture<String> note = wakes.computeIfAbsent(d.owner() + "\no" + clientId,
-                  k -> note(d.owner(), Map.of("o", b(clientId))));
+                  k -> note(d.owner(), Map.of("full", b(clientId))));
               out.add(note.thenApply(id -> d));
             } else {
               out.add(CompletableFuture.completedFuture(d));
@@ -692,8 +692,8 @@ public final class RedisClusterStore implements ClusterStore {
       } else if (body.containsKey("m")) {
         listener.moved(str(body.get("m")), str(body.get("s")));
         done.add(m.getId());
-      } else if (body.containsKey("o")) {
-        listener.overflowed(str(body.get("o")));
+      } else if (body.containsKey("full")) {
+        listener.overflowed(str(body.get("full")));
         done.add(m.getId());
       } else if (body.containsKey("topic")) {
         CompletableFuture<String> stored = new CompletableFuture<>();
