@@ -42,7 +42,11 @@ import org.slf4j.LoggerFactory;
 final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener {
   private static final Logger log = LoggerFactory.getLogger(ClusterDirectory.class);
   private static final int BACKEND_PUBLISH_TIMEOUT_SECONDS = 5;
-  private static final int CATCH_UP_BATCH = 256;
+  /**
+   * Messages fetched per catch-up call of a session (one in flight per session): a node receiving
+   * 100 k msg/s for one session keeps up with 1,024, fell behind with 256 (docs/BENCHMARKS.md).
+   */
+  private static final int CATCH_UP_BATCH = 1024;
   /**
    * Sender backpressure: a client's frames waiting for the store beyond this pause reading from its
    * connection until half of them are stored, so a fast sender cannot pile up work (and timeouts)
