@@ -25,12 +25,19 @@ final class Scripts {
 
   /**
    * KEYS m l t d; ARGV sid owner leaseMillis. Returns {} if no such session, else {epoch, subject,
-   * previousOwner, sent, recv, lost, entries, topics}.
+   * previousOwner, sent, recv, lost, entries, topics}. A claim by another node raises the fencing
+   * epoch; a claim by the owner itself (its client reconnected to it) keeps it, so the owner's
+   * writes still on their way under that epoch are not refused as if the session had moved.
    */
   static final String CLAIM = """
       if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {} end
       local m = redis.call('HMGET', KEYS[1], 'subject', 'owner', 'sent', 'recv', 'lost')
-      local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+      local epoch
+      if m[2] == ARGV[2] then
+        epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch'))
+      else
+        epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+      end
       redis.call('HSET', KEYS[1], 'owner', ARGV[2])
       for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
       return {epoch, m[1], m[2], m[3], m[4], m[5], redis.call('XRANGE', KEYS[2], '-', '+'), redis.call('SMEMBERS', KEYS[3])}

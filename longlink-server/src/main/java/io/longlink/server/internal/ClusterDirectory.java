@@ -228,10 +228,8 @@ final class ClusterDirectory implements SessionDirectory, ClusterStore.Listener 
       }
       Session local = sessions.find(key, resumeId);
       if (local != null && local.shared != null && nodeId.equals(snap.previousOwner())
-          && local.shared.epoch == snap.epoch() - 1) {
-        synchronized (local) {
-          local.shared.epoch = snap.epoch(); // this node held it all along: its copy is as new as the store's
-        }
+          && local.shared.epoch == snap.epoch()) {
+        // This node held it all along (the store kept the epoch): its copy is as new as the store's.
         return new Found.Resumable(local);
       }
       if (local != null) {

@@ -93,8 +93,9 @@ public interface ClusterStore extends AutoCloseable {
   CompletionStage<Created> create(String clientId, String sessionId, String subject);
 
   /**
-   * Moves the session to this node for a resume: a new epoch, everything resume needs. Completes
-   * with {@code null} if there is no session {@code sessionId} for {@code clientId}.
+   * Moves the session to this node for a resume: a new epoch (the same one if this node owns it
+   * already, so its writes under that epoch still on their way are not fenced), everything resume
+   * needs. Completes with {@code null} if there is no session {@code sessionId} for {@code clientId}.
    */
   CompletionStage<Snapshot> claim(String clientId, String sessionId);
 
