@@ -25,7 +25,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,6 +86,12 @@ public final class RedisClusterStore implements ClusterStore {
   private final AtomicReferenceArray<Batcher<Delivering, CompletableFuture<Delivery>>> deliveries;
   private final AtomicReferenceArray<Batcher<String, List<String>>> deviceLists;
   private final AtomicReferenceArray<Batcher<Counting, Long>> counters;
+  private final Supplier<Batcher<Delivering, CompletableFuture<Delivery>>> newDeliveryBatcher =
+      () -> new Batcher<>(DELIVER_BATCH, IN_FLIGHT, this::deliverBatch);
+  private final Supplier<Batcher<String, List<String>>> newDevicesBatcher =
+      () -> new Batcher<>(DEVICES_BATCH, IN_FLIGHT, this::devicesBatch);
+  private final Supplier<Batcher<Counting, Long>> newCountersBatcher =
+      () -> new Batcher<>(COUNTERS_BATCH, IN_FLIGHT, this::countersBatch);
   private volatile boolean closed;
   private Thread readerThread;
 
@@ -113,10 +119,13 @@ public final class RedisClusterStore implements ClusterStore {
     this.counters = new AtomicReferenceArray<>(batchers);
   }
 
-  /** The batcher of {@code key}'s slot, made when first needed. */
-  private <T, R> Batcher<T, R> batcher(AtomicReferenceArray<Batcher<T, R>> all, String key,
-      java.util.function.Supplier<Batcher<T, R>> make) {
-    int slot = slotted ? SlotHash.getSlot(key) : 0;
+  /**
+   * The batcher of the slot of hash tag {@code tag} (a session's client id, a principal), made when
+   * first needed. On a single Redis there is one, and no key is formatted to find it.
+   */
+  private <T, R> Batcher<T, R> batcher(AtomicReferenceArray<Batcher<T, R>> all, String tag,
+      Supplier<Batcher<T, R>> make) {
+    int slot = slotted ? SlotHash.getSlot("{" + tag + "}") : 0;
     Batcher<T, R> b = all.get(slot);
     if (b == null) {
       all.compareAndSet(slot, null, make.get());
@@ -308,9 +317,8 @@ public final class RedisClusterStore implements ClusterStore {
    */
   @Override
   public CompletionStage<Delivery> deliver(String clientId, Message m, Origin origin) {
-    String m0 = sessionKeys(clientId)[0];
-    return batcher(deliveries, m0, () -> new Batcher<>(DELIVER_BATCH, IN_FLIGHT, this::deliverBatch))
-        .add(new Delivering(clientId, m, origin)).thenCompose(d -> d);
+    return batcher(deliveries, clientId, newDeliveryBatcher).add(new Delivering(clientId, m, origin))
+        .thenCompose(d -> d);
   }
 
   /** A message waiting for its delivery call. */
@@ -402,9 +410,8 @@ public final class RedisClusterStore implements ClusterStore {
   private record Counting(String clientId, String op, long epoch, long seq) {}
 
   private CompletableFuture<Void> counter(String what, String clientId, String op, long epoch, long seq) {
-    String[] k = sessionKeys(clientId);
-    return batcher(counters, k[0], () -> new Batcher<>(COUNTERS_BATCH, IN_FLIGHT, this::countersBatch))
-        .add(new Counting(clientId, op, epoch, seq)).thenApply(r -> fenceOutcome(what, clientId, r));
+    return batcher(counters, clientId, newCountersBatcher).add(new Counting(clientId, op, epoch, seq))
+        .thenApply(r -> fenceOutcome(what, clientId, r));
   }
 
   private CompletableFuture<List<Long>> countersBatch(List<Counting> batch) {
@@ -520,8 +527,7 @@ public final class RedisClusterStore implements ClusterStore {
    */
   @Override
   public CompletionStage<List<String>> devices(String principal) {
-    return batcher(deviceLists, deviceKeys(principal)[0],
-        () -> new Batcher<>(DEVICES_BATCH, IN_FLIGHT, this::devicesBatch)).add(principal);
+    return batcher(deviceLists, principal, newDevicesBatcher).add(principal);
   }
 
   private CompletableFuture<List<List<String>>> devicesBatch(List<String> principals) {

@@ -7,7 +7,6 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.longlink.protocol.TargetKind;
-import io.longlink.server.spi.ClusterStore;
 import io.longlink.server.spi.ClusterStore.Delivery;
 import io.longlink.server.spi.ClusterStore.Entry;
 import io.longlink.server.spi.ClusterStore.Message;
@@ -45,24 +44,7 @@ class BatchedDeliveryTest {
     open.add(redis);
     RedisClusterStore store = RedisClusterStore.connect(redis.uri(), "b", maxLog);
     open.add(store);
-    store.start("n1", 60_000, new ClusterStore.Listener() {
-      @Override
-      public void wake(String clientId) {}
-
-      @Override
-      public void moved(String clientId, String sessionId) {}
-
-      @Override
-      public void overflowed(String clientId) {}
-
-      @Override
-      public void topicMessage(String topic, Message message, Origin origin, Runnable done) {
-        done.run();
-      }
-
-      @Override
-      public void availability(boolean up, String why) {}
-    });
+    store.start("n1", 60_000, ClusterTest.IGNORE);
     RedisClient client = RedisClient.create(redis.uri());
     open.add(client::shutdown);
     StatefulRedisConnection<String, String> c = client.connect();
